@@ -1,0 +1,34 @@
+# Two commands: `make demo` (set up + run the main job) and `make test` (set up + run the whole test suite).
+# Both create ./.venv on first use (Python 3.11 from PATH) and reinstall when pyproject.toml changes.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+STAMP := $(VENV)/.installed
+PY := $(VENV)/bin/python
+WORKDIR ?= runs/demo
+
+.PHONY: demo test bench clean-venv
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "poseaug-tf needs Python 3.11; set PYTHON=/path/to/python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) train.py --workdir=$(WORKDIR)
+
+# pytest exit codes: 0 all passed, 1 failures, 2 interrupted, 3 internal error, 4 usage error,
+# 5 no tests collected. 5 is a failure here: an empty run must never look green.
+test: $(STAMP)
+	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5): treating as failure" >&2; exit 1; fi; \
+	exit $$rc
+
+bench: $(STAMP)
+	$(PY) bench/bench_pipeline.py
+	$(PY) bench/bench_models.py
+	$(PY) bench/bench_training.py
+
+clean-venv:
+	rm -rf $(VENV)

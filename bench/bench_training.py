@@ -1,0 +1,132 @@
+"""Training throughput on this machine: pretraining step, PoseAug GAN iteration, evaluation, and one PoseAug
+epoch on Human3.6M (when ../shared/data/h36m is present). Prints Markdown tables.
+
+    .venv/bin/python bench/bench_training.py [--model=videopose] [--batch=1024] [--runs=7] [--h36m_stride=10]
+
+Each timing is the median over `--runs` repetitions of `--steps` steps after a warm-up (tracing excluded).
+"""
+
+import pathlib
+import resource
+import statistics
+import sys
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from poseaug_tf.runtime import import_tensorflow_quietly  # noqa: E402
+
+tf = import_tensorflow_quietly()
+
+from absl import app, flags  # noqa: E402
+
+from configs import common  # noqa: E402
+from poseaug_tf import evaluation  # noqa: E402
+from poseaug_tf.data import synthetic  # noqa: E402
+from poseaug_tf.data.pipeline import train_dataset  # noqa: E402
+from poseaug_tf.training import gan_data, networks, steps  # noqa: E402
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("model", "videopose", "Estimator name.")
+flags.DEFINE_integer("batch", 1024, "Global batch size.")
+flags.DEFINE_integer("runs", 7, "Repetitions (median reported).")
+flags.DEFINE_integer("steps", 5, "Steps per repetition.")
+flags.DEFINE_integer("h36m_stride", 10, "Frame stride of the Human3.6M epoch timing (0 skips it).")
+flags.DEFINE_string("h36m_dir", str(pathlib.Path(__file__).resolve().parents[2] / "shared/data/h36m"), "Data.")
+
+
+def _median_rate(fn, batches, *, runs, steps_per_run, batch_size):
+    """Median samples/s of `fn(batch, ...)` over `runs` × `steps_per_run` steps (after one warm-up call)."""
+    fn(batches[0])
+    rates = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        for i in range(steps_per_run):
+            out = fn(batches[i % len(batches)])
+        next(iter(out.values())).numpy()  # wait for the last step
+        rates.append(steps_per_run * batch_size / (time.perf_counter() - start))
+    return statistics.median(rates), min(rates), max(rates)
+
+
+def _setup(config, strategy):
+    with strategy.scope():
+        estimator = networks.build_estimator(config, synchronized_bn=False, stage="poseaug")
+        nets = networks.build_gan_networks(config, estimator, num_replicas=1, seed=0)
+    return nets
+
+
+def main(argv):
+    del argv
+    config = common.base_config()
+    config.model.name = FLAGS.model
+    strategy = tf.distribute.get_strategy()
+    nets = _setup(config, strategy)
+    data = synthetic.make_synthetic("source", FLAGS.batch * 4, seed=0)
+    est_batches = list(train_dataset(data, batch_size=FLAGS.batch, seed=0).take(4))
+    gan_batches = list(gan_data.gan_epoch_dataset(data.pose3d, data.camera, batch_size=FLAGS.batch, seed=0,
+                                                  epoch=1).take(4))
+    opt = networks.adam(1e-4)
+    opt.build(nets.estimator.trainable_variables)
+    pretrain = steps.distribute(steps.make_estimator_step(nets.estimator, opt), strategy)
+    settings = steps.GANSettings()
+    gan = {flag: steps.distribute(steps.make_gan_step(
+        augmentor=nets.augmentor, estimator=nets.estimator, d3d=nets.d3d, d2d=nets.d2d,
+        g_optimizer=nets.g_optimizer, d3d_optimizer=nets.d3d_optimizer, d2d_optimizer=nets.d2d_optimizer,
+        pool_3d=nets.pool_3d, pool_2d=nets.pool_2d, settings=settings, with_feedback=True, with_d_update=flag),
+        strategy, gather_keys=steps.GATHERED_GAN_KEYS) for flag in (True, False)}
+    args = (tf.constant(3.0), tf.constant(2.0))
+    counter = [0]
+
+    def gan_iteration(batch):
+        # The reference's GAN iteration: G step with feedback every iteration, D steps every second one.
+        counter[0] += 1
+        return gan[counter[0] % 2 == 0](batch, *args)
+
+    predict = evaluation.make_predict_fn(nets.estimator)
+    eval_batches = [b["pose_2d"] for b in est_batches]
+    rows = [("pretraining step (fwd+bwd+Adam)", _median_rate(pretrain, est_batches, runs=FLAGS.runs,
+                                                              steps_per_run=FLAGS.steps, batch_size=FLAGS.batch)),
+            ("PoseAug GAN iteration (G + feedback, D every 2nd)",
+             _median_rate(gan_iteration, gan_batches, runs=FLAGS.runs, steps_per_run=2 * FLAGS.steps,
+                          batch_size=FLAGS.batch)),
+            ("evaluation forward (inference mode)",
+             _median_rate(lambda x: {"y": predict(x)}, eval_batches, runs=FLAGS.runs,
+                          steps_per_run=4 * FLAGS.steps, batch_size=FLAGS.batch))]
+    print(f"\n{FLAGS.model}, batch {FLAGS.batch}, {FLAGS.runs} runs × {FLAGS.steps} steps, "
+          f"TF {tf.__version__}, {len(tf.config.list_logical_devices('CPU'))} CPU device(s)\n")
+    print("| step | median samples/s | min | max |\n|---|---|---|---|")
+    for name, (med, lo, hi) in rows:
+        print(f"| {name} | {med:,.0f} | {lo:,.0f} | {hi:,.0f} |")
+    _h36m_epoch(config, nets, gan_iteration, pretrain)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\npeak RSS of this process: {peak:,.0f} MB")
+
+
+def _h36m_epoch(config, nets, gan_iteration, pretrain):
+    """One PoseAug epoch (GAN pass + estimator passes on augmented and real data) at the given stride."""
+    data_dir = pathlib.Path(FLAGS.h36m_dir)
+    if not FLAGS.h36m_stride or not (data_dir / "data_3d_h36m.npz").exists():
+        print(f"\n(Human3.6M epoch skipped: --h36m_stride=0 or no data at {data_dir})")
+        return
+    from poseaug_tf.data import load_h36m
+    train = load_h36m(data_dir, ["S1", "S5", "S6", "S7", "S8"], stride=FLAGS.h36m_stride)
+    start = time.perf_counter()
+    poses = gan_data.bone_length_swap(train.pose3d, __import__("numpy").random.default_rng(0))
+    n_aug = 0
+    for batch in gan_data.gan_epoch_dataset(poses, train.camera, batch_size=FLAGS.batch, seed=0, epoch=1):
+        out = gan_iteration(batch)
+        n_aug += int(out["aug_valid"].numpy().sum())
+    gan_time = time.perf_counter() - start
+    for batch in train_dataset(train, batch_size=FLAGS.batch, seed=1):  # real pass
+        pretrain(batch)
+    real_time = time.perf_counter() - start - gan_time
+    # The augmented pass has n_aug samples; time it as the same per-sample cost as the real pass.
+    fake_time = real_time * n_aug / len(train)
+    total = gan_time + real_time + fake_time
+    print(f"\nHuman3.6M PoseAug epoch at stride {FLAGS.h36m_stride} ({len(train):,} samples): GAN pass "
+          f"{gan_time:.0f} s, real pass {real_time:.0f} s, augmented pass ≈{fake_time:.0f} s "
+          f"({n_aug:,} valid) → {total / 60:.1f} min; stride 1 ≈ {total * FLAGS.h36m_stride / 60:.0f} min")
+
+
+if __name__ == "__main__":
+    app.run(main)

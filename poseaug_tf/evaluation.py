@@ -1,0 +1,122 @@
+"""Evaluation of an estimator on a PoseSet: MPJPE, PA-MPJPE, PCK and AUC, frame-weighted and per action."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Mapping, Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from poseaug_tf import metrics, skeleton
+from poseaug_tf.data.flip import predict_with_flip
+from poseaug_tf.data.pipeline import eval_dataset
+from poseaug_tf.data.pose_set import PoseSet
+
+EVAL_BATCH_SIZE = 4096
+
+
+def make_predict_fn(estimator: keras.Model, *, use_flip_tta: bool = False) -> Callable[[tf.Tensor], tf.Tensor]:
+    """One compiled inference function, traced once for any batch size.
+
+    Args:
+      estimator: (B, 16, 2) normalised 2D → (B, 16, 3) root-relative metres.
+      use_flip_tta: average with the mirrored prediction (REFERENCE.md §7, 3DHP protocol).
+
+    Returns:
+      A `tf.function` (B, 16, 2) float32 → (B, 16, 3) float32, BatchNorm and dropout in inference mode.
+    """
+    def direct(pose_2d):
+        return estimator(pose_2d, training=False)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, skeleton.NUM_JOINTS, 2], tf.float32)])
+    def predict(pose_2d):
+        return predict_with_flip(direct, pose_2d) if use_flip_tta else direct(pose_2d)
+
+    return predict
+
+
+def predict(estimator: keras.Model, pose_set: PoseSet, *, use_flip_tta: bool = False,
+            batch_size: int = EVAL_BATCH_SIZE) -> np.ndarray:
+    """Predictions for every sample of a set, in set order.
+
+    Returns:
+      (N, 16, 3) float32 root-relative metres.
+    """
+    fn = make_predict_fn(estimator, use_flip_tta=use_flip_tta)
+    return np.concatenate([fn(batch["pose_2d"]).numpy()
+                           for batch in eval_dataset(pose_set, batch_size=batch_size)])
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalResult:
+    """Scores of one estimator on one set (mm and %), plus the per-frame arrays behind them.
+
+    Attributes:
+      name: evaluation-set name.
+      mpjpe, pa_mpjpe: frame-weighted means in mm (the reference's aggregation).
+      mpjpe_action_mean, pa_mpjpe_action_mean: mean of per-action means in mm (most papers' tables).
+      pck, auc: percentages over `joints`, frame-weighted.
+      num_frames: number of frames.
+      per_action_mpjpe: action → MPJPE (mm).
+      per_joint_mpjpe: (16,) MPJPE of each joint (mm).
+      use_flip_tta: whether flip test-time augmentation was used.
+    """
+
+    name: str
+    mpjpe: float
+    pa_mpjpe: float
+    mpjpe_action_mean: float
+    pa_mpjpe_action_mean: float
+    pck: float
+    auc: float
+    num_frames: int
+    per_action_mpjpe: Mapping[str, float]
+    per_joint_mpjpe: tuple[float, ...]
+    use_flip_tta: bool
+
+    def summary(self) -> dict:
+        """The JSON-friendly headline numbers."""
+        return {"mpjpe": self.mpjpe, "pa_mpjpe": self.pa_mpjpe, "mpjpe_action_mean": self.mpjpe_action_mean,
+                "pa_mpjpe_action_mean": self.pa_mpjpe_action_mean, "pck": self.pck, "auc": self.auc,
+                "frames": self.num_frames, "flip_tta": self.use_flip_tta}
+
+
+def score(pred_rel: np.ndarray, pose_set: PoseSet, *, name: str, use_flip_tta: bool = False,
+          joints: Sequence[int] | None = None) -> EvalResult:
+    """Scores root-relative predictions against a set's targets (root subtracted from both, REFERENCE.md §7).
+
+    Args:
+      pred_rel: (N, 16, 3) metres.
+      pose_set: the set the predictions are for.
+      name: evaluation-set name.
+      use_flip_tta: recorded in the result.
+      joints: joint subset of PCK/AUC (default all 16 as the reference; `metrics.JOINTS_3DHP_14` for 3DHP).
+
+    Returns:
+      EvalResult.
+    """
+    pred_mm = (pred_rel - pred_rel[:, :1]).astype(np.float64) * 1000.0
+    target_mm = (pose_set.pose3d - pose_set.pose3d[:, :1]).astype(np.float64) * 1000.0
+    if pred_mm.shape != target_mm.shape:
+        raise ValueError(f"Expected predictions of shape {target_mm.shape}; received {pred_mm.shape}.")
+    per_frame = metrics.mpjpe(pred_mm, target_mm)
+    per_frame_pa = metrics.pa_mpjpe(pred_mm, target_mm)
+    p1 = metrics.aggregate(per_frame, pose_set.action)
+    p2 = metrics.aggregate(per_frame_pa, pose_set.action)
+    joint_err = np.linalg.norm(pred_mm - target_mm, axis=-1).mean(axis=0)
+    return EvalResult(
+        name=name, mpjpe=p1.frame_mean, pa_mpjpe=p2.frame_mean, mpjpe_action_mean=p1.action_mean,
+        pa_mpjpe_action_mean=p2.action_mean,
+        pck=100.0 * float(np.mean(metrics.pck(pred_mm, target_mm, joints=joints))),
+        auc=100.0 * float(np.mean(metrics.auc(pred_mm, target_mm, joints=joints))),
+        num_frames=len(pose_set), per_action_mpjpe=p1.per_action,
+        per_joint_mpjpe=tuple(float(e) for e in joint_err), use_flip_tta=use_flip_tta)
+
+
+def evaluate(estimator: keras.Model, pose_set: PoseSet, *, name: str, use_flip_tta: bool = False,
+             joints: Sequence[int] | None = None, batch_size: int = EVAL_BATCH_SIZE) -> EvalResult:
+    """Predicts and scores one set (see `score`)."""
+    pred = predict(estimator, pose_set, use_flip_tta=use_flip_tta, batch_size=batch_size)
+    return score(pred, pose_set, name=name, use_flip_tta=use_flip_tta, joints=joints)

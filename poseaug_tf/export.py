@@ -1,0 +1,369 @@
+"""Export a trained estimator as a TF Serving SavedModel plus TFLite files, and verify every variant.
+
+Layout written by `export_workdir` (TF Serving's: integer version folders under the model name):
+
+    saved_models/<name>/<version>/saved_model.pb, variables/, fingerprint.pb
+    saved_models/<name>/<version>/assets/poseaug_metadata.json   # skeleton, joint names, units, normalisation
+    saved_models/<name>/<version>/tflite/pose_lifter_{float32,float16,int8}.tflite
+    saved_models/<name>/<version>/export_report.json             # deviation of each variant from Keras
+
+Signatures (method `tensorflow/serving/predict`):
+  serving_default: keypoints_2d (None, 16, 2) float32 normalised screen coords → keypoints_3d (None, 16, 3) float32
+    root-relative metres, camera frame.
+  predict_pixels: keypoints_px (None, 16, 2) float32 pixels (origin top-left) and image_size (None, 2) float32
+    [width, height] per example → keypoints_3d; normalises in the graph (REFERENCE.md §1.6).
+
+The archive is built with `keras.export.ExportArchive`: `tf.saved_model.save` on a Keras 3 model converts to a
+weightless TFLite model that outputs NaN (the "TFLite trap"), so TFLite files are converted from this archive.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import pathlib
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+
+import keras
+import ml_collections
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from poseaug_tf import camera, skeleton
+from poseaug_tf.data.flip import predict_with_flip
+
+METADATA_FILENAME = "poseaug_metadata.json"
+REPORT_FILENAME = "export_report.json"
+TFLITE_DIR = "tflite"
+SERVING_SIGNATURE = "serving_default"
+PIXEL_SIGNATURE = "predict_pixels"
+INPUT_NORM, INPUT_PX, INPUT_SIZE, OUTPUT = "keypoints_2d", "keypoints_px", "image_size", "keypoints_3d"
+TFLITE_VARIANTS = ("float32", "float16", "int8")
+VERIFY_SAMPLES = 2048
+VERIFY_SEED = 20210619
+
+# Deviation from the Keras model allowed per variant, millimetres (justification in saved_models/README.md):
+#   saved_model runs the same TF kernels as Keras: 1e-3 mm (measured: exactly 0).
+#   float32 TFLite folds BatchNorm into the Dense weights and sums in its own order: ~10-20 float32 steps of a
+#     1-1.5 m coordinate (one step = 1.2e-4 mm at 1 m); measured 1.6e-3 mm (VideoPose) .. 5e-3 mm (MLP), so
+#     1e-3 mm is below float32's floor; 1e-2 mm (the tests' 1e-5 m).
+#   float16 weights keep 11 significant bits (relative step 4.9e-4): measured 0.6-1.8 mm; 2 mm (tests' 2e-3 m).
+#   int8 dynamic range also quantises each activation row to 8 bits at run time, so its error grows with the
+#     activations: the accuracy criterion is the MPJPE change vs. ground truth, <= max(1 mm, 0.5 % of MPJPE)
+#     (VideoPose: +0.2 mm); single joints move more (measured 25 mm VideoPose, 67 mm on a 560 mm-MPJPE smoke
+#     MLP), so max |Δ| <= 100 mm only catches broken conversions (NaN, weightless models).
+TOLERANCES_MM = {
+    "saved_model": {"max_abs_mm": 1e-3},
+    "float32": {"max_abs_mm": 1e-2},
+    "float16": {"max_abs_mm": 2.0},
+    "int8": {"max_abs_mm": 100.0, "abs_delta_mpjpe_mm": 1.0, "relative_delta_mpjpe": 0.005},
+}
+
+
+class ExportVerificationError(RuntimeError):
+    """An exported variant deviates from the Keras model by more than its tolerance."""
+
+
+def load_estimator(workdir: str | os.PathLike, *, weights: str = "poseaug") -> tuple[keras.Model, dict]:
+    """Rebuilds a training run's estimator from `config.json` and loads `<weights>.weights.h5`.
+
+    Args:
+      workdir: training workdir (holds config.json and the weights files).
+      weights: "poseaug" (the selected final estimator) or "baseline".
+
+    Returns:
+      (estimator, config dict).
+
+    Raises:
+      ValueError: the workdir lacks config.json or the weights file.
+    """
+    from poseaug_tf.training import networks  # heavy import, only needed here
+
+    workdir = pathlib.Path(workdir)
+    config_path, weights_path = workdir / "config.json", workdir / f"{weights}.weights.h5"
+    for path in (config_path, weights_path):
+        if not path.is_file():
+            raise ValueError(f"Expected a training workdir with {path.name}; {path} does not exist.")
+    config_dict = json.loads(config_path.read_text())
+    # Runs written before a model option existed lack its key: take today's default for it.
+    from configs import common
+
+    config_dict["model"] = {**common.base_config().model.to_dict(), **config_dict.get("model", {})}
+    config = ml_collections.ConfigDict(config_dict)
+    model = networks.build_estimator(config, synchronized_bn=False, stage="poseaug")
+    model.load_weights(str(weights_path))
+    return model, config_dict
+
+
+def build_archive(model: keras.Model, *, use_flip_tta: bool = False) -> keras.export.ExportArchive:
+    """An ExportArchive with the `serving_default` and `predict_pixels` endpoints (module docstring)."""
+
+    def lift(kp_2d_norm):
+        if use_flip_tta:
+            return predict_with_flip(lambda x: model(x, training=False), kp_2d_norm)
+        return model(kp_2d_norm, training=False)
+
+    def serve(keypoints_2d):
+        return {OUTPUT: lift(keypoints_2d)}
+
+    def predict_pixels(keypoints_px, image_size):
+        return {OUTPUT: lift(camera.normalize_screen(keypoints_px, image_size[:, 0], image_size[:, 1]))}
+
+    joints = skeleton.NUM_JOINTS
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint(SERVING_SIGNATURE, serve,
+                         input_signature=[tf.TensorSpec((None, joints, 2), tf.float32, name=INPUT_NORM)])
+    archive.add_endpoint(PIXEL_SIGNATURE, predict_pixels, input_signature=[
+        tf.TensorSpec((None, joints, 2), tf.float32, name=INPUT_PX),
+        tf.TensorSpec((None, 2), tf.float32, name=INPUT_SIZE)])
+    return archive
+
+
+def convert_tflite(saved_model_dir: str | os.PathLike, variant: str) -> bytes:
+    """Converts the `serving_default` signature of an ExportArchive SavedModel to a TFLite flatbuffer.
+
+    Args:
+      saved_model_dir: folder written by `build_archive(...).write_out`.
+      variant: "float32", "float16" (float16 weights) or "int8" (dynamic-range int8 weights, float activations).
+
+    Returns:
+      The flatbuffer bytes.
+    """
+    if variant not in TFLITE_VARIANTS:
+        raise ValueError(f"Expected `variant` in {TFLITE_VARIANTS}; received {variant!r}.")
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir), signature_keys=[SERVING_SIGNATURE])
+    if variant != "float32":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if variant == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    return converter.convert()
+
+
+def metadata(model: keras.Model, *, config: Mapping | None, use_flip_tta: bool, source: str) -> dict:
+    """The content of assets/poseaug_metadata.json: what a client needs to feed and read the model."""
+    return {
+        "format_version": 1,
+        "model": {"class": type(model).__name__, "parameters": int(model.count_params())},
+        "skeleton": "human36m_16",
+        "joint_names": list(skeleton.JOINT_NAMES),
+        "parents": list(skeleton.PARENTS),
+        "joints_left": list(skeleton.JOINTS_LEFT),
+        "joints_right": list(skeleton.JOINTS_RIGHT),
+        "input": {"keypoints_2d": "normalised screen coordinates: p_norm = p_px / w * 2 - [1, h / w]",
+                  "keypoints_px": "pixels, x right, y down, origin at the top-left corner",
+                  "image_size": "[width, height] in pixels, one row per example"},
+        "output": {"keypoints_3d": "camera frame (x right, y down, z forward), root-relative (Hip = 0)",
+                   "units": "metres"},
+        "signatures": [SERVING_SIGNATURE, PIXEL_SIGNATURE],
+        "flip_tta": bool(use_flip_tta),
+        "source": source,
+        "training_config": dict(config) if config is not None else None,
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class VerificationSet:
+    """Poses the export is verified on: pose_2d (N, 16, 2) normalised, pose_3d (N, 16, 3) root-relative metres."""
+
+    name: str
+    pose_2d: np.ndarray
+    pose_3d: np.ndarray
+
+
+def verification_sets(h36m_dir: str | os.PathLike | None = None, *, seed: int = VERIFY_SEED,
+                      num_samples: int = VERIFY_SAMPLES) -> list[VerificationSet]:
+    """Held-out synthetic source poses, plus Human3.6M S9/S11 (stride 20, GT 2D) when `h36m_dir` is given."""
+    from poseaug_tf import data
+
+    sets = [data.make_synthetic("source", num_samples, seed=seed, stream="eval")]
+    if h36m_dir:
+        with tempfile.TemporaryDirectory() as cache:
+            sets.append(data.load_h36m(h36m_dir, ["S9", "S11"], stride=20, cache_dir=cache))
+    return [VerificationSet(s.name, s.pose2d.astype(np.float32),
+                            (s.pose3d - s.pose3d[:, :1]).astype(np.float32)) for s in sets]
+
+
+def _batched(fn, pose_2d: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    return np.concatenate([np.asarray(fn(pose_2d[i:i + batch_size]))
+                           for i in range(0, len(pose_2d), batch_size)])
+
+
+def variant_predictors(version_dir: pathlib.Path) -> dict:
+    """Callables (B, 16, 2) → (B, 16, 3) for the SavedModel and every TFLite file of an exported version."""
+    from poseaug_tf.inference import TFLiteBackend  # inference imports this module's constants
+
+    loaded = tf.saved_model.load(str(version_dir))
+    serve = loaded.signatures[SERVING_SIGNATURE]
+    predictors = {"saved_model": lambda x: serve(**{INPUT_NORM: tf.constant(x)})[OUTPUT].numpy()}
+    for variant in TFLITE_VARIANTS:
+        path = version_dir / TFLITE_DIR / f"pose_lifter_{variant}.tflite"
+        if path.is_file():
+            predictors[variant] = TFLiteBackend(path).predict
+    return predictors
+
+
+def compare(reference: np.ndarray, prediction: np.ndarray, pose_3d: np.ndarray) -> dict:
+    """Deviation of `prediction` from `reference` (N, 16, 3) metres, in mm, and the MPJPE change vs. GT."""
+    ref_rel = reference - reference[:, :1]
+    pred_rel = prediction - prediction[:, :1]
+    mpjpe_ref = np.linalg.norm(ref_rel - pose_3d, axis=-1).mean() * 1000.0
+    mpjpe_pred = np.linalg.norm(pred_rel - pose_3d, axis=-1).mean() * 1000.0
+    return {"max_abs_mm": float(np.abs(prediction - reference).max() * 1000.0),
+            "mean_joint_deviation_mm": float(np.linalg.norm(prediction - reference, axis=-1).mean() * 1000.0),
+            "mpjpe_keras_mm": float(mpjpe_ref), "mpjpe_mm": float(mpjpe_pred),
+            "delta_mpjpe_mm": float(mpjpe_pred - mpjpe_ref)}
+
+
+def _violations(variant: str, stats: Mapping[str, float]) -> list[str]:
+    limits = TOLERANCES_MM[variant]
+    found = []
+    if not np.isfinite(stats["max_abs_mm"]) or stats["max_abs_mm"] > limits["max_abs_mm"]:
+        found.append(f"max |Δ| {stats['max_abs_mm']:.3g} mm > {limits['max_abs_mm']:g} mm")
+    if "abs_delta_mpjpe_mm" in limits:
+        bound = max(limits["abs_delta_mpjpe_mm"], limits["relative_delta_mpjpe"] * stats["mpjpe_keras_mm"])
+        if not abs(stats["delta_mpjpe_mm"]) <= bound:
+            found.append(f"|ΔMPJPE| {abs(stats['delta_mpjpe_mm']):.3g} mm > {bound:.3g} mm")
+    return found
+
+
+def verify_version(version_dir: str | os.PathLike, model: keras.Model, sets: Sequence[VerificationSet], *,
+                   use_flip_tta: bool) -> dict:
+    """Runs every exported variant on `sets` and compares with Keras.
+
+    Returns:
+      Report dict {"tolerances_mm", "sets": {set: {variant: stats}}, "failures": [str], "passed": bool}.
+    """
+    predictors = variant_predictors(pathlib.Path(version_dir))
+
+    def keras_fn(x):
+        if use_flip_tta:
+            return predict_with_flip(lambda y: model(y, training=False), x).numpy()
+        return model(x, training=False).numpy()
+
+    report = {"tolerances_mm": TOLERANCES_MM, "sets": {}, "failures": []}
+    for vset in sets:
+        reference = _batched(keras_fn, vset.pose_2d)
+        per_set = {}
+        for variant, fn in predictors.items():
+            stats = compare(reference, _batched(fn, vset.pose_2d), vset.pose_3d)
+            per_set[variant] = stats
+            report["failures"] += [f"{variant} on {vset.name}: {v}" for v in _violations(variant, stats)]
+            logging.info("%s on %s (%d poses): max |Δ| %.3g mm, ΔMPJPE %+.3g mm", variant, vset.name,
+                         len(vset.pose_2d), stats["max_abs_mm"], stats["delta_mpjpe_mm"])
+        report["sets"][vset.name] = per_set
+    report["passed"] = not report["failures"]
+    return report
+
+
+def next_version(model_root: str | os.PathLike) -> int:
+    """1 + the largest integer-named folder under `model_root` (1 when none)."""
+    root = pathlib.Path(model_root)
+    versions = [int(p.name) for p in root.iterdir() if p.is_dir() and p.name.isdigit()] if root.is_dir() else []
+    return max(versions, default=0) + 1
+
+
+def _write_version(model: keras.Model, tmp_dir: pathlib.Path, *, use_flip_tta: bool, tflite_variants,
+                   meta: Mapping) -> dict:
+    build_archive(model, use_flip_tta=use_flip_tta).write_out(str(tmp_dir), verbose=False)
+    (tmp_dir / "assets").mkdir(exist_ok=True)
+    (tmp_dir / "assets" / METADATA_FILENAME).write_text(json.dumps(meta, indent=2))
+    sizes = {"saved_model": sum(p.stat().st_size for p in tmp_dir.rglob("*") if p.is_file())}
+    if tflite_variants:
+        (tmp_dir / TFLITE_DIR).mkdir()
+    for variant in tflite_variants:
+        flatbuffer = convert_tflite(tmp_dir, variant)
+        (tmp_dir / TFLITE_DIR / f"pose_lifter_{variant}.tflite").write_bytes(flatbuffer)
+        sizes[variant] = len(flatbuffer)
+    return sizes
+
+
+def _publish(tmp_dir: pathlib.Path, version_dir: pathlib.Path, *, overwrite: bool) -> None:
+    """Renames the finished folder into place; an existing version is swapped out only with `overwrite`."""
+    if version_dir.exists():
+        if not overwrite:
+            raise FileExistsError(f"{version_dir} already exists; pass overwrite=True (--overwrite) to replace it.")
+        old = version_dir.with_name(f".old-{version_dir.name}-{uuid.uuid4().hex[:8]}")
+        os.rename(version_dir, old)
+        os.rename(tmp_dir, version_dir)
+        shutil.rmtree(old)
+    else:
+        os.rename(tmp_dir, version_dir)
+
+
+def export_model(model: keras.Model, output_dir: str | os.PathLike, *, version: int | None = None,
+                 overwrite: bool = False, use_flip_tta: bool = False,
+                 tflite_variants: Sequence[str] = TFLITE_VARIANTS, config: Mapping | None = None,
+                 source: str = "", sets: Sequence[VerificationSet] | None = None) -> pathlib.Path:
+    """Exports, verifies and atomically publishes `output_dir/<version>/`.
+
+    Everything is written to a hidden sibling folder (`.tmp-*`, which TF Serving ignores) and renamed into
+    place only after every variant passed verification.
+
+    Args:
+      model: estimator (B, 16, 2) normalised → (B, 16, 3) root-relative metres.
+      output_dir: the model's folder (saved_models/<name>).
+      version: positive integer; None for `next_version(output_dir)`.
+      overwrite: replace an existing version instead of raising.
+      use_flip_tta: bake flip test-time augmentation into every signature and TFLite file.
+      tflite_variants: subset of TFLITE_VARIANTS to convert.
+      config: training config stored in the metadata. source: where the weights came from.
+      sets: verification poses; None for `verification_sets()`.
+
+    Returns:
+      The published version folder.
+
+    Raises:
+      ValueError: bad version or variant. FileExistsError: the version exists and not `overwrite`.
+      ExportVerificationError: a variant exceeds its tolerance (nothing is published).
+    """
+    output_dir = pathlib.Path(output_dir)
+    version = next_version(output_dir) if version is None else version
+    if isinstance(version, bool) or not isinstance(version, (int, np.integer)) or version < 1:
+        raise ValueError(f"Expected `version` a positive integer; received {version!r}.")
+    unknown = sorted(set(tflite_variants) - set(TFLITE_VARIANTS))
+    if unknown:
+        raise ValueError(f"Expected `tflite_variants` in {TFLITE_VARIANTS}; received {unknown}.")
+    version_dir = output_dir / str(version)
+    if version_dir.exists() and not overwrite:
+        raise FileExistsError(f"{version_dir} already exists; pass overwrite=True (--overwrite) to replace it.")
+    output_dir.mkdir(parents=True, exist_ok=True)
+    tmp_dir = pathlib.Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=output_dir))
+    try:
+        start = time.time()
+        meta = metadata(model, config=config, use_flip_tta=use_flip_tta, source=source)
+        sizes = _write_version(model, tmp_dir, use_flip_tta=use_flip_tta, tflite_variants=tflite_variants,
+                               meta=meta)
+        report = verify_version(tmp_dir, model, verification_sets() if sets is None else sets,
+                                use_flip_tta=use_flip_tta)
+        report.update(file_bytes=sizes, version=int(version), seconds=round(time.time() - start, 1),
+                      flip_tta=bool(use_flip_tta))
+        if not report["passed"]:
+            raise ExportVerificationError(
+                "Export verification failed; nothing was written to " f"{version_dir}:\n  "
+                + "\n  ".join(report["failures"]))
+        (tmp_dir / REPORT_FILENAME).write_text(json.dumps(report, indent=2))
+        _publish(tmp_dir, version_dir, overwrite=overwrite)
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+    logging.info("Exported %s", version_dir)
+    return version_dir
+
+
+def export_workdir(workdir: str | os.PathLike, *, output_root: str | os.PathLike = "saved_models",
+                   name: str | None = None, weights: str = "poseaug", h36m_dir: str | None = None,
+                   **kwargs) -> pathlib.Path:
+    """`export_model` for a training workdir: saved_models/<name (default: workdir basename)>/<version>/."""
+    workdir = pathlib.Path(workdir)
+    model, config = load_estimator(workdir, weights=weights)
+    name = name or workdir.resolve().name
+    if not name or "/" in name or name.startswith("."):
+        raise ValueError(f"Expected `name` a plain folder name; received {name!r}.")
+    return export_model(model, pathlib.Path(output_root) / name, config=config,
+                        source=str(workdir / f"{weights}.weights.h5"), sets=verification_sets(h36m_dir), **kwargs)

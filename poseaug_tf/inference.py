@@ -1,0 +1,156 @@
+"""Lift 2D keypoints to 3D with an exported model: a TF SavedModel folder or a TFLite file.
+
+    lifter = Lifter.load("saved_models/vp/1")                      # or ".../tflite/pose_lifter_int8.tflite"
+    pose_3d = lifter.lift_pixels(kp_px, image_size=(1000, 1002))   # (N, 16, 3) metres, root-relative
+
+Inputs use PoseAug's 16-joint order (`skeleton.JOINT_NAMES`); `keypoint_layouts.to_h36m16` converts COCO,
+MediaPipe, OpenPose and Human3.6M-17 keypoints. TFLite files run on LiteRT (`ai_edge_litert`), not the
+deprecated `tf.lite.Interpreter`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+
+import numpy as np
+import tensorflow as tf
+
+from poseaug_tf import camera, skeleton
+from poseaug_tf.export import (INPUT_NORM, METADATA_FILENAME, OUTPUT, SERVING_SIGNATURE)
+
+DEFAULT_BATCH_SIZE = 4096
+
+
+def _check_pose_2d(kp: np.ndarray, name: str) -> np.ndarray:
+    kp = np.asarray(kp, dtype=np.float32)
+    if kp.ndim != 3 or kp.shape[1:] != (skeleton.NUM_JOINTS, 2):
+        raise ValueError(f"Expected `{name}` of shape (N, 16, 2); received {kp.shape}.")
+    if not np.all(np.isfinite(kp)):
+        raise ValueError(f"Expected finite `{name}`; received NaN or inf at frames "
+                         f"{sorted(set(np.nonzero(~np.isfinite(kp))[0].tolist()))[:10]}.")
+    return kp
+
+
+class TFLiteBackend:
+    """A TFLite lifter on LiteRT: (B, 16, 2) → (B, 16, 3), resizing the input when the batch size changes.
+
+    Args:
+      path: .tflite file with one (None, 16, 2) float32 input and one (None, 16, 3) output.
+      num_threads: interpreter threads (None: LiteRT's default).
+    """
+
+    def __init__(self, path: str | os.PathLike, *, num_threads: int | None = None):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.path = pathlib.Path(path)
+        self.num_threads = num_threads
+        self._interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
+        self._input = self._interpreter.get_input_details()[0]["index"]
+        self._output = self._interpreter.get_output_details()[0]["index"]
+        self._batch = None
+
+    def predict(self, kp_2d_norm: np.ndarray) -> np.ndarray:
+        kp_2d_norm = np.ascontiguousarray(kp_2d_norm, dtype=np.float32)
+        if kp_2d_norm.shape[0] != self._batch:
+            self._interpreter.resize_tensor_input(self._input, kp_2d_norm.shape, strict=False)
+            self._interpreter.allocate_tensors()
+            self._batch = kp_2d_norm.shape[0]
+        self._interpreter.set_tensor(self._input, kp_2d_norm)
+        self._interpreter.invoke()
+        return self._interpreter.get_tensor(self._output).copy()
+
+
+class SavedModelBackend:
+    """The `serving_default` signature of an exported SavedModel: (B, 16, 2) → (B, 16, 3)."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = pathlib.Path(path)
+        self._loaded = tf.saved_model.load(str(self.path))
+        self._serve = self._loaded.signatures[SERVING_SIGNATURE]
+
+    def predict(self, kp_2d_norm: np.ndarray) -> np.ndarray:
+        return self._serve(**{INPUT_NORM: tf.constant(kp_2d_norm, tf.float32)})[OUTPUT].numpy()
+
+
+def read_metadata(path: str | os.PathLike) -> dict | None:
+    """The export metadata of a SavedModel folder or of a TFLite file inside it (None when absent)."""
+    path = pathlib.Path(path)
+    version_dir = path if path.is_dir() else path.parent.parent
+    meta = version_dir / "assets" / METADATA_FILENAME
+    return json.loads(meta.read_text()) if meta.is_file() else None
+
+
+class Lifter:
+    """2D → 3D lifting with an exported model, with optional flip test-time augmentation.
+
+    Args:
+      backend: `SavedModelBackend` or `TFLiteBackend`.
+      metadata: the export's metadata (None if unknown); `metadata["flip_tta"]` means flip is baked in.
+      use_flip_tta: average with the mirrored prediction (skipped when the model already does it).
+      batch_size: poses per backend call.
+    """
+
+    def __init__(self, backend, *, metadata: dict | None = None, use_flip_tta: bool = False,
+                 batch_size: int = DEFAULT_BATCH_SIZE):
+        self.backend = backend
+        self.metadata = metadata
+        self.baked_flip = bool(metadata and metadata.get("flip_tta"))
+        self.use_flip_tta = use_flip_tta
+        self.batch_size = batch_size
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, *, use_flip_tta: bool = False, num_threads: int | None = None,
+             batch_size: int = DEFAULT_BATCH_SIZE) -> Lifter:
+        """Opens a SavedModel folder (with saved_model.pb) or a .tflite file.
+
+        Raises:
+          ValueError: the path is neither.
+        """
+        path = pathlib.Path(path)
+        if path.is_dir() and (path / "saved_model.pb").is_file():
+            backend = SavedModelBackend(path)
+        elif path.is_file() and path.suffix == ".tflite":
+            backend = TFLiteBackend(path, num_threads=num_threads)
+        else:
+            raise ValueError(f"Expected `model` a SavedModel folder (with saved_model.pb) or a .tflite file; "
+                             f"received {str(path)!r}.")
+        return cls(backend, metadata=read_metadata(path), use_flip_tta=use_flip_tta, batch_size=batch_size)
+
+    def _predict(self, kp: np.ndarray) -> np.ndarray:
+        return np.concatenate([self.backend.predict(kp[i:i + self.batch_size])
+                               for i in range(0, len(kp), self.batch_size)])
+
+    def lift(self, kp_2d_norm: np.ndarray) -> np.ndarray:
+        """Lifts normalised 2D keypoints.
+
+        Args:
+          kp_2d_norm: (N, 16, 2) normalised screen coordinates (REFERENCE.md §1.6).
+
+        Returns:
+          (N, 16, 3) float32 camera-frame metres, root-relative.
+
+        Raises:
+          ValueError: wrong shape or non-finite values.
+        """
+        kp = _check_pose_2d(kp_2d_norm, "kp_2d_norm")
+        if len(kp) == 0:
+            return np.zeros((0, skeleton.NUM_JOINTS, 3), np.float32)
+        pose = self._predict(kp)
+        if self.use_flip_tta and not self.baked_flip:
+            mirrored = self._predict(skeleton.flip_pose(kp).numpy())
+            pose = 0.5 * (pose + skeleton.flip_pose(mirrored).numpy())
+        return pose.astype(np.float32)
+
+    def lift_pixels(self, kp_2d_px: np.ndarray, image_size) -> np.ndarray:
+        """Lifts pixel keypoints (origin top-left) of images of `image_size` = (width, height) or (N, 2).
+
+        Returns:
+          (N, 16, 3) float32 camera-frame metres, root-relative.
+        """
+        kp = _check_pose_2d(kp_2d_px, "kp_2d_px")
+        size = np.broadcast_to(np.asarray(image_size, np.float32), (len(kp), 2))
+        if not np.all(np.isfinite(size)) or np.any(size <= 0):
+            raise ValueError(f"Expected `image_size` positive [width, height]; received {image_size!r}.")
+        return self.lift(camera.normalize_screen(kp, size[:, 0], size[:, 1]).numpy())

@@ -1,0 +1,155 @@
+"""PyTorch-parity defaults and small building blocks shared by every network (REFERENCE.md §8).
+
+Keras and PyTorch disagree on several defaults that change training dynamics:
+
+* BatchNorm: PyTorch ``momentum=0.1`` (weight of the *new* batch) is Keras ``momentum=0.9`` (weight of the *old*
+  moving statistic); PyTorch ``eps=1e-5`` vs Keras ``1e-3``.
+* LeakyReLU: PyTorch slope 0.01 vs Keras 0.3.
+* Kaiming-normal: PyTorch samples an *untruncated* normal; Keras ``HeNormal`` is truncated.
+* Default Linear/Conv init: PyTorch U(±1/√fan_in) for weight and bias; Keras glorot-uniform and zero bias.
+
+Every model in this package takes these values from here, so they are defined exactly once.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+
+from poseaug_tf import skeleton
+
+LEAKY_SLOPE = 0.01
+"""Negative slope of ``LeakyReLU`` (PyTorch default)."""
+
+BN_MOMENTUM = 0.9
+"""Keras BatchNorm momentum equivalent to PyTorch ``momentum=0.1``: new = 0.9·old + 0.1·batch."""
+
+BN_EPSILON = 1e-5
+"""PyTorch BatchNorm epsilon."""
+
+ADAM_EPSILON = 1e-8
+"""PyTorch Adam epsilon (Keras default 1e-7)."""
+
+NUM_JOINTS = skeleton.NUM_JOINTS
+"""Joints of the H36M-16 skeleton every estimator consumes and produces."""
+
+
+def batch_norm(
+    *, epsilon: float = BN_EPSILON, synchronized: bool = False, **kwargs
+) -> keras.layers.BatchNormalization:
+    """Returns a BatchNormalization layer with PyTorch's momentum and epsilon over the last axis.
+
+    Statistics are taken over every axis but the last, which for a (B, J, C) tensor is PyTorch's BatchNorm1d over
+    (B, C, J): batch and joints.
+
+    Args:
+      epsilon: Variance epsilon (PyTorch default 1e-5).
+      synchronized: Synchronise batch statistics across replicas under a ``tf.distribute`` strategy.
+      **kwargs: Forwarded to ``keras.layers.BatchNormalization`` (e.g. ``name``, ``gamma_initializer``).
+
+    Returns:
+      The layer, ``momentum=BN_MOMENTUM``.
+    """
+    # DEVIATION(REFERENCE.md §8): Keras updates `moving_variance` with the biased batch variance, PyTorch's
+    # `running_var` with the unbiased one (factor n/(n-1): 0.1% at n = 1024). Training-mode outputs are identical;
+    # only inference-mode statistics differ, negligibly at PoseAug's batch size.
+    kwargs.setdefault("momentum", BN_MOMENTUM)
+    return keras.layers.BatchNormalization(epsilon=epsilon, synchronized=synchronized, **kwargs)
+
+
+def kaiming_normal(seed: int | None = None) -> keras.initializers.Initializer:
+    """PyTorch ``kaiming_normal_`` (fan_in, ReLU gain): untruncated N(0, 2/fan_in)."""
+    return keras.initializers.VarianceScaling(
+        scale=2.0, mode="fan_in", distribution="untruncated_normal", seed=seed
+    )
+
+
+def torch_uniform(fan_in: int, seed: int | None = None) -> keras.initializers.Initializer:
+    """U(±1/√fan_in): PyTorch's default bias init (and default weight init) for Linear/Conv.
+
+    Args:
+      fan_in: Input features of the layer owning the tensor (Linear ``in_features``, Conv ``Cin·kernel``).
+      seed: Optional seed.
+
+    Raises:
+      ValueError: If ``fan_in`` is not positive.
+    """
+    if fan_in <= 0:
+        raise ValueError(f"Expected `fan_in` > 0; received {fan_in}.")
+    bound = 1.0 / math.sqrt(fan_in)
+    return keras.initializers.RandomUniform(minval=-bound, maxval=bound, seed=seed)
+
+
+def torch_default_kernel(seed: int | None = None) -> keras.initializers.Initializer:
+    """PyTorch default Linear/Conv weight init (kaiming-uniform, a=√5) = U(±1/√fan_in), fan_in from the kernel.
+
+    VarianceScaling's uniform limit is √(3·scale/fan_in); scale 1/3 gives 1/√fan_in. For a Dense kernel of shape
+    (Cin, Cout) Keras' fan_in is Cin, matching PyTorch's ``in_features``.
+    """
+    return keras.initializers.VarianceScaling(scale=1.0 / 3.0, mode="fan_in", distribution="uniform", seed=seed)
+
+
+def torch_default_bias(fan_in: int, seed: int | None = None) -> keras.initializers.Initializer:
+    """PyTorch default Linear/Conv bias init U(±1/√fan_in); alias of :func:`torch_uniform`."""
+    return torch_uniform(fan_in, seed=seed)
+
+
+def dense(
+    units: int,
+    *,
+    fan_in: int,
+    kernel: str = "kaiming",
+    use_bias: bool = True,
+    name: str | None = None,
+) -> keras.layers.Dense:
+    """A Dense layer initialised like a PyTorch ``nn.Linear`` (or a 1x1 ``nn.Conv``).
+
+    Args:
+      units: Output features.
+      fan_in: Input features (sets the bias bound; the kernel takes its fan from its own shape).
+      kernel: "kaiming" (PoseAug's ``init_weights``: untruncated kaiming-normal) or "torch" (PyTorch default
+        U(±1/√fan_in)).
+      use_bias: Whether to add a bias (always U(±1/√fan_in)).
+      name: Optional layer name.
+
+    Returns:
+      An unbuilt ``keras.layers.Dense``.
+
+    Raises:
+      ValueError: If ``kernel`` is not "kaiming" or "torch", or ``fan_in`` is not positive.
+    """
+    if kernel == "kaiming":
+        kernel_init = kaiming_normal()
+    elif kernel == "torch":
+        kernel_init = torch_default_kernel()
+    else:
+        raise ValueError(f"Expected `kernel` in ('kaiming', 'torch'); received {kernel!r}.")
+    bias_init = torch_uniform(fan_in) if use_bias else "zeros"
+    return keras.layers.Dense(
+        units, use_bias=use_bias, kernel_initializer=kernel_init, bias_initializer=bias_init, name=name
+    )
+
+
+def dropout(rate: float, name: str | None = None) -> keras.layers.Layer:
+    """``keras.layers.Dropout(rate)``; identity layer when ``rate`` is 0 (keeps the graph small).
+
+    Raises:
+      ValueError: If ``rate`` is outside [0, 1).
+    """
+    if not 0.0 <= rate < 1.0:
+        raise ValueError(f"Expected `dropout_rate` in [0, 1); received {rate}.")
+    if rate == 0.0:
+        return keras.layers.Identity(name=name)
+    return keras.layers.Dropout(rate, name=name)
+
+
+def estimator_input(name: str = "kp_2d_norm") -> keras.KerasTensor:
+    """The fixed (B, 16, 2) input of every estimator: normalised screen coordinates, absolute."""
+    return keras.Input(shape=(NUM_JOINTS, 2), name=name)
+
+
+def prepend_zero_hip(joints_1_to_15: keras.KerasTensor) -> keras.KerasTensor:
+    """(B, 45) joints 1..15 → (B, 16, 3) root-relative pose with an exact-zero hip (joint 0) prepended."""
+    padded = keras.ops.pad(joints_1_to_15, [[0, 0], [3, 0]])
+    return keras.layers.Reshape((NUM_JOINTS, 3), name="pose_3d_rel")(padded)

@@ -1,0 +1,81 @@
+"""Martinez et al. "simple yet effective baseline" MLP (REFERENCE.md §4.2), the `mlp` estimator."""
+
+from __future__ import annotations
+
+import keras
+
+from poseaug_tf.models import layers
+
+NUM_INPUT_FEATURES = layers.NUM_JOINTS * 2
+NUM_OUTPUT_FEATURES = (layers.NUM_JOINTS - 1) * 3  # the hip is not predicted
+
+
+@keras.saving.register_keras_serializable(package="poseaug_tf")
+class SimpleBaseline(keras.Model):
+    """SimpleBaseline MLP: Dense → BN → ReLU → Dropout, residual stages, Dense to 15 joints, zero hip prepended.
+
+    Stem Dense(32→C) → BN → ReLU → Dropout; ``num_stages`` × [Dense(C→C) → BN → ReLU → Dropout → Dense(C→C) → BN →
+    ReLU → Dropout; out = x + y]; Dense(C→45). Every Dense has a bias. Kernels use PoseAug's ``init_weights``
+    (untruncated kaiming-normal), biases PyTorch's default U(±1/√fan_in). No max-norm constraint (as the reference).
+
+    Input: (B, 16, 2) normalised 2D keypoints (absolute). Output: (B, 16, 3) root-relative pose, metres.
+
+    Args:
+      units: Width C (1024 in the reference).
+      num_stages: Residual stages (the README runs `--stages 2`).
+      dropout_rate: Dropout rate; None means PoseAug's script default 0.25 (Martinez used 0.5).
+      synchronized_bn: Synchronise BatchNorm statistics across replicas.
+      **kwargs: Passed to ``keras.Model`` (e.g. ``name``).
+    """
+
+    DEFAULT_DROPOUT = 0.25
+
+    def __init__(
+        self,
+        *,
+        units: int = 1024,
+        num_stages: int = 2,
+        dropout_rate: float | None = None,
+        synchronized_bn: bool = False,
+        **kwargs,
+    ):
+        if units <= 0 or num_stages < 0:
+            raise ValueError(f"Expected `units` > 0 and `num_stages` >= 0; received {units}, {num_stages}.")
+        rate = self.DEFAULT_DROPOUT if dropout_rate is None else dropout_rate
+
+        def unit(x, fan_in, prefix):
+            x = layers.dense(units, fan_in=fan_in, kernel="kaiming", name=f"{prefix}_dense")(x)
+            x = layers.batch_norm(synchronized=synchronized_bn, name=f"{prefix}_bn")(x)
+            x = keras.layers.ReLU(name=f"{prefix}_relu")(x)
+            return layers.dropout(rate, name=f"{prefix}_dropout")(x)
+
+        inputs = layers.estimator_input()
+        x = keras.layers.Flatten(name="flatten")(inputs)  # joint-major (B, 32)
+        x = unit(x, NUM_INPUT_FEATURES, "stem")
+        for i in range(num_stages):
+            y = unit(x, units, f"stage{i}_a")
+            y = unit(y, units, f"stage{i}_b")
+            x = keras.layers.Add(name=f"stage{i}_add")([x, y])
+        x = layers.dense(NUM_OUTPUT_FEATURES, fan_in=units, kernel="kaiming", name="head")(x)
+        outputs = layers.prepend_zero_hip(x)
+        kwargs.setdefault("name", "simple_baseline")
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+
+        self.units = units
+        self.num_stages = num_stages
+        self.dropout_rate = dropout_rate
+        self.synchronized_bn = synchronized_bn
+
+    def get_config(self) -> dict:
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "units": self.units,
+            "num_stages": self.num_stages,
+            "dropout_rate": self.dropout_rate,
+            "synchronized_bn": self.synchronized_bn,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict) -> SimpleBaseline:
+        return cls(**config)

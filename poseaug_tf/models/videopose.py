@@ -1,0 +1,81 @@
+"""VideoPose3D with a 1-frame receptive field (REFERENCE.md §4.4), the `videopose` estimator."""
+
+from __future__ import annotations
+
+import keras
+
+from poseaug_tf.models import layers
+
+NUM_INPUT_FEATURES = layers.NUM_JOINTS * 2
+NUM_OUTPUT_FEATURES = (layers.NUM_JOINTS - 1) * 3  # the hip is not predicted
+
+
+@keras.saving.register_keras_serializable(package="poseaug_tf")
+class VideoPose(keras.Model):
+    """VideoPose3D ``TemporalModelOptimized1f`` with every filter width 1, so every conv is a Dense layer.
+
+    Dense(32→C, no bias) → BN → ReLU → Dropout, then ``num_blocks`` residual blocks of two
+    [Dense(C→C, no bias) → BN → ReLU → Dropout], then Dense(C→45, bias); the hip (joint 0) is prepended as an exact
+    zero. Weights use PyTorch's default conv init U(±1/√fan_in); BN uses PyTorch momentum/epsilon.
+
+    Input: (B, 16, 2) normalised 2D keypoints (absolute). Output: (B, 16, 3) root-relative pose, metres.
+
+    Args:
+      channels: Width C (1024 in the reference).
+      num_blocks: Residual blocks (4 in the reference: `filter_widths=[1]*5`).
+      dropout_rate: Dropout rate; None means the reference's hard-coded 0.25 (which ignores `--dropout`).
+      synchronized_bn: Synchronise BatchNorm statistics across replicas.
+      **kwargs: Passed to ``keras.Model`` (e.g. ``name``).
+    """
+
+    DEFAULT_DROPOUT = 0.25
+
+    def __init__(
+        self,
+        *,
+        channels: int = 1024,
+        num_blocks: int = 4,
+        dropout_rate: float | None = None,
+        synchronized_bn: bool = False,
+        **kwargs,
+    ):
+        if channels <= 0 or num_blocks < 0:
+            raise ValueError(f"Expected `channels` > 0 and `num_blocks` >= 0; received {channels}, {num_blocks}.")
+        rate = self.DEFAULT_DROPOUT if dropout_rate is None else dropout_rate
+
+        def unit(x, fan_in, prefix):
+            x = layers.dense(channels, fan_in=fan_in, kernel="torch", use_bias=False, name=f"{prefix}_dense")(x)
+            x = layers.batch_norm(synchronized=synchronized_bn, name=f"{prefix}_bn")(x)
+            x = keras.layers.ReLU(name=f"{prefix}_relu")(x)
+            return layers.dropout(rate, name=f"{prefix}_dropout")(x)
+
+        inputs = layers.estimator_input()
+        x = keras.layers.Flatten(name="flatten")(inputs)  # joint-major (B, 32), as the reference's view
+        x = unit(x, NUM_INPUT_FEATURES, "expand")
+        for i in range(num_blocks):
+            y = unit(x, channels, f"block{i}_a")
+            y = unit(y, channels, f"block{i}_b")
+            x = keras.layers.Add(name=f"block{i}_add")([x, y])
+        x = layers.dense(NUM_OUTPUT_FEATURES, fan_in=channels, kernel="torch", name="shrink")(x)
+        outputs = layers.prepend_zero_hip(x)
+        kwargs.setdefault("name", "videopose")
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+
+        self.channels = channels
+        self.num_blocks = num_blocks
+        self.dropout_rate = dropout_rate
+        self.synchronized_bn = synchronized_bn
+
+    def get_config(self) -> dict:
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "channels": self.channels,
+            "num_blocks": self.num_blocks,
+            "dropout_rate": self.dropout_rate,
+            "synchronized_bn": self.synchronized_bn,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict) -> VideoPose:
+        return cls(**config)

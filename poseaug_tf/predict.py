@@ -1,0 +1,229 @@
+"""Lift 2D keypoints from a JSON, CSV or npz file to 3D with an exported model.
+
+    python -m poseaug_tf.predict --model saved_models/vp/1 --input dets.json --output poses.json
+    python -m poseaug_tf.predict --model saved_models/vp/1/tflite/pose_lifter_int8.tflite \\
+        --input dets.csv --layout coco17 --image-size 1920x1080 --output poses.npz --flip --plot pose.png
+
+Input formats (one person per frame, pixel coordinates, origin top-left; see `read_keypoints`):
+  JSON  {"image_size": [w, h], "layout": "coco17", "frames": [{"keypoints": [[x, y, score], ...]}, ...]}, or a
+        list of per-frame MMPose/COCO-style results [{"keypoints": [...], "keypoint_scores": [...]}, ...].
+  CSV   one row per frame: x0,y0,s0,x1,y1,s1,... (or x0,y0,x1,y1,...); optional all-text header row.
+  npz   keypoints (N, J, 2|3); optional scores (N, J), image_size (2,) or (N, 2), layout (string).
+Output (.json or .npz): keypoints_3d (N, 16, 3) camera-frame metres, root-relative, with joint names.
+Errors (exit code 1, nothing written) name the file, frame and field.
+"""
+
+from poseaug_tf.runtime import import_tensorflow_quietly
+
+import_tensorflow_quietly()
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import pathlib  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from poseaug_tf import skeleton  # noqa: E402
+from poseaug_tf.keypoint_layouts import (KeypointError, KeypointInput, layout_for_count, read_keypoints,  # noqa: E402
+                                        resolve_layout, to_h36m16)
+
+DEFAULT_MIN_CONFIDENCE = 0.3
+OUTSIDE_MARGIN = 0.5  # keypoints may lie up to half an image outside the frame (detectors extrapolate)
+COORDINATES = "camera frame (x right, y down, z forward), root-relative: Hip at the origin"
+
+
+def parse_image_size(text: str) -> tuple[float, float]:
+    """'WxH' (e.g. '1920x1080') → (width, height). Raises KeypointError."""
+    parts = str(text).lower().split("x")
+    try:
+        width, height = (float(p) for p in parts)
+    except ValueError:
+        raise KeypointError(f"--image-size: expected WIDTHxHEIGHT in pixels, e.g. 1920x1080; received {text!r}.")
+    return check_image_size((width, height), "--image-size")
+
+
+def check_image_size(size, where: str) -> tuple[float, float]:
+    size = np.asarray(size, dtype=np.float64).reshape(-1)
+    if size.shape != (2,) or not np.all(np.isfinite(size)) or np.any(size < 1):
+        raise KeypointError(f"{where}: expected image_size [width, height] of positive pixels; received "
+                            f"{size.tolist()}.")
+    return float(size[0]), float(size[1])
+
+
+def _check_in_image(kp_px: np.ndarray, size: np.ndarray, source: str) -> None:
+    """Catches a wrong image size or non-pixel coordinates (e.g. MediaPipe's [0, 1] values)."""
+    lo, hi = -OUTSIDE_MARGIN * size[:, None, :], (1 + OUTSIDE_MARGIN) * size[:, None, :]
+    outside = np.any((kp_px < lo) | (kp_px > hi), axis=-1)
+    if outside.any():
+        frame, joint = (int(i) for i in np.argwhere(outside)[0])
+        raise KeypointError(
+            f"{source}: frame {frame}, joint {skeleton.JOINT_NAMES[joint]!r} at {kp_px[frame, joint].tolist()} px "
+            f"lies far outside the {size[frame, 0]:g}x{size[frame, 1]:g} image: wrong image size?")
+    extent = np.ptp(kp_px, axis=1).max(axis=-1)
+    tiny = (extent < 2.0) & (size.min(axis=-1) >= 64)
+    if tiny.any():
+        frame = int(np.argmax(tiny))
+        raise KeypointError(f"{source}: frame {frame}: all keypoints lie within 2 px in a {size[frame, 0]:g}x"
+                            f"{size[frame, 1]:g} image; expected pixel coordinates (multiply normalised [0, 1] "
+                            f"coordinates by the width and height).")
+
+
+def prepare(data: KeypointInput, *, source: str, layout: str | None = None, image_size=None,
+            min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> tuple[np.ndarray, np.ndarray, str]:
+    """Maps read keypoints to (N, 16, 2) pixels and (N, 2) image sizes; `layout`/`image_size` override the file's.
+
+    Raises:
+      KeypointError: unknown layout, missing image size, unusable or out-of-image keypoints.
+    """
+    name = resolve_layout(layout or data.layout or layout_for_count(data.keypoints.shape[1])).name
+    if image_size is not None:
+        size = check_image_size(image_size, "image_size")
+    elif data.image_size is not None:
+        size = data.image_size
+    else:
+        raise KeypointError(f"{source}: no image size; expected 'image_size' in the file or --image-size WxH.")
+    size = np.broadcast_to(np.asarray(size, np.float64), (len(data.keypoints), 2))
+    for frame, row in enumerate(size):
+        check_image_size(row, f"{source}: frame {frame}: image_size")
+    kp_px = to_h36m16(data.keypoints, name, scores=data.scores, min_confidence=min_confidence, source=source)
+    _check_in_image(kp_px, size, source)
+    return kp_px, size.astype(np.float32), name
+
+
+def _atomic_write(path: pathlib.Path, write) -> None:
+    """Calls write(tmp_path) on a temporary file next to `path`, then renames it into place."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _write_result(path: pathlib.Path, result: dict) -> None:
+    if path.suffix == ".npz":
+        _atomic_write(path, lambda tmp: np.savez(open(tmp, "wb"), **{
+            k: np.asarray(v) for k, v in result.items() if k != "frames"}))
+        return
+    doc = {k: v for k, v in result.items() if k not in ("keypoints_3d", "keypoints_2d_px", "image_size")}
+    doc["joint_names"] = list(doc["joint_names"])
+    doc["frames"] = [{"index": i, "keypoints_3d": np.round(p3.astype(np.float64), 6).tolist(),
+                      "keypoints_2d_px": np.round(p2.astype(np.float64), 3).tolist(), "image_size": s.tolist()}
+                     for i, (p3, p2, s) in enumerate(zip(result["keypoints_3d"], result["keypoints_2d_px"],
+                                                         result["image_size"]))]
+    _atomic_write(path, lambda tmp: pathlib.Path(tmp).write_text(json.dumps(doc)))
+
+
+def plot_pose(kp_px: np.ndarray, pose_3d: np.ndarray, image_size, path: str | os.PathLike) -> None:
+    """Saves a PNG of a 2D input (16, 2) pixels beside its 3D prediction (16, 3) metres (matplotlib Agg)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(9, 4.5))
+    ax2d = fig.add_subplot(1, 2, 1)
+    ax3d = fig.add_subplot(1, 2, 2, projection="3d")
+    for joint, parent in enumerate(skeleton.PARENTS):
+        if parent < 0:
+            continue
+        color = "tab:red" if joint in skeleton.JOINTS_RIGHT else "tab:blue" if joint in skeleton.JOINTS_LEFT else "k"
+        ax2d.plot(*kp_px[[parent, joint]].T, color=color)
+        # Camera frame has y down and z forward: draw depth on the plot's y axis and −y as up.
+        seg = pose_3d[[parent, joint]]
+        ax3d.plot(seg[:, 0], seg[:, 2], -seg[:, 1], color=color)
+    ax2d.set_xlim(0, image_size[0])
+    ax2d.set_ylim(image_size[1], 0)
+    ax2d.set_aspect("equal")
+    ax2d.set_title("2D input (pixels)")
+    ax3d.set_title("3D prediction (metres)")
+    ax3d.set_xlabel("x")
+    ax3d.set_ylabel("z (depth)")
+    ax3d.set_zlabel("-y (up)")
+    radius = max(float(np.abs(pose_3d).max()), 0.5)
+    ax3d.set_xlim(-radius, radius)
+    ax3d.set_ylim(-radius, radius)
+    ax3d.set_zlim(-radius, radius)
+    fig.tight_layout()
+    path = pathlib.Path(path)
+    _atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=80))
+    plt.close(fig)
+
+
+def predict_file(model: str | os.PathLike, input_path: str | os.PathLike, output_path: str | os.PathLike, *,
+                 layout: str | None = None, image_size=None, min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+                 use_flip_tta: bool = False, plot_path: str | os.PathLike | None = None,
+                 plot_frame: int = 0, num_threads: int | None = None) -> dict:
+    """Reads 2D keypoints, lifts them with `model`, writes the 3D result (and optionally a PNG).
+
+    Args:
+      model: SavedModel folder or .tflite file (see `inference.Lifter.load`).
+      input_path: .json, .csv or .npz (module docstring). output_path: .json or .npz.
+      layout: keypoint layout name (`keypoint_layouts.LAYOUTS`); None: from the file or the joint count.
+      image_size: (width, height) pixels; overrides the file's.
+      min_confidence: joints below this score count as missing. use_flip_tta: flip test-time augmentation.
+      plot_path: PNG of frame `plot_frame`. num_threads: TFLite interpreter threads.
+
+    Returns:
+      The result dict written: keypoints_3d (N, 16, 3) metres, keypoints_2d_px (N, 16, 2), image_size (N, 2), ...
+
+    Raises:
+      KeypointError (a ValueError): unreadable or invalid input; ValueError: bad model or output path.
+      Nothing is written when an error is raised.
+    """
+    from poseaug_tf.inference import Lifter
+
+    output_path = pathlib.Path(output_path)
+    if output_path.suffix not in (".json", ".npz"):
+        raise ValueError(f"--output: expected a .json or .npz file; received {str(output_path)!r}.")
+    if not output_path.parent.is_dir():
+        raise ValueError(f"--output: folder {str(output_path.parent)!r} does not exist.")
+    data = read_keypoints(input_path, layout=layout)
+    kp_px, size, layout_name = prepare(data, source=str(input_path), layout=layout, image_size=image_size,
+                                       min_confidence=min_confidence)
+    if plot_path is not None and not 0 <= plot_frame < len(kp_px):
+        raise ValueError(f"--plot-frame: expected 0..{len(kp_px) - 1}; received {plot_frame}.")
+    lifter = Lifter.load(model, use_flip_tta=use_flip_tta, num_threads=num_threads)
+    pose_3d = lifter.lift_pixels(kp_px, size)
+    result = {"keypoints_3d": pose_3d, "keypoints_2d_px": kp_px, "image_size": size,
+              "joint_names": np.array(skeleton.JOINT_NAMES), "units": "metres", "coordinates": COORDINATES,
+              "layout": layout_name, "model": str(model), "input": str(input_path),
+              "flip_tta": bool(use_flip_tta or lifter.baked_flip)}
+    if plot_path is not None:
+        plot_pose(kp_px[plot_frame], pose_3d[plot_frame], size[plot_frame], plot_path)
+    _write_result(output_path, result)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m poseaug_tf.predict", description=__doc__.split("\n")[0])
+    parser.add_argument("--model", required=True, help="SavedModel version folder or .tflite file")
+    parser.add_argument("--input", required=True, help="2D keypoints: .json, .csv or .npz")
+    parser.add_argument("--output", required=True, help="3D result: .json or .npz")
+    parser.add_argument("--layout", default=None, help="coco17, mediapipe33, body25, h36m17, h36m16, mpii16")
+    parser.add_argument("--image-size", default=None, help="WIDTHxHEIGHT in pixels, e.g. 1920x1080")
+    parser.add_argument("--min-confidence", type=float, default=DEFAULT_MIN_CONFIDENCE)
+    parser.add_argument("--flip", action="store_true", help="flip test-time augmentation")
+    parser.add_argument("--plot", default=None, help="PNG of the 2D input beside the 3D prediction")
+    parser.add_argument("--plot-frame", type=int, default=0)
+    parser.add_argument("--num-threads", type=int, default=None, help="TFLite interpreter threads")
+    args = parser.parse_args(argv)
+    try:
+        size = None if args.image_size is None else parse_image_size(args.image_size)
+        result = predict_file(args.model, args.input, args.output, layout=args.layout, image_size=size,
+                              min_confidence=args.min_confidence, use_flip_tta=args.flip, plot_path=args.plot,
+                              plot_frame=args.plot_frame, num_threads=args.num_threads)
+    except (ValueError, OSError) as error:
+        print(f"predict: error: {error}", file=sys.stderr)
+        return 1
+    print(f"Wrote {len(result['keypoints_3d'])} poses to {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Process start-up for the entry points: a quiet TensorFlow import that keeps real errors visible.
+
+TensorFlow 2.21 prints its oneDNN banner and CUDA probing messages from C++ before absl logging is
+initialised, so `TF_CPP_MIN_LOG_LEVEL` cannot silence them. `import_tensorflow_quietly` captures file
+descriptor 2 while TensorFlow loads and enumerates devices, then replays every captured line except the
+known-benign ones below. Anything else (a real error, a missing library) still reaches the terminal.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+import tempfile
+
+# Lines TensorFlow prints on every start on a machine without a GPU or with oneDNN on; none is actionable.
+_BENIGN_PATTERNS = (
+    r"All log messages before absl::InitializeLog\(\) is called are written to STDERR",
+    r"oneDNN custom operations are on",
+    r"Could not find cuda drivers on your machine",
+    r"failed call to cuInit",
+    r"Unable to register cu(DNN|FFT|BLAS) factory",
+    r"computation placer already registered",
+    r"TensorFlow binary is optimized to use available CPU instructions",
+    r"To enable the following instructions",
+    r"This TensorFlow binary is optimized",
+)
+_BENIGN = re.compile("|".join(_BENIGN_PATTERNS))
+
+
+def import_tensorflow_quietly():
+    """Imports TensorFlow (and Keras) with the start-up noise filtered out.
+
+    Sets `TF_CPP_MIN_LOG_LEVEL=1` unless the user chose a level (INFO off; warnings and errors kept).
+
+    Returns:
+      The `tensorflow` module.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    sys.stderr.flush()
+    saved_fd = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            import tensorflow as tf
+            import keras  # noqa: F401  (its import also probes devices)
+            tf.config.list_physical_devices()
+        finally:
+            os.dup2(saved_fd, 2)
+            os.close(saved_fd)
+            capture.seek(0)
+            captured = capture.read().decode("utf-8", errors="replace")
+    # TensorFlow's Python INFO logs (checkpoint sharding timings, ...) would drown the training log.
+    tf.get_logger().setLevel(logging.WARNING)
+    kept = [line for line in captured.splitlines() if line.strip() and not _BENIGN.search(line)]
+    if kept:
+        print("\n".join(kept), file=sys.stderr)
+    return tf

@@ -1,0 +1,116 @@
+"""Training, validation and evaluation sets from a config, and a cached multi-set evaluator."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import pathlib
+from typing import Mapping, Sequence
+
+import keras
+import ml_collections
+import numpy as np
+from absl import logging
+
+from poseaug_tf import evaluation, metrics
+from poseaug_tf.data import load_3dhp, load_generic, load_h36m, split_validation, synthetic
+from poseaug_tf.data.pipeline import eval_dataset
+from poseaug_tf.data.pose_set import PoseSet
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalSet:
+    """One evaluation set and its protocol."""
+
+    name: str
+    pose_set: PoseSet
+    use_flip_tta: bool = False
+    joints: Sequence[int] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Datasets:
+    """train: the estimator's (and GAN's) training pairs; validation: model selection (never a test set);
+    eval_sets: the reported sets, by name."""
+
+    train: PoseSet
+    validation: PoseSet
+    eval_sets: Mapping[str, EvalSet]
+
+    def fingerprint(self) -> str:
+        """Short hash of the arrays' sizes and a sample of their values (recorded in the workdir)."""
+        h = hashlib.sha256()
+        for ps in (self.train, self.validation, *(e.pose_set for e in self.eval_sets.values())):
+            h.update(json.dumps([ps.name, len(ps)]).encode())
+            h.update(np.ascontiguousarray(ps.pose3d[:: max(1, len(ps) // 1000)]).tobytes())
+        return h.hexdigest()[:16]
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def load_datasets(config: ml_collections.ConfigDict) -> Datasets:
+    """Builds the sets a run needs from `config.dataset` and `config.data`."""
+    d = config.data
+    joints = metrics.JOINTS_3DHP_14 if config.eval.pck_joints == "3dhp14" else None
+    if config.dataset == "synthetic":
+        splits = synthetic.make_synthetic_splits(num_train=d.synthetic_train, num_eval=d.synthetic_eval,
+                                                 seed=config.seed)
+        # Validation: source-like samples from a different seed, disjoint from the reported source split.
+        validation = synthetic.make_synthetic("source", d.synthetic_eval, seed=config.seed + 1, stream="eval")
+        eval_sets = {"synthetic_source": EvalSet("synthetic_source", splits["source"], joints=joints),
+                     "synthetic_target": EvalSet("synthetic_target", splits["target"], joints=joints)}
+        return Datasets(splits["train"], validation, eval_sets)
+    if config.dataset != "h36m":
+        raise ValueError(f"Unknown `dataset` {config.dataset!r}; valid: 'synthetic', 'h36m'.")
+    common = dict(keypoints=d.keypoints, actions=None if d.actions in ("", "*") else _csv(d.actions),
+                  cache_dir=d.cache_dir or None, cameras_json=d.cameras_json or None)
+    train = load_h36m(d.dir, _csv(d.train_subjects), stride=d.stride, **common)
+    train, validation = split_validation(train, method=d.validation, fraction=d.validation_fraction,
+                                         seed=config.seed, holdout_subjects=_csv(d.validation_subjects))
+    test = load_h36m(d.dir, _csv(d.test_subjects), stride=d.test_stride, **common)
+    # The reference evaluates H36M without flip and cross-dataset sets with flip (REFERENCE.md §7).
+    eval_sets = {"h36m": EvalSet("h36m", test, joints=joints)}
+    if d.mpi_3dhp:
+        eval_sets["3dhp"] = EvalSet("3dhp", load_3dhp(d.mpi_3dhp), use_flip_tta=True, joints=joints)
+    for item in _csv(d.generic):
+        name, _, path = item.partition("=")
+        if not path:
+            raise ValueError(f"Expected `data.generic` entries as name=path.npz; received {item!r}.")
+        eval_sets[name] = EvalSet(name, load_generic(path), use_flip_tta=True, joints=joints)
+    logging.info("Data: train %d, validation %d, %s", len(train), len(validation),
+                 ", ".join(f"{k} {len(v.pose_set)}" for k, v in eval_sets.items()))
+    return Datasets(train, validation, eval_sets)
+
+
+class Evaluator:
+    """Evaluates one estimator on the validation set and every evaluation set, reusing compiled functions."""
+
+    def __init__(self, estimator: keras.Model, datasets: Datasets, *, batch_size: int):
+        self.datasets = datasets
+        self.batch_size = batch_size
+        self._fns = {flag: evaluation.make_predict_fn(estimator, use_flip_tta=flag) for flag in (False, True)}
+
+    def _run(self, eval_set: EvalSet) -> evaluation.EvalResult:
+        fn = self._fns[eval_set.use_flip_tta]
+        pred = np.concatenate([fn(b["pose_2d"]).numpy()
+                               for b in eval_dataset(eval_set.pose_set, batch_size=self.batch_size)])
+        return evaluation.score(pred, eval_set.pose_set, name=eval_set.name,
+                                use_flip_tta=eval_set.use_flip_tta, joints=eval_set.joints)
+
+    def validation(self) -> evaluation.EvalResult:
+        return self._run(EvalSet("validation", self.datasets.validation))
+
+    def all(self) -> dict[str, evaluation.EvalResult]:
+        """{"validation": ..., <eval set>: ...}."""
+        results = {"validation": self.validation()}
+        results.update({name: self._run(es) for name, es in self.datasets.eval_sets.items()})
+        return results
+
+
+def workdir_path(workdir: str | pathlib.Path) -> pathlib.Path:
+    path = pathlib.Path(workdir).expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,123 @@
+"""`train_and_evaluate`: pretraining, PoseAug, and the results of both, in one resumable workdir.
+
+Workdir layout:
+  config.json, run_info.json        resolved config; package/TF versions and data fingerprint
+  history.json                      per-epoch training means and evaluation results of both stages
+  pretrain/ckpt, poseaug/ckpt       tf.train checkpoints (networks, optimisers, pools, RNG states, counters)
+  {pretrain,poseaug}/{best,last}.weights.h5
+  baseline.weights.h5, poseaug.weights.h5   the selected models (validation-best or last; never test-chosen)
+  results.json, results.md          baseline vs PoseAug on every evaluation set
+  tensorboard/                      scalars of every loss, ratio and metric
+  train.log                         the log of every run in this workdir
+"""
+
+from __future__ import annotations
+
+import logging as py_logging
+import pathlib
+import platform
+import time
+
+import keras
+import ml_collections
+import tensorflow as tf
+from absl import logging
+
+import poseaug_tf
+from poseaug_tf.training import networks, reporting
+from poseaug_tf.training.datasets import load_datasets, workdir_path
+from poseaug_tf.training.poseaug import POSEAUG_WEIGHTS, run_poseaug
+from poseaug_tf.training.pretrain import BASELINE_WEIGHTS, run_pretraining
+
+STAGES = ("pretrain", "poseaug", "both")
+
+
+def _log_to_file(workdir: pathlib.Path) -> None:
+    handler = py_logging.FileHandler(workdir / "train.log")
+    handler.setFormatter(py_logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    py_logging.getLogger("absl").addHandler(handler)
+
+
+def _record_run(config, workdir: pathlib.Path, fingerprint: str, strategy) -> None:
+    config_json = workdir / "config.json"
+    previous = reporting.read_json(config_json)
+    current = config.to_dict()
+    if previous is not None and previous != current:
+        logging.warning("The config differs from the one this workdir was started with; resuming with the "
+                        "new one (old copy kept as config.previous.json).")
+        reporting.write_json_atomic(workdir / "config.previous.json", previous)
+    reporting.write_json_atomic(config_json, current)
+    reporting.write_json_atomic(workdir / "run_info.json", {
+        "poseaug_tf": poseaug_tf.__version__, "tensorflow": tf.__version__, "keras": keras.__version__,
+        "python": platform.python_version(), "data_fingerprint": fingerprint,
+        "replicas": strategy.num_replicas_in_sync, "started": time.strftime("%Y-%m-%d %H:%M:%S")})
+
+
+def _stage_results(history: reporting.History, stage: str, epoch: int, checkpoint: str) -> dict:
+    record = next((r for r in history.stage(stage) if r["epoch"] == epoch), None)
+    if record is None:
+        return {}
+    return {name: {k: r[k] for k in reporting.RESULT_KEYS} | {"checkpoint": checkpoint}
+            for name, r in record["eval"].items() if name != "validation"}
+
+
+def _oracle(records: list[dict]) -> dict:
+    """Best MPJPE over epochs on each test set: the paper's protocol, labelled as such."""
+    best = {}
+    for r in records:
+        for name, scores in r["eval"].items():
+            if name != "validation" and (name not in best or scores["mpjpe"] < best[name]["mpjpe"]):
+                best[name] = {"mpjpe": scores["mpjpe"], "epoch": r["epoch"]}
+    return best
+
+
+def collect_results(workdir: pathlib.Path, history: reporting.History) -> dict:
+    """results.json content from the history and the selection records of both stages."""
+    results = {"oracle": {}}
+    base = reporting.read_json(workdir / "baseline.json")
+    if base is not None:
+        name = f"{BASELINE_WEIGHTS} (pretrain epoch {base['epoch']}, selected by {base['selection']})"
+        results["baseline"] = _stage_results(history, "pretrain", base["epoch"], name)
+        results["oracle"]["baseline"] = _oracle(history.stage("pretrain"))
+    if not results.get("baseline") and history.stage("poseaug"):
+        results["baseline"] = _stage_results(history, "poseaug", 0, "initial estimator of the PoseAug stage")
+    aug = reporting.read_json(workdir / "poseaug.json")
+    if aug is not None:
+        name = f"{POSEAUG_WEIGHTS} (poseaug epoch {aug['epoch']}, selected by {aug['selection']})"
+        results["poseaug"] = _stage_results(history, "poseaug", aug["epoch"], name)
+        results["oracle"]["poseaug"] = _oracle([r for r in history.stage("poseaug") if r["epoch"] > 0])
+    return results
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib.Path) -> dict:
+    """Runs the configured stages in `workdir` (resuming whatever an earlier run left) and reports.
+
+    Returns:
+      The content of `<workdir>/results.json`.
+
+    Raises:
+      ValueError: invalid stage, or PoseAug requested without a baseline.
+    """
+    if config.stage not in STAGES:
+        raise ValueError(f"Unknown `stage` {config.stage!r}; valid: {', '.join(STAGES)}.")
+    workdir = workdir_path(workdir)
+    _log_to_file(workdir)
+    keras.utils.set_random_seed(config.seed)
+    strategy = networks.get_strategy(config.distribute)
+    datasets = load_datasets(config)
+    _record_run(config, workdir, datasets.fingerprint(), strategy)
+    history = reporting.History(workdir)
+    writer = tf.summary.create_file_writer(str(workdir / "tensorboard"))
+    baseline = workdir / BASELINE_WEIGHTS
+    if config.stage in ("pretrain", "both"):
+        baseline = run_pretraining(config, workdir, strategy, datasets, history, writer)
+    if config.stage in ("poseaug", "both"):
+        if not (baseline.exists() or config.poseaug.pretrained):
+            raise ValueError(f"stage=poseaug needs pretrained weights: {baseline} does not exist and "
+                             "`poseaug.pretrained` is empty. Run stage=pretrain (or both) first.")
+        run_poseaug(config, workdir, strategy, datasets, history, writer, baseline)
+    writer.flush()
+    results = collect_results(workdir, history)
+    reporting.write_json_atomic(workdir / "results.json", results)
+    (workdir / "results.md").write_text(reporting.results_markdown(results))
+    return results

@@ -1,0 +1,110 @@
+"""Networks and optimisers of a run, built from the config under the run's distribution strategy."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import ml_collections
+import tensorflow as tf
+
+from poseaug_tf import models
+from poseaug_tf.training.pools import FakePool
+
+ADAM_EPSILON = 1e-8  # PyTorch's default; Keras' is 1e-7 (REFERENCE.md §8)
+
+
+def adam(learning_rate) -> keras.optimizers.Adam:
+    """Adam with PyTorch's defaults. No `global_clipnorm`: steps clip after the cross-replica reduction."""
+    return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=0.9, beta_2=0.999, epsilon=ADAM_EPSILON)
+
+
+def build_estimator(config: ml_collections.ConfigDict, *, synchronized_bn: bool, stage: str) -> keras.Model:
+    """The configured estimator. ST-GCN uses its per-layer default dropouts for pretraining and dropout 0 in
+    PoseAug, as the reference's README does (REFERENCE.md §4.3); other models take `model.dropout_rate`."""
+    m = config.model
+    options = {"synchronized_bn": synchronized_bn}
+    if m.dropout_rate >= 0:
+        options["dropout_rate"] = m.dropout_rate
+    elif m.name == "stgcn" and stage == "poseaug":
+        options["dropout_rate"] = 0.0
+    if m.name == "mlp":
+        options["num_stages"] = m.num_stages
+    if m.width > 0:
+        if m.name == "stgcn":
+            raise ValueError("`model.width` is not supported for stgcn (its channel plan is fixed).")
+        options["units" if m.name == "mlp" else "channels"] = m.width
+    if m.num_blocks > 0 and m.name in ("videopose", "semgcn", "gcn"):
+        options["num_blocks"] = m.num_blocks
+    return models.build_estimator(m.name, **options)
+
+
+def pretrain_optimizer(config: ml_collections.ConfigDict) -> keras.optimizers.Adam:
+    """Adam with the reference's staircase decay lr0·0.96^⌊step/100000⌋ (REFERENCE.md §6.1)."""
+    p = config.pretrain
+    schedule = keras.optimizers.schedules.ExponentialDecay(
+        p.lr, decay_steps=p.lr_decay_steps, decay_rate=p.lr_decay_rate, staircase=True)
+    return adam(schedule)
+
+
+def poseaug_learning_rate(base: float, epoch: int, epochs: int) -> float:
+    """The reference's LambdaLR: lr0·(1 − (e − 1)/(epochs + 1)) during epoch e = 1..epochs."""
+    return base * (1.0 - (epoch - 1) / (epochs + 1))
+
+
+@dataclasses.dataclass
+class GANNetworks:
+    """Everything the PoseAug stage trains or samples from, for the steps and the checkpoint."""
+
+    augmentor: keras.Model
+    estimator: keras.Model
+    d3d: keras.Model
+    d2d: keras.Model
+    g_optimizer: keras.optimizers.Optimizer
+    d3d_optimizer: keras.optimizers.Optimizer
+    d2d_optimizer: keras.optimizers.Optimizer
+    p_optimizer: keras.optimizers.Optimizer
+    pool_3d: FakePool
+    pool_2d: FakePool
+
+    def checkpoint_items(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+def build_gan_networks(config: ml_collections.ConfigDict, estimator: keras.Model, *, num_replicas: int,
+                       seed: int) -> GANNetworks:
+    """Augmentor, discriminators, their optimisers and the fake pools (call inside `strategy.scope()`)."""
+    a = config.poseaug
+    sync = num_replicas > 1
+    augmentor = models.build_augmentor(use_ba=a.use_ba, use_bl=a.use_bl, use_rt=a.use_rt,
+                                       depth_guard=a.depth_guard, seed=seed,
+                                       synchronized_bn=sync)
+    nets = GANNetworks(
+        augmentor=augmentor, estimator=estimator,
+        d3d=models.build_discriminator_3d(kcs=a.kcs), d2d=models.build_discriminator_2d(),
+        g_optimizer=adam(a.lr_g), d3d_optimizer=adam(a.lr_d), d2d_optimizer=adam(a.lr_d),
+        p_optimizer=adam(a.lr_p),
+        pool_3d=FakePool(a.pool_size, (16, 3), seed=seed + 1, num_replicas=num_replicas, name="pool_3d"),
+        pool_2d=FakePool(a.pool_size, (16, 2), seed=seed + 2, num_replicas=num_replicas, name="pool_2d"))
+    # Build optimiser slots now, so that a checkpoint restored before the first step finds them.
+    for opt, model in ((nets.g_optimizer, augmentor), (nets.d3d_optimizer, nets.d3d),
+                       (nets.d2d_optimizer, nets.d2d), (nets.p_optimizer, estimator)):
+        opt.build(model.trainable_variables)
+    return nets
+
+
+def get_strategy(name: str) -> tf.distribute.Strategy:
+    """"default": one device; "mirrored": all local GPUs (or CPUs); "auto": multi-worker when TF_CONFIG is
+    set, mirrored on more than one GPU, else the default strategy."""
+    import os
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name != "auto":
+        raise ValueError(f"Unknown `distribute` {name!r}; valid: 'auto', 'default', 'mirrored'.")
+    if os.environ.get("TF_CONFIG"):
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if len(tf.config.list_logical_devices("GPU")) > 1:
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()

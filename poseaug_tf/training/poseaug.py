@@ -1,0 +1,199 @@
+"""Stage 2: the alternating PoseAug loop (REFERENCE.md §6.2–6.4), resumable, with a collapse guard."""
+
+from __future__ import annotations
+
+import pathlib
+
+import ml_collections
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from poseaug_tf.data.pipeline import train_dataset
+from poseaug_tf.training import gan_data, networks, reporting, steps
+from poseaug_tf.training.datasets import Datasets, Evaluator
+from poseaug_tf.training.epoch import NonFiniteLossError, run_epoch
+from poseaug_tf.training.pretrain import SelectionState, epoch_record, log_epoch, save_weights_atomic
+
+POSEAUG_WEIGHTS = "poseaug.weights.h5"
+
+
+class CollapseError(RuntimeError):
+    """The adversarial game collapsed (e.g. almost no augmented pose stays in the image)."""
+
+
+def gan_settings(config: ml_collections.ConfigDict) -> steps.GANSettings:
+    a = config.poseaug
+    fields = {f for f in steps.GANSettings.__dataclass_fields__}
+    return steps.GANSettings(**{k: a[k] for k in fields if k in a})
+
+
+class _Buffer:
+    """The epoch's valid augmented pairs (REFERENCE.md §6.2 step 2c), collected on the host."""
+
+    def __init__(self):
+        self.parts = {"aug_pose_3d": [], "aug_pose_2d": [], "aug_camera": []}
+
+    def __call__(self, out) -> None:
+        valid = out["aug_valid"].numpy().astype(bool)
+        for key, parts in self.parts.items():
+            parts.append(out[key].numpy()[valid])
+
+    def pose_set(self):
+        arrays = {k: np.concatenate(v) if v else np.zeros((0,)) for k, v in self.parts.items()}
+        if not len(arrays["aug_pose_3d"]):
+            return None
+        return gan_data.augmented_pose_set(arrays["aug_pose_3d"], arrays["aug_pose_2d"], arrays["aug_camera"])
+
+
+class PoseAugStage:
+    """Owns the networks, compiled steps and checkpoint of the PoseAug stage."""
+
+    def __init__(self, config, workdir: pathlib.Path, strategy, datasets: Datasets, baseline: pathlib.Path):
+        self.config, self.strategy, self.datasets = config, strategy, datasets
+        self.dir = workdir / "poseaug"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.restarts_path = self.dir / "restarts.json"
+        self.restarts = reporting.read_json(self.restarts_path, default=0)
+        replicas = strategy.num_replicas_in_sync
+        with strategy.scope():
+            estimator = networks.build_estimator(config, synchronized_bn=replicas > 1, stage="poseaug")
+            self.nets = networks.build_gan_networks(config, estimator, num_replicas=replicas, seed=config.seed)
+            self.state = SelectionState()
+            self.iteration = tf.Variable(0, dtype=tf.int64, name="iteration")
+        self.ckpt = tf.train.Checkpoint(state=self.state, iteration=self.iteration, **self.nets.checkpoint_items())
+        self.manager = tf.train.CheckpointManager(self.ckpt, self.dir / "ckpt", max_to_keep=2)
+        if self.manager.latest_checkpoint:
+            self.ckpt.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+            logging.info("PoseAug: resumed from %s (epoch %d).", self.manager.latest_checkpoint,
+                         int(self.state.epoch))
+        else:
+            start = config.poseaug.pretrained or baseline
+            estimator.load_weights(start)
+            logging.info("PoseAug: estimator initialised from %s.", start)
+            self.manager.save()  # epoch 0: the rollback target of a collapse in epoch 1
+        self.settings = gan_settings(config)
+        self._gan_steps = {}
+        self.p_step = steps.distribute(
+            steps.make_estimator_step(estimator, self.nets.p_optimizer, clip_norm=config.poseaug.clip_norm),
+            strategy)
+        self.evaluator = Evaluator(estimator, datasets, batch_size=config.eval.batch_size)
+
+    def gan_step(self, with_feedback: bool, with_d_update: bool):
+        key = (with_feedback, with_d_update)
+        if key not in self._gan_steps:
+            n = self.nets
+            fn = steps.make_gan_step(
+                augmentor=n.augmentor, estimator=n.estimator, d3d=n.d3d, d2d=n.d2d, g_optimizer=n.g_optimizer,
+                d3d_optimizer=n.d3d_optimizer, d2d_optimizer=n.d2d_optimizer, pool_3d=n.pool_3d,
+                pool_2d=n.pool_2d, settings=self.settings, with_feedback=with_feedback,
+                with_d_update=with_d_update)
+            self._gan_steps[key] = steps.distribute(fn, self.strategy, gather_keys=steps.GATHERED_GAN_KEYS)
+        return self._gan_steps[key]
+
+    def _schedules(self, epoch: int) -> tuple[float, float]:
+        """(BA band centre, paper β) of this epoch: linear from start to end over the epochs."""
+        a = self.config.poseaug
+        frac = epoch / a.epochs
+        return (a.ba_center_start + (a.ba_center_end - a.ba_center_start) * frac,
+                a.paper_beta_start + (a.paper_beta_end - a.paper_beta_start) * frac)
+
+    def _set_learning_rates(self, epoch: int) -> None:
+        a, n = self.config.poseaug, self.nets
+        for opt, base in ((n.g_optimizer, a.lr_g), (n.d3d_optimizer, a.lr_d), (n.d2d_optimizer, a.lr_d),
+                          (n.p_optimizer, a.lr_p)):
+            opt.learning_rate.assign(networks.poseaug_learning_rate(base, epoch, a.epochs))
+
+    def _gan_pass(self, epoch: int, seed: int) -> tuple[dict, _Buffer]:
+        a, train = self.config.poseaug, self.datasets.train
+        rng = np.random.default_rng([seed, epoch, 1])
+        poses = gan_data.bone_length_swap(train.pose3d, rng) if a.bl_swap else train.pose3d
+        ds = gan_data.gan_epoch_dataset(poses, train.camera, batch_size=a.batch_size, seed=seed, epoch=epoch)
+        with_feedback = epoch > a.warmup and a.feedback != "none"
+        ba_center, beta = self._schedules(epoch)
+        buffer = _Buffer()
+        start = int(self.iteration)
+        counter = [start]
+
+        def step(batch, *args):
+            # D steps every `d_interval` iterations of a global counter (REFERENCE.md §6.2 step 2b).
+            compiled = self.gan_step(with_feedback, counter[0] % a.d_interval == 0)
+            counter[0] += 1
+            return compiled(batch, *args)
+
+        metrics = run_epoch(step, self.strategy.experimental_distribute_dataset(ds),
+                            total=len(poses) // a.batch_size, desc=f"poseaug {epoch}/{a.epochs} GAN",
+                            step_args=(tf.constant(ba_center, tf.float32), tf.constant(beta, tf.float32)),
+                            on_output=buffer, first_step=start)
+        self.iteration.assign(counter[0])
+        return metrics, buffer
+
+    def _estimator_pass(self, pose_set, epoch: int, seed: int, tag: str) -> dict:
+        bs = self.config.poseaug.batch_size
+        if pose_set is None or len(pose_set) < bs:
+            logging.warning("PoseAug epoch %d: %s pass skipped (%d samples < batch %d).", epoch, tag,
+                            0 if pose_set is None else len(pose_set), bs)
+            return {}
+        ds = train_dataset(pose_set, batch_size=bs, seed=seed * 1013 + epoch)
+        out = run_epoch(self.p_step, self.strategy.experimental_distribute_dataset(ds),
+                        total=len(pose_set) // bs, desc=f"poseaug {epoch} estimator/{tag}")
+        return {f"p_{k}_{tag}": v for k, v in out.items()}
+
+    def run_epoch(self, epoch: int) -> tuple[dict, dict]:
+        a = self.config.poseaug
+        seed = self.config.seed + 7919 * self.restarts
+        self._set_learning_rates(epoch)
+        train, buffer = self._gan_pass(epoch, seed)
+        if epoch > a.warmup and train.get("aug_valid_fraction", 1.0) < a.min_valid_fraction:
+            raise CollapseError(f"only {train['aug_valid_fraction']:.1%} of the augmented poses of epoch "
+                                f"{epoch} project inside the image (< {a.min_valid_fraction:.0%})")
+        if epoch > a.warmup:
+            aug = buffer.pose_set()
+            train["buffer_size"] = 0 if aug is None else len(aug)
+            train.update(self._estimator_pass(aug, epoch, seed, "fake"))
+            train.update(self._estimator_pass(self.datasets.train, epoch, seed, "real"))
+        return train, self.evaluator.all()
+
+    def rollback(self, epoch: int, error: Exception) -> None:
+        """Restores the last checkpoint and changes the seed; raises once `max_restarts` is exhausted."""
+        self.restarts += 1
+        if self.restarts > self.config.poseaug.max_restarts:
+            raise type(error)(f"{error}; gave up after {self.config.poseaug.max_restarts} rollbacks.") from error
+        reporting.write_json_atomic(self.restarts_path, self.restarts)
+        self.ckpt.restore(self.manager.latest_checkpoint)
+        logging.warning("PoseAug epoch %d: %s. Rolled back to epoch %d with a new seed (restart %d of %d).",
+                        epoch, error, int(self.state.epoch), self.restarts, self.config.poseaug.max_restarts)
+
+
+def run_poseaug(config, workdir: pathlib.Path, strategy, datasets: Datasets, history: reporting.History,
+                writer: tf.summary.SummaryWriter, baseline: pathlib.Path) -> None:
+    """Runs (or resumes) the PoseAug epochs and writes `<workdir>/poseaug.weights.h5` (the selected model)."""
+    stage = PoseAugStage(config, workdir, strategy, datasets, baseline)
+    history.truncate("poseaug", int(stage.state.epoch))
+    if not history.stage("poseaug"):
+        results = stage.evaluator.all()
+        history.append(epoch_record("poseaug", 0, {}, results))
+    epochs = config.poseaug.epochs
+    while int(stage.state.epoch) < epochs:
+        epoch = int(stage.state.epoch) + 1
+        try:
+            train, results = stage.run_epoch(epoch)
+        except (NonFiniteLossError, CollapseError) as error:
+            stage.rollback(epoch, error)
+            history.truncate("poseaug", int(stage.state.epoch))
+            continue
+        history.append(epoch_record("poseaug", epoch, train, results))
+        reporting.write_scalars(writer, "poseaug/train", train, epoch)
+        for name, r in results.items():
+            reporting.write_scalars(writer, f"poseaug/{name}", r.summary(), epoch)
+        log_epoch("poseaug", epoch, epochs, train, results)
+        # Warm-up epochs leave the estimator untrained (only BN statistics move), so a PoseAug model is
+        # selected among the epochs that trained it.
+        stage.state.update(stage.dir, stage.nets.estimator, epoch, results["validation"].mpjpe,
+                           eligible=epoch > config.poseaug.warmup)
+        stage.manager.save()
+    weights, epoch = stage.state.selected(config.selection)
+    stage.nets.estimator.load_weights(stage.dir / weights)
+    save_weights_atomic(stage.nets.estimator, workdir / POSEAUG_WEIGHTS)
+    reporting.write_json_atomic(workdir / "poseaug.json", {"epoch": epoch, "selection": config.selection})
+    logging.info("PoseAug: epoch %d selected by %s → %s", epoch, config.selection, workdir / POSEAUG_WEIGHTS)

@@ -1,0 +1,102 @@
+"""Run records: atomic JSON files, the per-epoch history, TensorBoard scalars and the results tables."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import pathlib
+import tempfile
+from typing import Any, Mapping
+
+import tensorflow as tf
+
+RESULT_KEYS = ("mpjpe", "pa_mpjpe", "pck", "auc", "frames")
+
+
+def write_json_atomic(path: pathlib.Path, payload: Any) -> None:
+    """Writes JSON through a temporary file and `os.replace`, so a crash never leaves a truncated file."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(payload, f, indent=2, sort_keys=True, default=_jsonable)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        pathlib.Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _jsonable(value):
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, (set, tuple)):
+        return list(value)
+    raise TypeError(f"Not JSON serialisable: {type(value).__name__}")
+
+
+def read_json(path: pathlib.Path, default: Any = None) -> Any:
+    path = pathlib.Path(path)
+    if not path.exists():
+        return default
+    with open(path) as f:
+        return json.load(f)
+
+
+class History:
+    """Per-epoch records of a run (`<workdir>/history.json`), appended after each epoch and reloaded on resume.
+
+    A record: {"stage": "pretrain"|"poseaug", "epoch": int, "train": {metric: mean}, "eval": {set: {...}}}.
+    """
+
+    def __init__(self, workdir: pathlib.Path):
+        self.path = pathlib.Path(workdir) / "history.json"
+        self.records: list[dict] = read_json(self.path, default=[])
+
+    def truncate(self, stage: str, epoch: int) -> None:
+        """Drops records of `stage` after `epoch` (epochs redone after a resume or a rollback)."""
+        self.records = [r for r in self.records if not (r["stage"] == stage and r["epoch"] > epoch)]
+
+    def append(self, record: dict) -> None:
+        self.records.append(record)
+        write_json_atomic(self.path, self.records)
+
+    def stage(self, stage: str) -> list[dict]:
+        return [r for r in self.records if r["stage"] == stage]
+
+
+def write_scalars(writer: tf.summary.SummaryWriter, prefix: str, values: Mapping[str, float], step: int) -> None:
+    """TensorBoard scalars `<prefix>/<name>`; non-numeric values are skipped."""
+    with writer.as_default(step=step):
+        for name, value in values.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                tf.summary.scalar(f"{prefix}/{name}", value)
+
+
+def all_finite(values: Mapping[str, float]) -> bool:
+    return all(math.isfinite(v) for v in values.values() if isinstance(v, (int, float)))
+
+
+def results_markdown(results: Mapping[str, Any]) -> str:
+    """Baseline vs PoseAug table (mm and %) for `<workdir>/results.md` and the console."""
+    lines = ["| set | model | MPJPE (mm) | PA-MPJPE (mm) | PCK (%) | AUC (%) | frames | checkpoint |",
+             "|---|---|---|---|---|---|---|---|"]
+    sets = sorted({s for model in ("baseline", "poseaug") for s in results.get(model, {})})
+    for name in sets:
+        for model in ("baseline", "poseaug"):
+            r = results.get(model, {}).get(name)
+            if r:
+                lines.append(f"| {name} | {model} | {r['mpjpe']:.1f} | {r['pa_mpjpe']:.1f} | {r['pck']:.1f} | "
+                             f"{r['auc']:.1f} | {r['frames']} | {r['checkpoint']} |")
+    oracle = results.get("oracle")
+    if oracle:
+        lines += ["", "Oracle (best epoch chosen on the test set itself, as the paper's tables; not a valid "
+                      "model-selection protocol, shown for comparison only):", "",
+                  "| set | model | best MPJPE (mm) | epoch |", "|---|---|---|---|"]
+        for model, per_set in oracle.items():
+            for name, r in sorted(per_set.items()):
+                lines.append(f"| {name} | {model} | {r['mpjpe']:.1f} | {r['epoch']} |")
+    return "\n".join(lines) + "\n"

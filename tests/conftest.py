@@ -1,0 +1,60 @@
+"""Shared pytest fixtures and options: real-data location, seeded RNG, the `slow` marker switch."""
+
+from __future__ import annotations
+
+import os
+
+# Must run before anything imports TensorFlow (test modules are imported after conftest).
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pathlib  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+# The shared data folder sits next to the repository (../shared/data/h36m); never copy it into the repo.
+DEFAULT_H36M_DIR = REPO_ROOT.parent / "shared" / "data" / "h36m"
+H36M_DIR_ENV = "POSEAUG_H36M_DIR"
+H36M_FILES = ("data_3d_h36m.npz", "h36m_cameras.json")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true", default=False,
+                     help="run tests marked @pytest.mark.slow (always on when CI=true)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Registered in pyproject.toml too; repeated here so the markers exist if the file is run standalone.
+    config.addinivalue_line("markers", "slow: slow test, opt in with --run-slow (always run when CI=true)")
+    config.addinivalue_line("markers", "h36m: needs the Human3.6M data folder (skipped when absent)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-slow") or os.environ.get("CI", "").lower() == "true":
+        return
+    skip_slow = pytest.mark.skip(reason="slow test: pass --run-slow (or set CI=true) to run it")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip_slow)
+
+
+@pytest.fixture(scope="session")
+def h36m_dir() -> pathlib.Path:
+    """Folder holding the Human3.6M npz/json files; skips the test when it is missing.
+
+    `$POSEAUG_H36M_DIR` overrides the default `<repo>/../shared/data/h36m`.
+    """
+    override = os.environ.get(H36M_DIR_ENV)
+    path = pathlib.Path(override).expanduser().resolve() if override else DEFAULT_H36M_DIR
+    missing = [name for name in H36M_FILES if not (path / name).is_file()]
+    if missing:
+        pytest.skip(f"Human3.6M data not found: {path} lacks {', '.join(missing)} "
+                    f"(set ${H36M_DIR_ENV} to the folder holding them)")
+    return path
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    """A fresh NumPy Generator with a fixed seed per test."""
+    return np.random.default_rng(20210619)

@@ -1,0 +1,114 @@
+"""Tests for poseaug_tf/models/layers.py: PyTorch-parity defaults and shared blocks."""
+
+import keras
+import numpy as np
+import pytest
+
+from poseaug_tf.models import layers
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    keras.utils.set_random_seed(0)
+
+
+def _kernel(layer: keras.layers.Dense, fan_in: int) -> np.ndarray:
+    layer.build((None, fan_in))
+    return keras.ops.convert_to_numpy(layer.kernel)
+
+
+def test_constants_match_pytorch():
+    assert layers.LEAKY_SLOPE == 0.01
+    assert layers.BN_MOMENTUM == 0.9  # PyTorch momentum 0.1 expressed as Keras' weight of the old statistic
+    assert layers.BN_EPSILON == 1e-5
+    assert layers.ADAM_EPSILON == 1e-8
+
+
+def test_batch_norm_settings():
+    bn = layers.batch_norm(synchronized=True, name="bn")
+    assert (bn.momentum, bn.epsilon, bn.synchronized, bn.axis) == (0.9, 1e-5, True, -1)
+    assert layers.batch_norm(epsilon=0.1).epsilon == 0.1
+
+
+def test_batch_norm_momentum_update_matches_numpy():
+    rng = np.random.default_rng(1)
+    x = rng.normal(2.0, 3.0, (64, 16, 5)).astype(np.float32)  # (B, J, C): statistics over batch and joints
+    bn = layers.batch_norm()
+    bn.build(x.shape)
+    old_mean = rng.normal(size=5).astype(np.float32)
+    old_var = rng.uniform(0.5, 2.0, 5).astype(np.float32)
+    bn.moving_mean.assign(old_mean)
+    bn.moving_variance.assign(old_var)
+    y = keras.ops.convert_to_numpy(bn(x, training=True))
+    flat = x.reshape(-1, 5).astype(np.float64)
+    batch_mean, batch_var = flat.mean(0), flat.var(0)
+    np.testing.assert_allclose(bn.moving_mean.numpy(), 0.9 * old_mean + 0.1 * batch_mean, rtol=1e-5, atol=1e-6)
+    # DEVIATION(REFERENCE.md §8): Keras updates the moving variance with the biased batch variance; PyTorch uses the
+    # unbiased one (factor n/(n-1), 0.1% at n = 1024). Normalisation itself uses the biased variance in both.
+    np.testing.assert_allclose(bn.moving_variance.numpy(), 0.9 * old_var + 0.1 * batch_var, rtol=1e-5)
+    np.testing.assert_allclose(y.reshape(-1, 5), (flat - batch_mean) / np.sqrt(batch_var + 1e-5), atol=1e-4)
+
+
+def test_kaiming_normal_is_untruncated_with_he_std():
+    w = _kernel(layers.dense(1024, fan_in=1024, kernel="kaiming"), 1024)
+    expected_std = np.sqrt(2.0 / 1024)
+    assert abs(w.std() / expected_std - 1.0) < 0.02
+    assert abs(w.mean()) < 0.01 * expected_std  # ≈10 standard errors for 1M samples
+    # Keras' HeNormal truncates at 2σ; PyTorch's kaiming_normal_ does not (≈4.55% of samples beyond 2σ).
+    tail = np.mean(np.abs(w) > 2 * expected_std)
+    assert 0.04 < tail < 0.051
+    assert np.abs(w).max() > 4 * expected_std
+
+
+def test_torch_uniform_bound():
+    init = layers.torch_uniform(256)
+    values = keras.ops.convert_to_numpy(init((100_000,)))
+    bound = 1.0 / 16.0
+    assert np.abs(values).max() <= bound
+    assert np.abs(values).max() > 0.999 * bound
+    assert abs(values.std() - bound / np.sqrt(3.0)) < 0.01 * bound  # std of U(-a, a) = a/√3
+    with pytest.raises(ValueError, match="fan_in"):
+        layers.torch_uniform(0)
+
+
+def test_torch_default_kernel_uses_kernel_fan_in():
+    w = _kernel(layers.dense(300, fan_in=100, kernel="torch"), 100)
+    assert np.abs(w).max() <= 0.1 + 1e-7
+    assert np.abs(w).max() > 0.099
+
+
+def test_dense_bias_is_torch_uniform_and_no_bias_option():
+    layer = layers.dense(4096, fan_in=64)
+    layer.build((None, 64))
+    bias = keras.ops.convert_to_numpy(layer.bias)
+    assert np.abs(bias).max() <= 0.125 and np.abs(bias).max() > 0.12
+    no_bias = layers.dense(8, fan_in=64, use_bias=False)
+    no_bias.build((None, 64))
+    assert no_bias.bias is None and len(no_bias.trainable_weights) == 1
+
+
+def test_dense_rejects_unknown_kernel():
+    with pytest.raises(ValueError, match="kernel"):
+        layers.dense(4, fan_in=4, kernel="glorot")
+
+
+def test_dropout_factory():
+    assert isinstance(layers.dropout(0.0), keras.layers.Identity)
+    drop = layers.dropout(0.5)
+    assert isinstance(drop, keras.layers.Dropout) and drop.rate == 0.5
+    for bad in (-0.1, 1.0):
+        with pytest.raises(ValueError, match="dropout_rate"):
+            layers.dropout(bad)
+
+
+def test_prepend_zero_hip_values():
+    inputs = keras.Input((45,))
+    model = keras.Model(inputs, layers.prepend_zero_hip(inputs))
+    x = np.arange(2 * 45, dtype=np.float32).reshape(2, 45)
+    y = keras.ops.convert_to_numpy(model(x))
+    np.testing.assert_array_equal(y[:, 0], 0.0)
+    np.testing.assert_array_equal(y[:, 1:], x.reshape(2, 15, 3))
+
+
+def test_estimator_input_shape():
+    assert tuple(layers.estimator_input().shape) == (None, 16, 2)

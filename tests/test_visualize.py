@@ -1,0 +1,70 @@
+"""`python -m poseaug_tf.visualize`: flags → PNGs in the workdir; and (slow) the figures of a real smoke run."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+from absl import app, flags
+from absl.testing import flagsaver
+
+from poseaug_tf import figures, visualize
+from poseaug_tf.plots import canvas
+from tests import fake_workdir
+from tests.fake_workdir import png_size
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def parsed_flags():
+    if not flags.FLAGS.is_parsed():
+        flags.FLAGS.mark_as_parsed()
+
+
+def test_main_writes_the_selected_figures(tmp_path):
+    fake_workdir.make_fake_workdir(tmp_path / "run", with_checkpoint=False)
+    out = tmp_path / "out"
+    with flagsaver.flagsaver(workdir=str(tmp_path / "run"), figures=["training_curves", "per_joint_errors"],
+                             out_dir=str(out), dpi=50):
+        visualize.main(["visualize"])
+    assert sorted(p.name for p in out.iterdir()) == ["per_joint_errors.png", "training_curves.png"]
+    assert png_size(out / "training_curves.png") == canvas.expected_pixel_size("training_curves", dpi=50)
+
+
+def test_main_rejects_extra_arguments_and_unknown_figures(tmp_path):
+    fake_workdir.make_fake_workdir(tmp_path, with_checkpoint=False)
+    with flagsaver.flagsaver(workdir=str(tmp_path)):
+        with pytest.raises(app.UsageError, match="Unexpected arguments: extra"):
+            visualize.main(["visualize", "extra"])
+    with flagsaver.flagsaver(workdir=str(tmp_path), figures=["nope"]):
+        with pytest.raises(ValueError, match="Unknown figure `names`"):
+            visualize.main(["visualize"])
+
+
+def test_module_runs_as_a_script(tmp_path):
+    fake_workdir.make_fake_workdir(tmp_path, with_checkpoint=False)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    result = subprocess.run(
+        [sys.executable, "-m", "poseaug_tf.visualize", f"--workdir={tmp_path}", "--figures=per_action_errors"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert png_size(tmp_path / "figures" / "per_action_errors.png") == canvas.expected_pixel_size(
+        "per_action_errors")
+    assert (tmp_path / "figures" / "per_action.md").read_text().startswith("MPJPE (mm)")
+
+
+@pytest.mark.slow
+def test_figures_of_a_real_smoke_run(tmp_path):
+    from configs import synthetic
+    from poseaug_tf.training.loop import train_and_evaluate
+    train_and_evaluate(synthetic.get_config("smoke"), tmp_path)
+    written = figures.write_figures(tmp_path, num_samples=256)
+    assert set(written) == set(figures.FIGURE_NAMES) | {"per_action_table"}
+    for name in figures.FIGURE_NAMES:
+        assert png_size(written[name]) == canvas.expected_pixel_size(name)
+    scores, _ = figures.selected_scores(figures.load_run(tmp_path))
+    assert set(scores) == {"baseline", "poseaug"} and "synthetic_target" in scores["poseaug"]
