@@ -17,7 +17,6 @@ import os
 import pathlib
 import statistics
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -104,5 +103,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    tempfile.tempdir = tempfile.gettempdir()
     app.run(main)

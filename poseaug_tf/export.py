@@ -291,7 +291,11 @@ def _publish(tmp_dir: pathlib.Path, version_dir: pathlib.Path, *, overwrite: boo
             raise FileExistsError(f"{version_dir} already exists; pass overwrite=True (--overwrite) to replace it.")
         old = version_dir.with_name(f".old-{version_dir.name}-{uuid.uuid4().hex[:8]}")
         os.rename(version_dir, old)
-        os.rename(tmp_dir, version_dir)
+        try:
+            os.rename(tmp_dir, version_dir)
+        except OSError:
+            os.rename(old, version_dir)  # put the previous version back
+            raise
         shutil.rmtree(old)
     else:
         os.rename(tmp_dir, version_dir)

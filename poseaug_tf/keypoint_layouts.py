@@ -299,7 +299,8 @@ def _size_array(size, where: str) -> np.ndarray | None:
 
 
 def _read_csv(path: pathlib.Path, num_joints: int | None) -> KeypointInput:
-    rows = [(i + 1, row) for i, row in enumerate(csv.reader(path.read_text().splitlines())) if any(c.strip() for c in row)]
+    lines = csv.reader(path.read_text().splitlines())
+    rows = [(i + 1, row) for i, row in enumerate(lines) if any(cell.strip() for cell in row)]
     if rows and all(not _is_number(cell) for cell in rows[0][1]):
         rows = rows[1:]  # header
     if not rows:

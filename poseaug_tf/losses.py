@@ -81,8 +81,15 @@ def grouped_joint_error(pred_rel: tf.Tensor, target_abs: tf.Tensor) -> tf.Tensor
     Returns:
       (B, 3) errors of the groups hips+shoulders, knees+head+elbows, ankles+wrists.
     """
-    err = tf.norm(pred_rel - geometry.root_relative(target_abs), axis=-1)
+    err = safe_norm(pred_rel - geometry.root_relative(target_abs))
     return tf.linalg.matmul(err, tf.constant(FEEDBACK_GROUP_MATRIX, err.dtype))
+
+
+def safe_norm(x: tf.Tensor) -> tf.Tensor:
+    """Euclidean norm over the last axis with a zero (not NaN) gradient at 0, like PyTorch's `norm`."""
+    sq = tf.reduce_sum(tf.square(x), axis=-1)
+    positive = sq > 0
+    return tf.where(positive, tf.sqrt(tf.where(positive, sq, tf.ones_like(sq))), tf.zeros_like(sq))
 
 
 def band_penalty(values: tf.Tensor, *, center, half_width) -> tf.Tensor:

@@ -16,6 +16,7 @@ from tensorflow.core.protobuf import saved_model_pb2
 
 from configs import common
 from poseaug_tf import export, skeleton
+from poseaug_tf.data import make_synthetic
 from poseaug_tf.training import networks
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -64,7 +65,7 @@ def exported(tmp_path_factory):
     workdir = make_workdir(root / "tiny_run")
     version_dir = export.export_workdir(workdir, output_root=root / "saved_models")
     model, _ = export.load_estimator(workdir)
-    x = np.random.default_rng(0).uniform(-0.8, 0.8, (37, 16, 2)).astype(np.float32)
+    x = make_synthetic("source", 37, seed=11).pose2d  # realistic inputs: outputs within ~1 m like real poses
     return version_dir, model, x
 
 
@@ -134,6 +135,7 @@ def test_saved_model_cli_lists_signatures(exported):
         assert text in out.stdout, text
 
 
+@pytest.mark.slow  # ~20 s: a fresh interpreter imports TensorFlow
 def test_fresh_process_loads_and_predicts(exported, tmp_path):
     version_dir, model, x = exported
     np.save(tmp_path / "x.npy", x)
@@ -219,6 +221,7 @@ def test_next_version_and_bad_arguments(tmp_path):
         export.load_estimator(tmp_path)
 
 
+@pytest.mark.slow  # ~25 s: two export.py processes
 def test_cli_exports_then_refuses_existing_version(exported, tmp_path):
     version_dir, _, _ = exported
     workdir = make_workdir(tmp_path / "cli_run")

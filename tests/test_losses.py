@@ -131,7 +131,6 @@ def test_grouped_joint_error_gradient(rng):
     np.testing.assert_allclose(grad, expected, rtol=1e-4, atol=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason="tf.norm has a NaN gradient at 0; PyTorch's norm backward gives 0 there")
 def test_grouped_joint_error_gradient_finite_at_zero_error(rng):
     # A grouped joint predicted exactly (error 0): the reference's torch.norm backward gives a zero subgradient;
     # a NaN here would reach the augmentor through the target (pose_ba / pose_rt) and poison G's update.

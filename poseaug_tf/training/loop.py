@@ -120,4 +120,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib
     results = collect_results(workdir, history)
     reporting.write_json_atomic(workdir / "results.json", results)
     (workdir / "results.md").write_text(reporting.results_markdown(results))
+    if config.figures.enabled:
+        from poseaug_tf import figures  # matplotlib only when figures are wanted
+        written = figures.write_figures(workdir, datasets=datasets, strict=False)
+        logging.info("Figures: %s", ", ".join(str(p) for p in written.values()))
     return results

@@ -187,6 +187,10 @@ def run_poseaug(config, workdir: pathlib.Path, strategy, datasets: Datasets, his
         for name, r in results.items():
             reporting.write_scalars(writer, f"poseaug/{name}", r.summary(), epoch)
         log_epoch("poseaug", epoch, epochs, train, results)
+        if config.figures.enabled and config.figures.every > 0 and epoch % config.figures.every == 0:
+            from poseaug_tf import figures  # matplotlib only when figures are wanted
+            figures.tensorboard_images(writer, {"workdir": workdir, "augmentor": stage.nets.augmentor,
+                                                "datasets": datasets}, step=epoch)
         # Warm-up epochs leave the estimator untrained (only BN statistics move), so a PoseAug model is
         # selected among the epochs that trained it.
         stage.state.update(stage.dir, stage.nets.estimator, epoch, results["validation"].mpjpe,

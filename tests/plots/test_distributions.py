@@ -71,8 +71,8 @@ def test_yaw_then_pitch_gives_both_angles(rng):
 
 
 def test_off_axis_person_uses_the_line_of_sight(rng):
-    """A person facing along −z but standing to the camera's right is seen from their left... rotated by the
-    ray angle: azimuth = −atan(x / z); root-relative mode ignores the position."""
+    """A person facing along −z at x > 0 (right of the optical axis) has the camera on their right, off by the
+    ray angle: azimuth = −atan(x / z). The root-relative mode uses the optical axis and ignores the position."""
     pose = facing_camera_pose(rng)
     x = np.array([-2.0, 1.0, 3.0])
     poses = np.stack([pose + np.array([xi, 0.0, DEPTH]) for xi in x])

@@ -1,0 +1,1 @@
+"""Training: compiled steps, the pretraining and PoseAug stages, checkpoints and reports."""
