@@ -29,6 +29,11 @@ def main(argv):
     logging.info("Workdir %s", workdir)
     results = loop.train_and_evaluate(config, workdir)
     print(reporting.results_markdown(results))
+    if config.export.enabled and config.stage != "pretrain":
+        from poseaug_tf import export  # noqa: E402  (TFLite converter only when exporting)
+        version_dir = export.export_workdir(workdir, name=config.export.name or None,
+                                            tflite_variants=export.TFLITE_VARIANTS if config.export.tflite else ())
+        print(f"Exported the PoseAug estimator: {version_dir} (TF Serving layout; see saved_models/README.md)")
     print(f"Results: {workdir}/results.json, {workdir}/results.md; TensorBoard: tensorboard --logdir {workdir}")
 
 

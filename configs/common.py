@@ -32,6 +32,7 @@ def base_config() -> ml_collections.ConfigDict:
         generic="",                # comma-separated name=path.npz test sets (README "Generic test sets")
         synthetic_train=20000,     # synthetic dataset sizes
         synthetic_eval=4000,
+        synthetic_target_eval=0,   # h36m runs: also evaluate on this many synthetic "wild" target samples
     ))
     c.model = ml_collections.ConfigDict(dict(
         name="videopose",          # videopose, mlp, semgcn (gcn), stgcn

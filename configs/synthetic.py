@@ -38,4 +38,5 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
         c.poseaug.pool_size = 256
         c.eval.batch_size = 256
         c.figures.every = 1
+        c.export.enabled = False
     return c

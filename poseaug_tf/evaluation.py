@@ -37,16 +37,21 @@ def make_predict_fn(estimator: keras.Model, *, use_flip_tta: bool = False) -> Ca
     return predict
 
 
-def predict(estimator: keras.Model, pose_set: PoseSet, *, use_flip_tta: bool = False,
-            batch_size: int = EVAL_BATCH_SIZE) -> np.ndarray:
-    """Predictions for every sample of a set, in set order.
+def predict_set(predict_fn: Callable[[tf.Tensor], tf.Tensor], pose_set: PoseSet, *,
+                batch_size: int = EVAL_BATCH_SIZE) -> np.ndarray:
+    """Runs a compiled predict function (`make_predict_fn`) over a set, in set order.
 
     Returns:
       (N, 16, 3) float32 root-relative metres.
     """
-    fn = make_predict_fn(estimator, use_flip_tta=use_flip_tta)
-    return np.concatenate([fn(batch["pose_2d"]).numpy()
+    return np.concatenate([predict_fn(batch["pose_2d"]).numpy()
                            for batch in eval_dataset(pose_set, batch_size=batch_size)])
+
+
+def predict(estimator: keras.Model, pose_set: PoseSet, *, use_flip_tta: bool = False,
+            batch_size: int = EVAL_BATCH_SIZE) -> np.ndarray:
+    """Predictions of `estimator` for every sample of a set, in set order: (N, 16, 3) metres."""
+    return predict_set(make_predict_fn(estimator, use_flip_tta=use_flip_tta), pose_set, batch_size=batch_size)
 
 
 @dataclasses.dataclass(frozen=True)

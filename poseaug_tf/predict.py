@@ -85,7 +85,11 @@ def prepare(data: KeypointInput, *, source: str, layout: str | None = None, imag
         size = data.image_size
     else:
         raise KeypointError(f"{source}: no image size; expected 'image_size' in the file or --image-size WxH.")
-    size = np.broadcast_to(np.asarray(size, np.float64), (len(data.keypoints), 2))
+    try:
+        size = np.broadcast_to(np.asarray(size, np.float64), (len(data.keypoints), 2))
+    except ValueError:
+        raise KeypointError(f"{source}: image_size of shape {np.shape(size)}; expected (2,) or one [width, height] "
+                            f"per frame ({len(data.keypoints)}, 2).")
     for frame, row in enumerate(size):
         check_image_size(row, f"{source}: frame {frame}: image_size")
     kp_px = to_h36m16(data.keypoints, name, scores=data.scores, min_confidence=min_confidence, source=source)

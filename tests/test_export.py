@@ -135,7 +135,6 @@ def test_saved_model_cli_lists_signatures(exported):
         assert text in out.stdout, text
 
 
-@pytest.mark.slow  # ~20 s: a fresh interpreter imports TensorFlow
 def test_fresh_process_loads_and_predicts(exported, tmp_path):
     version_dir, model, x = exported
     np.save(tmp_path / "x.npy", x)
@@ -221,7 +220,7 @@ def test_next_version_and_bad_arguments(tmp_path):
         export.load_estimator(tmp_path)
 
 
-@pytest.mark.slow  # ~25 s: two export.py processes
+@pytest.mark.slow  # 10-25 s: two export.py processes, each importing TensorFlow
 def test_cli_exports_then_refuses_existing_version(exported, tmp_path):
     version_dir, _, _ = exported
     workdir = make_workdir(tmp_path / "cli_run")

@@ -15,7 +15,6 @@ from absl import logging
 
 from poseaug_tf import evaluation, metrics
 from poseaug_tf.data import load_3dhp, load_generic, load_h36m, split_validation, synthetic
-from poseaug_tf.data.pipeline import eval_dataset
 from poseaug_tf.data.pose_set import PoseSet
 
 
@@ -75,6 +74,10 @@ def load_datasets(config: ml_collections.ConfigDict) -> Datasets:
     eval_sets = {"h36m": EvalSet("h36m", test, joints=joints)}
     if d.mpi_3dhp:
         eval_sets["3dhp"] = EvalSet("3dhp", load_3dhp(d.mpi_3dhp), use_flip_tta=True, joints=joints)
+    if d.synthetic_target_eval > 0:
+        # A cross-dataset stand-in that needs no download: the synthetic "wild" split (flip TTA as 3DHP).
+        target = synthetic.make_synthetic("target", d.synthetic_target_eval, seed=config.seed, stream="eval")
+        eval_sets["synthetic_target"] = EvalSet("synthetic_target", target, use_flip_tta=True, joints=joints)
     for item in _csv(d.generic):
         name, _, path = item.partition("=")
         if not path:
@@ -94,9 +97,8 @@ class Evaluator:
         self._fns = {flag: evaluation.make_predict_fn(estimator, use_flip_tta=flag) for flag in (False, True)}
 
     def _run(self, eval_set: EvalSet) -> evaluation.EvalResult:
-        fn = self._fns[eval_set.use_flip_tta]
-        pred = np.concatenate([fn(b["pose_2d"]).numpy()
-                               for b in eval_dataset(eval_set.pose_set, batch_size=self.batch_size)])
+        pred = evaluation.predict_set(self._fns[eval_set.use_flip_tta], eval_set.pose_set,
+                                      batch_size=self.batch_size)
         return evaluation.score(pred, eval_set.pose_set, name=eval_set.name,
                                 use_flip_tta=eval_set.use_flip_tta, joints=eval_set.joints)
 
