@@ -2,6 +2,7 @@
 epoch on Human3.6M (when ../shared/data/h36m is present). Prints Markdown tables.
 
     .venv/bin/python bench/bench_training.py [--model=videopose] [--batch=1024] [--runs=7] [--h36m_stride=10]
+        [--precisions=float32,mixed_bfloat16]
 
 Each timing is the median over `--runs` repetitions of `--steps` steps after a warm-up (tracing excluded).
 """
@@ -28,6 +29,7 @@ from poseaug_tf.training import gan_data, networks, steps  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model", "videopose", "Estimator name.")
+flags.DEFINE_list("precisions", ["float32", "mixed_bfloat16"], "Estimator precisions to measure.")
 flags.DEFINE_integer("batch", 1024, "Global batch size.")
 flags.DEFINE_integer("runs", 7, "Repetitions (median reported).")
 flags.DEFINE_integer("steps", 5, "Steps per repetition.")
@@ -48,20 +50,16 @@ def _median_rate(fn, batches, *, runs, steps_per_run, batch_size):
     return statistics.median(rates), min(rates), max(rates)
 
 
-def _setup(config, strategy):
+def _setup(config, strategy, precision):
     with strategy.scope():
-        estimator = networks.build_estimator(config, synchronized_bn=False, stage="poseaug")
+        estimator = networks.build_estimator(config, synchronized_bn=False, stage="poseaug", precision=precision)
         nets = networks.build_gan_networks(config, estimator, num_replicas=1, seed=0)
     return nets
 
 
-def main(argv):
-    del argv
-    config = common.base_config()
-    config.model.name = FLAGS.model
-    strategy = tf.distribute.get_strategy()
-    nets = _setup(config, strategy)
-    data = synthetic.make_synthetic("source", FLAGS.batch * 4, seed=0)
+def _measure(config, strategy, precision, data):
+    """Rows (name, (median, min, max)) for one precision, and the compiled steps for the epoch timing."""
+    nets = _setup(config, strategy, precision)
     est_batches = list(train_dataset(data, batch_size=FLAGS.batch, seed=0).take(4))
     gan_batches = list(gan_data.gan_epoch_dataset(data.pose3d, data.camera, batch_size=FLAGS.batch, seed=0,
                                                   epoch=1).take(4))
@@ -84,26 +82,39 @@ def main(argv):
 
     predict = evaluation.make_predict_fn(nets.estimator)
     eval_batches = [b["pose_2d"] for b in est_batches]
-    rows = [("pretraining step (fwd+bwd+Adam)", _median_rate(pretrain, est_batches, runs=FLAGS.runs,
-                                                              steps_per_run=FLAGS.steps, batch_size=FLAGS.batch)),
-            ("PoseAug GAN iteration (G + feedback, D every 2nd)",
-             _median_rate(gan_iteration, gan_batches, runs=FLAGS.runs, steps_per_run=2 * FLAGS.steps,
-                          batch_size=FLAGS.batch)),
-            ("evaluation forward (inference mode)",
-             _median_rate(lambda x: {"y": predict(x)}, eval_batches, runs=FLAGS.runs,
-                          steps_per_run=4 * FLAGS.steps, batch_size=FLAGS.batch))]
-    print(f"\n{FLAGS.model}, batch {FLAGS.batch}, {FLAGS.runs} runs × {FLAGS.steps} steps, "
+    kw = dict(runs=FLAGS.runs, batch_size=FLAGS.batch)
+    rows = [(f"pretraining step ({precision})", _median_rate(pretrain, est_batches, steps_per_run=FLAGS.steps, **kw)),
+            (f"PoseAug GAN iteration ({precision})",
+             _median_rate(gan_iteration, gan_batches, steps_per_run=2 * FLAGS.steps, **kw)),
+            (f"evaluation forward ({precision})",
+             _median_rate(lambda x: {"y": predict(x)}, eval_batches, steps_per_run=4 * FLAGS.steps, **kw))]
+    return rows, gan_iteration, pretrain
+
+
+def main(argv):
+    del argv
+    config = common.base_config()
+    config.model.name = FLAGS.model
+    strategy = tf.distribute.get_strategy()
+    data = synthetic.make_synthetic("source", FLAGS.batch * 4, seed=0)
+    rows, first = [], None
+    for precision in FLAGS.precisions:
+        measured, gan_iteration, pretrain = _measure(config, strategy, precision, data)
+        rows += measured
+        first = first or (gan_iteration, pretrain)
+    print(f"\n{FLAGS.model}, batch {FLAGS.batch}, median of {FLAGS.runs} runs × {FLAGS.steps} steps, "
           f"TF {tf.__version__}, {len(tf.config.list_logical_devices('CPU'))} CPU device(s)\n")
     print("| step | median samples/s | min | max |\n|---|---|---|---|")
     for name, (med, lo, hi) in rows:
         print(f"| {name} | {med:,.0f} | {lo:,.0f} | {hi:,.0f} |")
-    _h36m_epoch(config, nets, gan_iteration, pretrain)
+    _h36m_epoch(*first)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak RSS of this process: {peak:,.0f} MB")
 
 
-def _h36m_epoch(config, nets, gan_iteration, pretrain):
-    """One PoseAug epoch (GAN pass + estimator passes on augmented and real data) at the given stride."""
+def _h36m_epoch(gan_iteration, pretrain):
+    """One PoseAug epoch (GAN pass + estimator passes on augmented and real data) at the given stride, with the
+    first precision's steps."""
     data_dir = pathlib.Path(FLAGS.h36m_dir)
     if not FLAGS.h36m_stride or not (data_dir / "data_3d_h36m.npz").exists():
         print(f"\n(Human3.6M epoch skipped: --h36m_stride=0 or no data at {data_dir})")

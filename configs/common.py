@@ -40,6 +40,7 @@ def base_config() -> ml_collections.ConfigDict:
         num_stages=2,              # mlp only
         width=0,                   # 0: reference width (videopose/semgcn channels, mlp units); ST-GCN fixed
         num_blocks=0,              # 0: reference depth (videopose/semgcn residual blocks)
+        precision="float32",       # or "mixed_bfloat16": bf16 matmuls, float32 weights/losses (≈1.7× on AVX512-BF16)
     ))
     c.pretrain = ml_collections.ConfigDict(dict(
         epochs=50, batch_size=1024, lr=1e-3, lr_decay_steps=100000, lr_decay_rate=0.96, clip_norm=1.0,

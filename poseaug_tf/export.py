@@ -96,7 +96,7 @@ def load_estimator(workdir: str | os.PathLike, *, weights: str = "poseaug") -> t
 
     config_dict["model"] = {**common.base_config().model.to_dict(), **config_dict.get("model", {})}
     config = ml_collections.ConfigDict(config_dict)
-    model = networks.build_estimator(config, synchronized_bn=False, stage="poseaug")
+    model = networks.build_estimator(config, synchronized_bn=False, stage="poseaug", precision="float32")
     model.load_weights(str(weights_path))
     return model, config_dict
 

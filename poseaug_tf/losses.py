@@ -40,7 +40,8 @@ def pose_mse_per_example(pred_rel: tf.Tensor, target_abs: tf.Tensor) -> tf.Tenso
     Returns:
       (B,) per-example MSE; its batch mean is PyTorch's `MSELoss(reduction="mean")`.
     """
-    diff = pred_rel - geometry.root_relative(target_abs)
+    target = geometry.root_relative(target_abs)
+    diff = tf.cast(pred_rel, target.dtype) - target  # float32 loss also for mixed-precision models
     return tf.reduce_mean(tf.square(diff), axis=[-2, -1])
 
 
@@ -81,7 +82,8 @@ def grouped_joint_error(pred_rel: tf.Tensor, target_abs: tf.Tensor) -> tf.Tensor
     Returns:
       (B, 3) errors of the groups hips+shoulders, knees+head+elbows, ankles+wrists.
     """
-    err = safe_norm(pred_rel - geometry.root_relative(target_abs))
+    target = geometry.root_relative(target_abs)
+    err = safe_norm(tf.cast(pred_rel, target.dtype) - target)
     return tf.linalg.matmul(err, tf.constant(FEEDBACK_GROUP_MATRIX, err.dtype))
 
 

@@ -102,6 +102,7 @@ def dense(
     kernel: str = "kaiming",
     use_bias: bool = True,
     name: str | None = None,
+    dtype: str | None = None,
 ) -> keras.layers.Dense:
     """A Dense layer initialised like a PyTorch ``nn.Linear`` (or a 1x1 ``nn.Conv``).
 
@@ -112,6 +113,8 @@ def dense(
         U(±1/√fan_in)).
       use_bias: Whether to add a bias (always U(±1/√fan_in)).
       name: Optional layer name.
+      dtype: Optional dtype policy; output heads use "float32" so that mixed-precision models keep
+        full-precision poses (bf16 would round a 1 m coordinate to ±4 mm).
 
     Returns:
       An unbuilt ``keras.layers.Dense``.
@@ -127,7 +130,8 @@ def dense(
         raise ValueError(f"Expected `kernel` in ('kaiming', 'torch'); received {kernel!r}.")
     bias_init = torch_uniform(fan_in) if use_bias else "zeros"
     return keras.layers.Dense(
-        units, use_bias=use_bias, kernel_initializer=kernel_init, bias_initializer=bias_init, name=name
+        units, use_bias=use_bias, kernel_initializer=kernel_init, bias_initializer=bias_init, name=name,
+        dtype=dtype,
     )
 
 
@@ -152,4 +156,18 @@ def estimator_input(name: str = "kp_2d_norm") -> keras.KerasTensor:
 def prepend_zero_hip(joints_1_to_15: keras.KerasTensor) -> keras.KerasTensor:
     """(B, 45) joints 1..15 → (B, 16, 3) root-relative pose with an exact-zero hip (joint 0) prepended."""
     padded = keras.ops.pad(joints_1_to_15, [[0, 0], [3, 0]])
-    return keras.layers.Reshape((NUM_JOINTS, 3), name="pose_3d_rel")(padded)
+    return keras.layers.Reshape((NUM_JOINTS, 3), name="pose_3d_rel", dtype="float32")(padded)
+
+
+class Estimator(keras.Model):
+    """Base of the functional estimators: `get_config` returns the constructor arguments named in
+    `CONFIG_KEYS` (stored as attributes), so `from_config(get_config())` rebuilds the same network."""
+
+    CONFIG_KEYS: tuple[str, ...] = ()
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "trainable": self.trainable, **{k: getattr(self, k) for k in self.CONFIG_KEYS}}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Estimator":
+        return cls(**config)

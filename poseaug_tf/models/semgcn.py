@@ -93,7 +93,7 @@ class SemGraphConv(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="poseaug_tf")
-class SemGCN(keras.Model):
+class SemGCN(layers.Estimator):
     """SemGCN as PoseAug runs it (`nodes_group=None`: no non-local layers).
 
     GraphConv(2→C); ``num_blocks`` × residual [x + GraphConv(C→C)(GraphConv(C→C)(x))]; SemGraphConv(C→3).
@@ -111,6 +111,8 @@ class SemGCN(keras.Model):
     """
 
     DEFAULT_DROPOUT = 0.0
+
+    CONFIG_KEYS = ("channels", "num_blocks", "dropout_rate", "synchronized_bn")
 
     def __init__(
         self,
@@ -146,17 +148,3 @@ class SemGCN(keras.Model):
         self.num_blocks = num_blocks
         self.dropout_rate = dropout_rate
         self.synchronized_bn = synchronized_bn
-
-    def get_config(self) -> dict:
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "channels": self.channels,
-            "num_blocks": self.num_blocks,
-            "dropout_rate": self.dropout_rate,
-            "synchronized_bn": self.synchronized_bn,
-        }
-
-    @classmethod
-    def from_config(cls, config: dict) -> SemGCN:
-        return cls(**config)

@@ -11,7 +11,7 @@ NUM_OUTPUT_FEATURES = (layers.NUM_JOINTS - 1) * 3  # the hip is not predicted
 
 
 @keras.saving.register_keras_serializable(package="poseaug_tf")
-class SimpleBaseline(keras.Model):
+class SimpleBaseline(layers.Estimator):
     """SimpleBaseline MLP: Dense → BN → ReLU → Dropout, residual stages, Dense to 15 joints, zero hip prepended.
 
     Stem Dense(32→C) → BN → ReLU → Dropout; ``num_stages`` × [Dense(C→C) → BN → ReLU → Dropout → Dense(C→C) → BN →
@@ -29,6 +29,8 @@ class SimpleBaseline(keras.Model):
     """
 
     DEFAULT_DROPOUT = 0.25
+
+    CONFIG_KEYS = ("units", "num_stages", "dropout_rate", "synchronized_bn")
 
     def __init__(
         self,
@@ -56,7 +58,7 @@ class SimpleBaseline(keras.Model):
             y = unit(x, units, f"stage{i}_a")
             y = unit(y, units, f"stage{i}_b")
             x = keras.layers.Add(name=f"stage{i}_add")([x, y])
-        x = layers.dense(NUM_OUTPUT_FEATURES, fan_in=units, kernel="kaiming", name="head")(x)
+        x = layers.dense(NUM_OUTPUT_FEATURES, fan_in=units, kernel="kaiming", name="head", dtype="float32")(x)
         outputs = layers.prepend_zero_hip(x)
         kwargs.setdefault("name", "simple_baseline")
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
@@ -65,17 +67,3 @@ class SimpleBaseline(keras.Model):
         self.num_stages = num_stages
         self.dropout_rate = dropout_rate
         self.synchronized_bn = synchronized_bn
-
-    def get_config(self) -> dict:
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "units": self.units,
-            "num_stages": self.num_stages,
-            "dropout_rate": self.dropout_rate,
-            "synchronized_bn": self.synchronized_bn,
-        }
-
-    @classmethod
-    def from_config(cls, config: dict) -> SimpleBaseline:
-        return cls(**config)

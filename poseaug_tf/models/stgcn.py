@@ -172,7 +172,7 @@ def _backbone(pose_17, rates, sync, body_channels, part_channels):
 
 
 @keras.saving.register_keras_serializable(package="poseaug_tf")
-class STGCN(keras.Model):
+class STGCN(layers.Estimator):
     """PoseAug's 1-frame ST-GCN (after Cai et al. 2019) wrapped for the 16-joint skeleton.
 
     Input 16 → 17 joints (Nose inserted at 9 = mean(Thorax, Head)), data BN (eps 0.1), three st_gcn blocks on the
@@ -192,6 +192,8 @@ class STGCN(keras.Model):
       synchronized_bn: Synchronise BatchNorm statistics across replicas.
       **kwargs: Passed to ``keras.Model`` (e.g. ``name``).
     """
+
+    CONFIG_KEYS = ("body_channels", "part_channels", "dropout_rate", "synchronized_bn")
 
     def __init__(
         self,
@@ -219,17 +221,3 @@ class STGCN(keras.Model):
         self.part_channels = part_channels
         self.dropout_rate = dropout_rate
         self.synchronized_bn = synchronized_bn
-
-    def get_config(self) -> dict:
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "body_channels": list(self.body_channels),
-            "part_channels": self.part_channels,
-            "dropout_rate": self.dropout_rate,
-            "synchronized_bn": self.synchronized_bn,
-        }
-
-    @classmethod
-    def from_config(cls, config: dict) -> STGCN:
-        return cls(**config)

@@ -11,7 +11,7 @@ NUM_OUTPUT_FEATURES = (layers.NUM_JOINTS - 1) * 3  # the hip is not predicted
 
 
 @keras.saving.register_keras_serializable(package="poseaug_tf")
-class VideoPose(keras.Model):
+class VideoPose(layers.Estimator):
     """VideoPose3D ``TemporalModelOptimized1f`` with every filter width 1, so every conv is a Dense layer.
 
     Dense(32→C, no bias) → BN → ReLU → Dropout, then ``num_blocks`` residual blocks of two
@@ -29,6 +29,8 @@ class VideoPose(keras.Model):
     """
 
     DEFAULT_DROPOUT = 0.25
+
+    CONFIG_KEYS = ("channels", "num_blocks", "dropout_rate", "synchronized_bn")
 
     def __init__(
         self,
@@ -56,7 +58,7 @@ class VideoPose(keras.Model):
             y = unit(x, channels, f"block{i}_a")
             y = unit(y, channels, f"block{i}_b")
             x = keras.layers.Add(name=f"block{i}_add")([x, y])
-        x = layers.dense(NUM_OUTPUT_FEATURES, fan_in=channels, kernel="torch", name="shrink")(x)
+        x = layers.dense(NUM_OUTPUT_FEATURES, fan_in=channels, kernel="torch", name="shrink", dtype="float32")(x)
         outputs = layers.prepend_zero_hip(x)
         kwargs.setdefault("name", "videopose")
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
@@ -65,17 +67,3 @@ class VideoPose(keras.Model):
         self.num_blocks = num_blocks
         self.dropout_rate = dropout_rate
         self.synchronized_bn = synchronized_bn
-
-    def get_config(self) -> dict:
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "channels": self.channels,
-            "num_blocks": self.num_blocks,
-            "dropout_rate": self.dropout_rate,
-            "synchronized_bn": self.synchronized_bn,
-        }
-
-    @classmethod
-    def from_config(cls, config: dict) -> VideoPose:
-        return cls(**config)

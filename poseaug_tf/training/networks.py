@@ -19,10 +19,20 @@ def adam(learning_rate) -> keras.optimizers.Adam:
     return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=0.9, beta_2=0.999, epsilon=ADAM_EPSILON)
 
 
-def build_estimator(config: ml_collections.ConfigDict, *, synchronized_bn: bool, stage: str) -> keras.Model:
+def build_estimator(config: ml_collections.ConfigDict, *, synchronized_bn: bool, stage: str,
+                    precision: str | None = None) -> keras.Model:
     """The configured estimator. ST-GCN uses its per-layer default dropouts for pretraining and dropout 0 in
-    PoseAug, as the reference's README does (REFERENCE.md §4.3); other models take `model.dropout_rate`."""
+    PoseAug, as the reference's README does (REFERENCE.md §4.3); other models take `model.dropout_rate`.
+
+    `precision` (default `model.precision`): "float32", or "mixed_bfloat16" for bf16 computation with float32
+    weights (the same weights files load either way; export always rebuilds in float32).
+    """
     m = config.model
+    precision = precision or m.get("precision", "float32")
+    if precision not in ("float32", "mixed_bfloat16"):
+        raise ValueError(f"Unknown `model.precision` {precision!r}; valid: 'float32', 'mixed_bfloat16'.")
+    if precision != "float32" and m.name not in ("videopose", "mlp"):
+        raise ValueError(f"`model.precision={precision}` is supported for videopose and mlp; received {m.name!r}.")
     options = {"synchronized_bn": synchronized_bn}
     if m.dropout_rate >= 0:
         options["dropout_rate"] = m.dropout_rate
@@ -36,7 +46,12 @@ def build_estimator(config: ml_collections.ConfigDict, *, synchronized_bn: bool,
         options["units" if m.name == "mlp" else "channels"] = m.width
     if m.num_blocks > 0 and m.name in ("videopose", "semgcn", "gcn"):
         options["num_blocks"] = m.num_blocks
-    return models.build_estimator(m.name, **options)
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(precision)
+    try:
+        return models.build_estimator(m.name, **options)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
 
 
 def pretrain_optimizer(config: ml_collections.ConfigDict) -> keras.optimizers.Adam:
