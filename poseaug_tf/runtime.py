@@ -29,6 +29,11 @@ _BENIGN_PATTERNS = (
 _BENIGN = re.compile("|".join(_BENIGN_PATTERNS))
 
 
+def filter_startup_noise(captured: str) -> str:
+    """Drops the known-benign start-up lines (and blank lines) from captured stderr text; keeps the rest."""
+    return "\n".join(line for line in captured.splitlines() if line.strip() and not _BENIGN.search(line))
+
+
 def import_tensorflow_quietly():
     """Imports TensorFlow (and Keras) with the start-up noise filtered out.
 
@@ -55,7 +60,7 @@ def import_tensorflow_quietly():
             captured = capture.read().decode("utf-8", errors="replace")
     # TensorFlow's Python INFO logs (checkpoint sharding timings, ...) would drown the training log.
     tf.get_logger().setLevel(logging.WARNING)
-    kept = [line for line in captured.splitlines() if line.strip() and not _BENIGN.search(line)]
+    kept = filter_startup_noise(captured)
     if kept:
-        print("\n".join(kept), file=sys.stderr)
+        print(kept, file=sys.stderr)
     return tf
