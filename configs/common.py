@@ -60,6 +60,7 @@ def base_config() -> ml_collections.ConfigDict:
         depth_guard="min_depth",   # "min_depth" or "reference" (t_z = raw², no guard)
         two_sided_filter=True,     # False: the reference's one-sided out-of-frame check
         bl_swap=True,              # per-epoch bone-length swap of the GAN data (reference)
+        protect_estimator_bn=True, # keep the estimator's BN statistics out of the GAN pass (False: reference)
         pool_size=4096,
         max_restarts=2,            # collapse / non-finite guard: rollbacks with a new seed
         min_valid_fraction=0.02,   # an epoch keeping fewer augmented samples than this has collapsed

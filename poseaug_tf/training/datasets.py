@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import pathlib
 from typing import Mapping, Sequence
 
 import keras
@@ -111,8 +110,3 @@ class Evaluator:
         results.update({name: self._run(es) for name, es in self.datasets.eval_sets.items()})
         return results
 
-
-def workdir_path(workdir: str | pathlib.Path) -> pathlib.Path:
-    path = pathlib.Path(workdir).expanduser()
-    path.mkdir(parents=True, exist_ok=True)
-    return path

@@ -25,7 +25,7 @@ from absl import logging
 
 import poseaug_tf
 from poseaug_tf.training import networks, reporting
-from poseaug_tf.training.datasets import load_datasets, workdir_path
+from poseaug_tf.training.datasets import load_datasets
 from poseaug_tf.training.poseaug import POSEAUG_WEIGHTS, run_poseaug
 from poseaug_tf.training.pretrain import BASELINE_WEIGHTS, run_pretraining
 
@@ -100,7 +100,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib
     """
     if config.stage not in STAGES:
         raise ValueError(f"Unknown `stage` {config.stage!r}; valid: {', '.join(STAGES)}.")
-    workdir = workdir_path(workdir)
+    workdir = pathlib.Path(workdir).expanduser()
+    workdir.mkdir(parents=True, exist_ok=True)
     _log_to_file(workdir)
     keras.utils.set_random_seed(config.seed)
     strategy = networks.get_strategy(config.distribute)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import keras
 import ml_collections
@@ -111,7 +112,6 @@ def build_gan_networks(config: ml_collections.ConfigDict, estimator: keras.Model
 def get_strategy(name: str) -> tf.distribute.Strategy:
     """"default": one device; "mirrored": all local GPUs (or CPUs); "auto": multi-worker when TF_CONFIG is
     set, mirrored on more than one GPU, else the default strategy."""
-    import os
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":

@@ -40,10 +40,15 @@ class _Buffer:
             parts.append(out[key].numpy()[valid])
 
     def pose_set(self):
-        arrays = {k: np.concatenate(v) if v else np.zeros((0,)) for k, v in self.parts.items()}
-        if not len(arrays["aug_pose_3d"]):
+        """The buffer as a PoseSet, or None when no augmented pose was valid."""
+        if not sum(len(p) for p in self.parts["aug_pose_3d"]):
             return None
-        return gan_data.augmented_pose_set(arrays["aug_pose_3d"], arrays["aug_pose_2d"], arrays["aug_camera"])
+        return gan_data.augmented_pose_set(*(np.concatenate(self.parts[k]) for k in self.parts))
+
+
+def _moving_statistics(model) -> list:
+    """The BatchNorm moving means and variances of a model (not its dropout RNG states)."""
+    return [v for v in model.non_trainable_variables if v.path.rsplit("/", 1)[-1].startswith("moving_")]
 
 
 class PoseAugStage:
@@ -112,6 +117,12 @@ class PoseAugStage:
         with_feedback = epoch > a.warmup and a.feedback != "none"
         ba_center, beta = self._schedules(epoch)
         buffer = _Buffer()
+        # DEVIATION(REFERENCE.md §9.5): the feedback runs the frozen estimator in training mode (batch
+        # statistics, as the reference), which also moves its BN running statistics towards augmented poses.
+        # With few batches per epoch the following real pass cannot wash that out and inference-mode accuracy
+        # drops; so the statistics are restored after the GAN pass unless protect_estimator_bn=False.
+        bn_stats = _moving_statistics(self.nets.estimator) if a.protect_estimator_bn else []
+        saved = [v.numpy() for v in bn_stats]
         start = int(self.iteration)
         counter = [start]
 
@@ -126,6 +137,8 @@ class PoseAugStage:
                             step_args=(tf.constant(ba_center, tf.float32), tf.constant(beta, tf.float32)),
                             on_output=buffer, first_step=start)
         self.iteration.assign(counter[0])
+        for variable, value in zip(bn_stats, saved):
+            variable.assign(value)
         return metrics, buffer
 
     def _estimator_pass(self, pose_set, epoch: int, seed: int, tag: str) -> dict:
