@@ -22,6 +22,9 @@ from collections.abc import Callable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from poseaug_tf.runtime import import_tensorflow_quietly  # noqa: E402
+
+import_tensorflow_quietly()
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

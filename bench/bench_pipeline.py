@@ -24,6 +24,9 @@ import time
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from poseaug_tf.runtime import import_tensorflow_quietly  # noqa: E402
+
+import_tensorflow_quietly()
 H36M_DIR = pathlib.Path(os.environ.get("POSEAUG_H36M_DIR", REPO.parent / "shared" / "data" / "h36m"))
 H36M_TRAIN_SAMPLES = 1_464_400
 BATCH = 1024

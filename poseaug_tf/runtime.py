@@ -29,6 +29,11 @@ _BENIGN_PATTERNS = (
 _BENIGN = re.compile("|".join(_BENIGN_PATTERNS))
 
 
+def _drop_tensorflow_info(record: logging.LogRecord) -> bool:
+    """Keeps every record except INFO (and below) logged from TensorFlow's own Python files."""
+    return record.levelno >= logging.WARNING or f"{os.sep}tensorflow{os.sep}" not in record.pathname
+
+
 def filter_startup_noise(captured: str) -> str:
     """Drops the known-benign start-up lines (and blank lines) from captured stderr text; keeps the rest."""
     return "\n".join(line for line in captured.splitlines() if line.strip() and not _BENIGN.search(line))
@@ -58,8 +63,10 @@ def import_tensorflow_quietly():
             os.close(saved_fd)
             capture.seek(0)
             captured = capture.read().decode("utf-8", errors="replace")
-    # TensorFlow's Python INFO logs (checkpoint sharding timings, ...) would drown the training log.
+    # TensorFlow's Python INFO logs (checkpoint sharding timings, ...) would drown the training log; some go
+    # through TF's logger, some through absl's.
     tf.get_logger().setLevel(logging.WARNING)
+    logging.getLogger("absl").addFilter(_drop_tensorflow_info)
     kept = filter_startup_noise(captured)
     if kept:
         print(kept, file=sys.stderr)

@@ -1,5 +1,6 @@
 """Quiet TensorFlow start-up: benign banners dropped, everything else kept."""
 
+import logging
 import os
 import subprocess
 import sys
@@ -36,3 +37,13 @@ def test_entry_point_start_is_quiet_but_stderr_still_works():
     assert "oneDNN custom operations" not in proc.stderr
     assert "Could not find cuda drivers" not in proc.stderr
     assert "still visible" in proc.stderr
+
+
+def test_tensorflow_info_records_are_dropped_but_warnings_and_ours_kept():
+    def record(path, level):
+        return logging.LogRecord("absl", level, path, 1, "msg", None, None)
+
+    tf_file = os.path.join(os.sep, "venv", "site-packages", "tensorflow", "python", "saver.py")
+    assert not runtime._drop_tensorflow_info(record(tf_file, logging.INFO))
+    assert runtime._drop_tensorflow_info(record(tf_file, logging.WARNING))
+    assert runtime._drop_tensorflow_info(record(os.path.join("poseaug_tf", "training", "loop.py"), logging.INFO))
