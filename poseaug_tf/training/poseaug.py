@@ -13,9 +13,9 @@ from poseaug_tf.data.pipeline import train_dataset
 from poseaug_tf.training import gan_data, networks, reporting, steps
 from poseaug_tf.training.datasets import Datasets, Evaluator
 from poseaug_tf.training.epoch import NonFiniteLossError, run_epoch
-from poseaug_tf.training.pretrain import SelectionState, epoch_record, log_epoch, save_weights_atomic
+from poseaug_tf.training.selection import SelectionState
 
-POSEAUG_WEIGHTS = "poseaug.weights.h5"
+POSEAUG_WEIGHTS = "poseaug.weights.h5"  # written by SelectionState.publish(stem="poseaug")
 
 
 class CollapseError(RuntimeError):
@@ -43,7 +43,8 @@ class _Buffer:
         """The buffer as a PoseSet, or None when no augmented pose was valid."""
         if not sum(len(p) for p in self.parts["aug_pose_3d"]):
             return None
-        return gan_data.augmented_pose_set(*(np.concatenate(self.parts[k]) for k in self.parts))
+        arrays = {k: np.concatenate(v) for k, v in self.parts.items()}
+        return gan_data.augmented_pose_set(arrays["aug_pose_3d"], arrays["aug_pose_2d"], arrays["aug_camera"])
 
 
 def _moving_statistics(model) -> list:
@@ -185,7 +186,7 @@ def run_poseaug(config, workdir: pathlib.Path, strategy, datasets: Datasets, his
     history.truncate("poseaug", int(stage.state.epoch))
     if not history.stage("poseaug"):
         results = stage.evaluator.all()
-        history.append(epoch_record("poseaug", 0, {}, results))
+        history.append(reporting.epoch_record("poseaug", 0, {}, results))
     epochs = config.poseaug.epochs
     while int(stage.state.epoch) < epochs:
         epoch = int(stage.state.epoch) + 1
@@ -195,11 +196,8 @@ def run_poseaug(config, workdir: pathlib.Path, strategy, datasets: Datasets, his
             stage.rollback(epoch, error)
             history.truncate("poseaug", int(stage.state.epoch))
             continue
-        history.append(epoch_record("poseaug", epoch, train, results))
-        reporting.write_scalars(writer, "poseaug/train", train, epoch)
-        for name, r in results.items():
-            reporting.write_scalars(writer, f"poseaug/{name}", r.summary(), epoch)
-        log_epoch("poseaug", epoch, epochs, train, results)
+        reporting.record_epoch(history, writer, stage="poseaug", epoch=epoch, epochs=epochs, train=train,
+                               results=results)
         if config.figures.enabled and config.figures.every > 0 and epoch % config.figures.every == 0:
             from poseaug_tf import figures  # matplotlib only when figures are wanted
             figures.tensorboard_images(writer, {"workdir": workdir, "augmentor": stage.nets.augmentor,
@@ -209,8 +207,4 @@ def run_poseaug(config, workdir: pathlib.Path, strategy, datasets: Datasets, his
         stage.state.update(stage.dir, stage.nets.estimator, epoch, results["validation"].mpjpe,
                            eligible=epoch > config.poseaug.warmup)
         stage.manager.save()
-    weights, epoch = stage.state.selected(config.selection)
-    stage.nets.estimator.load_weights(stage.dir / weights)
-    save_weights_atomic(stage.nets.estimator, workdir / POSEAUG_WEIGHTS)
-    reporting.write_json_atomic(workdir / "poseaug.json", {"epoch": epoch, "selection": config.selection})
-    logging.info("PoseAug: epoch %d selected by %s → %s", epoch, config.selection, workdir / POSEAUG_WEIGHTS)
+    stage.state.publish(stage.nets.estimator, stage.dir, workdir, stem="poseaug", selection=config.selection)

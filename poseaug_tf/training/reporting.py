@@ -10,6 +10,7 @@ import tempfile
 from typing import Any, Mapping
 
 import tensorflow as tf
+from absl import logging
 
 RESULT_KEYS = ("mpjpe", "pa_mpjpe", "pck", "auc", "frames")
 
@@ -74,6 +75,26 @@ def write_scalars(writer: tf.summary.SummaryWriter, prefix: str, values: Mapping
         for name, value in values.items():
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 tf.summary.scalar(f"{prefix}/{name}", value)
+
+
+def epoch_record(stage: str, epoch: int, train: dict, results: Mapping) -> dict:
+    """A history record from an epoch's training means and its `EvalResult`s by set name."""
+    return {"stage": stage, "epoch": epoch, "train": train,
+            "eval": {name: r.summary() | {"per_action_mpjpe": dict(r.per_action_mpjpe),
+                                          "per_joint_mpjpe": list(r.per_joint_mpjpe)}
+                     for name, r in results.items()}}
+
+
+def record_epoch(history: History, writer: tf.summary.SummaryWriter, *, stage: str, epoch: int, epochs: int,
+                 train: dict, results: Mapping) -> None:
+    """Appends the epoch to the history, writes its TensorBoard scalars and logs one line."""
+    history.append(epoch_record(stage, epoch, train, results))
+    write_scalars(writer, f"{stage}/train", train, epoch)
+    for name, r in results.items():
+        write_scalars(writer, f"{stage}/{name}", r.summary(), epoch)
+    scores = ", ".join(f"{name} {r.mpjpe:.1f}/{r.pa_mpjpe:.1f}" for name, r in results.items())
+    loss = ", ".join(f"{k} {v:.4g}" for k, v in train.items() if k in ("loss", "g_loss", "p_loss_real"))
+    logging.info("%s epoch %d/%d: %s | MPJPE/PA-MPJPE mm: %s", stage, epoch, epochs, loss, scores)
 
 
 def all_finite(values: Mapping[str, float]) -> bool:
