@@ -32,6 +32,7 @@ import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from poseaug_tf import models  # noqa: E402
+from poseaug_tf.models import layers  # noqa: E402
 
 tf.get_logger().setLevel("ERROR")  # one trace per network is expected; silence the retracing notice
 
@@ -67,8 +68,21 @@ def benches() -> list[Bench]:
         Bench("augmentor", models.build_augmentor, _pose_3d_cam),
         Bench("discriminator_3d", models.build_discriminator_3d, _pose_3d_cam),
         Bench("discriminator_2d", models.build_discriminator_2d, _kp_2d),
+        # One (B, 1024) dropout activation, 0.25 as in the estimators: Keras's layer against ours.
+        Bench("keras.layers.Dropout", lambda: _single_layer(keras.layers.Dropout(0.25)), _activation,
+              "gradient w.r.t. the input"),
+        Bench("poseaug_tf Dropout", lambda: _single_layer(layers.Dropout(0.25)), _activation,
+              "gradient w.r.t. the input"),
     ]
     return entries
+
+
+def _activation(batch: int, rng: np.random.Generator) -> np.ndarray:
+    return rng.normal(size=(batch, 1024)).astype(np.float32)
+
+
+def _single_layer(layer: keras.layers.Layer) -> keras.Model:
+    return keras.Sequential([keras.Input((1024,)), layer])
 
 
 def _loss(outputs) -> tf.Tensor:
@@ -83,8 +97,9 @@ def time_step(model: keras.Model, inputs: np.ndarray) -> list[float]:
     @tf.function(jit_compile=False)
     def step(x):
         with tf.GradientTape() as tape:
+            tape.watch(x)
             loss = _loss(model(x, training=True))
-        return loss, tape.gradient(loss, variables)
+        return loss, tape.gradient(loss, variables or [x])
 
     x = tf.constant(inputs)
     for _ in range(1 + _WARMUP.value):

@@ -15,6 +15,7 @@ from poseaug_tf.data.pipeline import eval_dataset
 from poseaug_tf.data.pose_set import PoseSet
 
 EVAL_BATCH_SIZE = 4096
+SCORE_CHUNK = 65536
 
 
 def make_predict_fn(estimator: keras.Model, *, use_flip_tta: bool = False) -> Callable[[tf.Tensor], tf.Tensor]:
@@ -44,8 +45,13 @@ def predict_set(predict_fn: Callable[[tf.Tensor], tf.Tensor], pose_set: PoseSet,
     Returns:
       (N, 16, 3) float32 root-relative metres.
     """
-    return np.concatenate([predict_fn(batch["pose_2d"]).numpy()
-                           for batch in eval_dataset(pose_set, batch_size=batch_size)])
+    out = np.empty((len(pose_set), skeleton.NUM_JOINTS, 3), np.float32)
+    start = 0
+    for batch in eval_dataset(pose_set, batch_size=batch_size):
+        pred = predict_fn(batch["pose_2d"]).numpy()
+        out[start:start + len(pred)] = pred
+        start += len(pred)
+    return out
 
 
 def predict(estimator: keras.Model, pose_set: PoseSet, *, use_flip_tta: bool = False,
@@ -102,22 +108,28 @@ def score(pred_rel: np.ndarray, pose_set: PoseSet, *, name: str, use_flip_tta: b
     Returns:
       EvalResult.
     """
-    pred_mm = (pred_rel - pred_rel[:, :1]).astype(np.float64) * 1000.0
-    target_mm = (pose_set.pose3d - pose_set.pose3d[:, :1]).astype(np.float64) * 1000.0
-    if pred_mm.shape != target_mm.shape:
-        raise ValueError(f"Expected predictions of shape {target_mm.shape}; received {pred_mm.shape}.")
-    per_frame = metrics.mpjpe(pred_mm, target_mm)
-    per_frame_pa = metrics.pa_mpjpe(pred_mm, target_mm)
+    if pred_rel.shape != pose_set.pose3d.shape:
+        raise ValueError(f"Expected predictions of shape {pose_set.pose3d.shape}; received {pred_rel.shape}.")
+    n = len(pose_set)
+    per_frame, per_frame_pa, pck, auc = (np.empty(n) for _ in range(4))
+    joint_err_sum = np.zeros(skeleton.NUM_JOINTS)
+    # Chunks bound the float64 temporaries (SVDs, 31 AUC thresholds) to ~100 MB whatever the set's size.
+    for start in range(0, n, SCORE_CHUNK):
+        part = slice(start, start + SCORE_CHUNK)
+        pred_mm = (pred_rel[part] - pred_rel[part, :1]).astype(np.float64) * 1000.0
+        target_mm = (pose_set.pose3d[part] - pose_set.pose3d[part, :1]).astype(np.float64) * 1000.0
+        per_frame[part] = metrics.mpjpe(pred_mm, target_mm)
+        per_frame_pa[part] = metrics.pa_mpjpe(pred_mm, target_mm)
+        pck[part] = metrics.pck(pred_mm, target_mm, joints=joints)
+        auc[part] = metrics.auc(pred_mm, target_mm, joints=joints)
+        joint_err_sum += np.linalg.norm(pred_mm - target_mm, axis=-1).sum(axis=0)
     p1 = metrics.aggregate(per_frame, pose_set.action)
     p2 = metrics.aggregate(per_frame_pa, pose_set.action)
-    joint_err = np.linalg.norm(pred_mm - target_mm, axis=-1).mean(axis=0)
     return EvalResult(
         name=name, mpjpe=p1.frame_mean, pa_mpjpe=p2.frame_mean, mpjpe_action_mean=p1.action_mean,
-        pa_mpjpe_action_mean=p2.action_mean,
-        pck=100.0 * float(np.mean(metrics.pck(pred_mm, target_mm, joints=joints))),
-        auc=100.0 * float(np.mean(metrics.auc(pred_mm, target_mm, joints=joints))),
-        num_frames=len(pose_set), per_action_mpjpe=p1.per_action,
-        per_joint_mpjpe=tuple(float(e) for e in joint_err), use_flip_tta=use_flip_tta)
+        pa_mpjpe_action_mean=p2.action_mean, pck=100.0 * float(np.mean(pck)), auc=100.0 * float(np.mean(auc)),
+        num_frames=n, per_action_mpjpe=p1.per_action,
+        per_joint_mpjpe=tuple(float(e) for e in joint_err_sum / n), use_flip_tta=use_flip_tta)
 
 
 def evaluate(estimator: keras.Model, pose_set: PoseSet, *, name: str, use_flip_tta: bool = False,

@@ -150,3 +150,18 @@ def test_evaluate_predicts_in_set_order(rng):
     t32 = ps.pose3d.astype(np.float64)
     expected = np.linalg.norm((pred - pred[:, :1]) - (t32 - t32[:, :1]), axis=-1).mean() * 1000.0
     assert result.mpjpe == pytest.approx(expected, rel=1e-4)
+
+
+def test_score_in_chunks_equals_one_chunk(rng, monkeypatch):
+    # Scoring runs in SCORE_CHUNK-frame chunks to bound memory; a ragged chunking must give the same numbers.
+    n = 50
+    target = rng.normal(scale=0.25, size=(n, 16, 3)) + np.array([0.3, -0.1, 4.5])
+    pred = (target - target[:, :1] + rng.normal(scale=0.05, size=(n, 16, 3))).astype(np.float32)
+    pose_set = make_set(target, ["A"] * 20 + ["B"] * 30)
+    whole = evaluation.score(pred, pose_set, name="x")
+    monkeypatch.setattr(evaluation, "SCORE_CHUNK", 7)
+    chunked = evaluation.score(pred, pose_set, name="x")
+    for field in ("mpjpe", "pa_mpjpe", "mpjpe_action_mean", "pck", "auc"):
+        assert getattr(chunked, field) == pytest.approx(getattr(whole, field), rel=1e-12)
+    np.testing.assert_allclose(chunked.per_joint_mpjpe, whole.per_joint_mpjpe, rtol=1e-12)
+    assert chunked.per_action_mpjpe == pytest.approx(whole.per_action_mpjpe, rel=1e-12)

@@ -1,16 +1,21 @@
 """tf.data pipelines over a `PoseSet`: shuffled training batches and ordered evaluation batches.
 
-Both pipelines keep the arrays whole in memory (one float32 copy as tf tensors, 520 MB for the Human3.6M
-training set) and move only indices through tf.data: the training pipeline permutes the sample indices once per
-epoch, cuts the permutation into batches and gathers the rows of a batch with one vectorised `tf.gather`. Batch
-elements instead of per-sample elements (from_tensor_slices → shuffle → batch) make tf.data do ~1000× less
-bookkeeping, so the pipeline delivers millions of samples per second, far more than an estimator step
-consumes (bench/bench_pipeline.py).
+Both pipelines move only indices through tf.data and read the rows of a batch straight from the PoseSet's NumPy
+arrays (`gather_rows`): the training pipeline permutes the sample indices once per epoch, cuts the permutation into
+batches and gathers each batch with one vectorised NumPy `take`. Batch elements instead of per-sample elements
+(from_tensor_slices → shuffle → batch) make tf.data do ~1000× less bookkeeping, so the pipeline delivers millions
+of samples per second, far more than an estimator step consumes (bench/bench_pipeline.py).
+
+The arrays are never converted to whole tensors: `tf.convert_to_tensor` of a NumPy array copies it, and TF's
+allocator keeps that memory, so every pipeline over the 470 MB Human3.6M training set used to add ~0.5–1 GB of
+resident memory (bench/bench_full_epoch.py).
 
 Each element is a dict {"pose_3d": (B, 16, 3), "pose_2d": (B, 16, 2), "camera": (B, 9)}, float32.
 """
 
 from __future__ import annotations
+
+from typing import Mapping
 
 import numpy as np
 import tensorflow as tf
@@ -29,9 +34,31 @@ def _check(pose_set: PoseSet, batch_size: int) -> None:
         raise ValueError(f"PoseSet `{pose_set.name}` is empty; cannot build a dataset.")
 
 
-def _tensors(pose_set: PoseSet) -> dict[str, tf.Tensor]:
-    # Converted once; the dataset functions capture these tensors instead of embedding copies in the graph.
-    return {key: tf.convert_to_tensor(pose_set[field], dtype=tf.float32) for key, field in _FIELDS.items()}
+def gather_rows(arrays: Mapping[str, np.ndarray], indices: tf.Tensor) -> dict[str, tf.Tensor]:
+    """Rows `indices` of host arrays as tensors, without copying the arrays into TensorFlow.
+
+    Args:
+      arrays: name → (N, ...) NumPy arrays of equal length.
+      indices: (b,) int64 row indices (a tf.data element, or any tensor).
+
+    Returns:
+      name → (b, ...) tensors of the arrays' dtypes, with static trailing shapes.
+    """
+    names = list(arrays)
+
+    def take(idx):
+        return [np.take(arrays[name], idx, axis=0) for name in names]
+
+    rows = tf.numpy_function(take, [indices], [tf.as_dtype(arrays[n].dtype) for n in names], stateful=False)
+    out = {}
+    for name, value in zip(names, rows):
+        value.set_shape([indices.shape[0], *arrays[name].shape[1:]])
+        out[name] = value
+    return out
+
+
+def _arrays(pose_set: PoseSet) -> dict[str, np.ndarray]:
+    return {key: pose_set[field] for key, field in _FIELDS.items()}
 
 
 def train_dataset(pose_set: PoseSet, *, batch_size: int, seed: int, drop_remainder: bool = True) -> tf.data.Dataset:
@@ -59,7 +86,7 @@ def train_dataset(pose_set: PoseSet, *, batch_size: int, seed: int, drop_remaind
     if drop_remainder and n < batch_size:
         raise ValueError(f"PoseSet `{pose_set.name}` has {n} samples, fewer than `batch_size` {batch_size}, "
                          "and drop_remainder=True would yield no batch.")
-    tensors = _tensors(pose_set)
+    arrays = _arrays(pose_set)
     num_full = n // batch_size
 
     def epoch_batches(epoch_seed: tf.Tensor) -> tf.data.Dataset:
@@ -74,7 +101,7 @@ def train_dataset(pose_set: PoseSet, *, batch_size: int, seed: int, drop_remaind
     # Dataset.random(seed, rerandomize_each_iteration=True) gives one new, seed-determined value per epoch.
     epoch_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
     return epoch_seeds.flat_map(epoch_batches).map(
-        lambda idx: {k: tf.gather(v, idx) for k, v in tensors.items()},
+        lambda idx: gather_rows(arrays, idx),
         num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
 
 
@@ -90,12 +117,11 @@ def eval_dataset(pose_set: PoseSet, *, batch_size: int) -> tf.data.Dataset:
       tf.data.Dataset of dicts {"pose_3d": (b, 16, 3), "pose_2d": (b, 16, 2), "camera": (b, 9)}, b ≤ B.
     """
     _check(pose_set, batch_size)
-    tensors = _tensors(pose_set)
+    arrays = _arrays(pose_set)
     n = len(pose_set)
 
     def take(start):
-        stop = tf.minimum(start + batch_size, n)
-        return {k: v[start:stop] for k, v in tensors.items()}
+        return gather_rows(arrays, tf.range(start, tf.minimum(start + batch_size, n)))
 
     return tf.data.Dataset.range(0, n, batch_size).map(take, num_parallel_calls=tf.data.AUTOTUNE,
                                                        deterministic=True).prefetch(tf.data.AUTOTUNE)

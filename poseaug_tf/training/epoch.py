@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import math
 import sys
+import time
 from typing import Callable, Iterable, Mapping
 
 import tensorflow as tf
@@ -36,7 +37,7 @@ def run_epoch(step: Callable[..., Mapping[str, tf.Tensor]], dataset, *, total: i
       first_step: global index of the first step, for error messages.
 
     Returns:
-      {name: mean over the pass} of the scalar outputs.
+      {name: mean over the pass} of the scalar outputs, plus "seconds": the pass's wall time.
 
     Raises:
       NonFiniteLossError: a scalar output was NaN or infinite.
@@ -44,6 +45,7 @@ def run_epoch(step: Callable[..., Mapping[str, tf.Tensor]], dataset, *, total: i
     sums: dict[str, float] = collections.defaultdict(float)
     counts: dict[str, int] = collections.defaultdict(int)
     index = first_step
+    start = time.perf_counter()
     for batch in progress(dataset, total=total, desc=desc):
         out = step(batch, *step_args)
         if on_output is not None:
@@ -58,4 +60,4 @@ def run_epoch(step: Callable[..., Mapping[str, tf.Tensor]], dataset, *, total: i
             sums[name] += value
             counts[name] += 1
         index += 1
-    return {name: sums[name] / counts[name] for name in sums}
+    return {**{name: sums[name] / counts[name] for name in sums}, "seconds": time.perf_counter() - start}

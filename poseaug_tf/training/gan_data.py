@@ -6,14 +6,38 @@ import numpy as np
 import tensorflow as tf
 
 from poseaug_tf import geometry, skeleton
+from poseaug_tf.data.pipeline import gather_rows
 from poseaug_tf.data.pose_set import PoseSet
 
 NOISE_SHAPE = (4, 48)  # one 48-d draw for each of the BA, BL, R and T branches
 
 
+def swap_rows(n: int, rng: np.random.Generator) -> np.ndarray:
+    """The bone-length template of each of `n` samples (uniform over skeleton.BONE_LENGTH_TEMPLATES): (n,) int8."""
+    return rng.integers(0, len(skeleton.BONE_LENGTH_TEMPLATES), size=n).astype(np.int8)
+
+
+def swap_bone_lengths(pose_3d, rows) -> tf.Tensor:
+    """Gives every pose the bone lengths of its template row; bone directions and the absolute root are kept.
+
+    Args:
+      pose_3d: (B, 16, 3) absolute camera-frame metres.
+      rows: (B,) template indices into skeleton.BONE_LENGTH_TEMPLATES.
+
+    Returns:
+      (B, 16, 3) float32.
+    """
+    pose_3d = tf.convert_to_tensor(pose_3d, tf.float32)
+    lengths = tf.gather(tf.constant(skeleton.BONE_LENGTH_TEMPLATES, tf.float32), tf.cast(rows, tf.int32))
+    return geometry.pose_from_bones(geometry.unit_bones(pose_3d) * lengths[..., None]) + pose_3d[:, :1]
+
+
 def bone_length_swap(pose_3d: np.ndarray, rng: np.random.Generator, *, chunk: int = 262144) -> np.ndarray:
     """The reference's `random_bl_aug` (REFERENCE.md §1.10): every bone length replaced by one of the five
     training subjects' lengths, drawn per sample; bone directions and the absolute root are kept.
+
+    The PoseAug loop does not call this: it passes `swap_rows(N, rng)` to `gan_epoch_dataset`, which swaps each
+    batch as it is gathered and gives the same poses without a second copy of the training set.
 
     Args:
       pose_3d: (N, 16, 3) absolute camera-frame metres.
@@ -23,18 +47,16 @@ def bone_length_swap(pose_3d: np.ndarray, rng: np.random.Generator, *, chunk: in
     Returns:
       (N, 16, 3) float32 swapped poses.
     """
-    rows = rng.integers(0, len(skeleton.BONE_LENGTH_TEMPLATES), size=len(pose_3d))
-    lengths = skeleton.BONE_LENGTH_TEMPLATES[rows][..., None]
+    rows = swap_rows(len(pose_3d), rng)
     out = np.empty_like(pose_3d, dtype=np.float32)
     for start in range(0, len(pose_3d), chunk):
-        part = pose_3d[start:start + chunk]
-        bones = geometry.unit_bones(part) * lengths[start:start + chunk]
-        out[start:start + chunk] = (geometry.pose_from_bones(bones) + part[:, :1]).numpy()
+        part = slice(start, start + chunk)
+        out[part] = swap_bone_lengths(pose_3d[part], rows[part]).numpy()
     return out
 
 
-def gan_epoch_dataset(pose_3d: np.ndarray, camera: np.ndarray, *, batch_size: int, seed: int,
-                      epoch: int) -> tf.data.Dataset:
+def gan_epoch_dataset(pose_3d: np.ndarray, camera: np.ndarray, *, batch_size: int, seed: int, epoch: int,
+                      swap: np.ndarray | None = None) -> tf.data.Dataset:
     """One epoch of GAN batches: generator input, the discriminators' real samples and the branch noise.
 
     As in the reference (REFERENCE.md §1.11) the generator input, the D3d real batch and the D2d real batch
@@ -47,6 +69,8 @@ def gan_epoch_dataset(pose_3d: np.ndarray, camera: np.ndarray, *, batch_size: in
       camera: (N, 9) their normalised intrinsics.
       batch_size: global batch B (the last partial batch is dropped).
       seed, epoch: determine the shuffles and the noise.
+      swap: optional (N,) bone-length template rows (`swap_rows`): each gathered pose gets its row's bone
+        lengths, exactly as if `pose_3d` had been passed through `bone_length_swap` with the same draws.
 
     Returns:
       tf.data.Dataset of dicts: "pose_3d" (B, 16, 3), "camera" (B, 9), "real_3d" (B, 16, 3),
@@ -58,23 +82,35 @@ def gan_epoch_dataset(pose_3d: np.ndarray, camera: np.ndarray, *, batch_size: in
         raise ValueError(f"Expected at least `batch_size`={batch_size} GAN training samples; received {n}.")
     rng = np.random.default_rng([seed, epoch])
     perms = [rng.permutation(n)[:num_batches * batch_size].reshape(num_batches, batch_size) for _ in range(3)]
-    poses = tf.constant(pose_3d, tf.float32)
-    cams = tf.constant(camera, tf.float32)
+    arrays = {"pose_3d": np.asarray(pose_3d, np.float32), "camera": np.asarray(camera, np.float32)}
+    if swap is not None:
+        arrays["swap"] = np.asarray(swap, np.int8)
+
+    def rows(idx):
+        out = gather_rows(arrays, idx)
+        if swap is not None:
+            out["pose_3d"] = swap_bone_lengths(out["pose_3d"], out.pop("swap"))
+        return out
 
     def assemble(gen_idx, d3d_idx, d2d_idx, batch_index):
         noise_seed = tf.stack([tf.constant(seed, tf.int64) * 100003 + epoch, batch_index])
-        return {"pose_3d": tf.gather(poses, gen_idx), "camera": tf.gather(cams, gen_idx),
-                "real_3d": tf.gather(poses, d3d_idx),
-                "real_2d_pose": tf.gather(poses, d2d_idx), "real_2d_camera": tf.gather(cams, d2d_idx),
+        gen, d3d, d2d = (rows(idx) for idx in (gen_idx, d3d_idx, d2d_idx))
+        return {"pose_3d": gen["pose_3d"], "camera": gen["camera"], "real_3d": d3d["pose_3d"],
+                "real_2d_pose": d2d["pose_3d"], "real_2d_camera": d2d["camera"],
                 "noise": tf.random.stateless_normal([batch_size, *NOISE_SHAPE], seed=noise_seed)}
 
     ds = tf.data.Dataset.from_tensor_slices((*perms, np.arange(num_batches, dtype=np.int64)))
     return ds.map(assemble, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(2)
 
 
-def augmented_pose_set(pose_3d: np.ndarray, pose_2d: np.ndarray, camera: np.ndarray) -> PoseSet:
-    """Wraps an epoch's buffer of valid augmented pairs as a PoseSet for the estimator's "fake" pass."""
+def augmented_pose_set(pose_3d: np.ndarray, pose_2d: np.ndarray) -> PoseSet:
+    """Wraps an epoch's buffer of valid augmented pairs as a PoseSet for the estimator's "fake" pass.
+
+    The estimator pass reads only the 2D/3D pairs, so the camera is a zero-cost broadcast of zeros
+    (`has_camera=False`) rather than another (N, 9) copy.
+    """
     n = len(pose_3d)
     empty = np.zeros(n, dtype="<U1")
-    return PoseSet(pose3d=pose_3d, pose2d=pose_2d, camera=camera, action=empty, subject=empty,
-                   name="poseaug_buffer", sequence=np.zeros(n, np.int32))
+    return PoseSet(pose3d=pose_3d, pose2d=pose_2d, camera=np.broadcast_to(np.zeros(9, np.float32), (n, 9)),
+                   action=empty, subject=empty, name="poseaug_buffer", has_camera=False,
+                   sequence=np.zeros(n, np.int32))

@@ -95,7 +95,7 @@ def test_dense_rejects_unknown_kernel():
 def test_dropout_factory():
     assert isinstance(layers.dropout(0.0), keras.layers.Identity)
     drop = layers.dropout(0.5)
-    assert isinstance(drop, keras.layers.Dropout) and drop.rate == 0.5
+    assert isinstance(drop, layers.Dropout) and drop.rate == 0.5
     for bad in (-0.1, 1.0):
         with pytest.raises(ValueError, match="dropout_rate"):
             layers.dropout(bad)
@@ -112,3 +112,55 @@ def test_prepend_zero_hip_values():
 
 def test_estimator_input_shape():
     assert tuple(layers.estimator_input().shape) == (None, 16, 2)
+
+
+@pytest.mark.parametrize("rate, bits", [(0.25, 8), (0.5, 8), (0.1, 32), (0.3, 32), (1 / 1024, 16)])
+def test_dropout_keep_rate_and_scale(rate, bits):
+    # Binomial check: with 2**20 draws the kept fraction lies within 5 standard deviations of 1 - rate.
+    assert layers._mask_bits(rate) == bits
+    x = np.ones((1024, 1024), np.float32)
+    y = keras.ops.convert_to_numpy(layers.Dropout(rate, seed=1)(x, training=True))
+    kept = y != 0
+    assert np.allclose(y[kept], 1.0 / (1.0 - rate), rtol=1e-6)
+    sd = np.sqrt(rate * (1 - rate) / x.size)
+    assert abs(kept.mean() - (1 - rate)) < 5 * sd
+    # Expectation preserved (inverted dropout).
+    assert abs(y.mean() - 1.0) < 5 * sd / (1 - rate)
+
+
+def test_dropout_masks_are_independent_across_positions_and_calls():
+    drop = layers.Dropout(0.25, seed=3)
+    x = np.ones((4096, 256), np.float32)
+    a = keras.ops.convert_to_numpy(drop(x, training=True)) != 0
+    b = keras.ops.convert_to_numpy(drop(x, training=True)) != 0
+    assert not np.array_equal(a, b)  # the seed generator advances per call
+    # Neighbouring elements come from the same 32-bit word: their masks must still be uncorrelated.
+    for u, v in ((a[:, 0::4], a[:, 1::4]), (a[:, 1::4], a[:, 3::4]), (a, b)):
+        corr = np.corrcoef(u.ravel().astype(float), v.ravel().astype(float))[0, 1]
+        assert abs(corr) < 0.01
+
+
+def test_dropout_inference_identity_gradient_and_odd_sizes():
+    import tensorflow as tf
+
+    drop = layers.Dropout(0.25, seed=0)
+    x = tf.random.normal([7, 5, 3])  # 105 elements: not a multiple of 4
+    np.testing.assert_array_equal(drop(x, training=False), x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = drop(x, training=True)
+    grad = tape.gradient(y, x).numpy()
+    mask = y.numpy() != 0
+    np.testing.assert_allclose(grad, mask / 0.75, rtol=1e-6)
+    assert y.shape == x.shape
+    assert layers.Dropout(0.25, dtype="mixed_bfloat16")(x, training=True).dtype == tf.bfloat16
+
+
+def test_dropout_config_round_trip_and_seeded_determinism():
+    drop = layers.Dropout(0.25, seed=5, name="d")
+    clone = layers.Dropout.from_config(drop.get_config())
+    assert clone.rate == 0.25 and clone.seed == 5
+    x = np.ones((64, 64), np.float32)
+    np.testing.assert_array_equal(drop(x, training=True), clone(x, training=True))
+    with pytest.raises(ValueError, match="rate"):
+        layers.Dropout(1.0)

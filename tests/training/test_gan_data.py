@@ -8,7 +8,8 @@ import pytest
 
 from poseaug_tf import skeleton
 from poseaug_tf.data.synthetic import make_synthetic
-from poseaug_tf.training.gan_data import augmented_pose_set, bone_length_swap, gan_epoch_dataset
+from poseaug_tf.training.gan_data import (augmented_pose_set, bone_length_swap, gan_epoch_dataset,
+                                           swap_rows)
 
 PARENTS = np.array([-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 8, 10, 11, 8, 13, 14])
 # Bone k = x[parent] − x[child] with child k + 1 (REFERENCE.md §1.3).
@@ -152,9 +153,23 @@ def test_gan_epoch_dataset_too_small_raises():
 
 
 def test_augmented_pose_set_wraps_arrays(source):
-    ps = augmented_pose_set(source.pose3d, source.pose2d, source.camera)
+    ps = augmented_pose_set(source.pose3d, source.pose2d)
     assert len(ps) == len(source)
     np.testing.assert_array_equal(ps.pose3d, source.pose3d)
     np.testing.assert_array_equal(ps.pose2d, source.pose2d)
-    np.testing.assert_array_equal(ps.camera, source.camera)
-    assert ps.name == "poseaug_buffer" and not ps.root_relative and ps.has_camera
+    assert np.shares_memory(ps.pose3d, source.pose3d)  # a view of the buffer, not a copy
+    assert ps.camera.shape == (len(source), 9) and not ps.camera.any() and ps.camera.strides == (0, 4)
+    assert ps.name == "poseaug_buffer" and not ps.root_relative and not ps.has_camera
+
+
+def test_gan_epoch_dataset_swaps_as_gathered_like_the_whole_set_swap(source):
+    # The loop swaps bone lengths per gathered batch; it must equal swapping the whole set with the same draws.
+    pose, cam = source.pose3d[:200], source.camera[:200]
+    swapped = bone_length_swap(pose, np.random.default_rng(5))
+    rows = swap_rows(len(pose), np.random.default_rng(5))
+    on_the_fly, _ = collect(gan_epoch_dataset(pose, cam, batch_size=32, seed=1, epoch=3, swap=rows))
+    upfront, _ = collect(gan_epoch_dataset(swapped, cam, batch_size=32, seed=1, epoch=3))
+    for key in ("pose_3d", "real_3d", "real_2d_pose", "camera", "noise"):
+        np.testing.assert_allclose(on_the_fly[key], upfront[key], atol=1e-6, err_msg=key)
+    assert not np.allclose(on_the_fly["pose_3d"], collect(gan_epoch_dataset(
+        pose, cam, batch_size=32, seed=1, epoch=3))[0]["pose_3d"], atol=1e-3)  # the swap did change lengths

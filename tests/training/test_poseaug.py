@@ -38,3 +38,24 @@ def test_gan_pass_keeps_or_moves_the_estimator_bn_statistics(tmp_path, protect):
     # The GAN pass never trains the estimator's weights in either mode.
     for v, b in zip(stage.nets.estimator.trainable_variables, weights_before):
         np.testing.assert_array_equal(v.numpy(), b)
+
+
+def test_buffer_keeps_exactly_the_valid_pairs_in_order():
+    from poseaug_tf.training.poseaug import _Buffer
+
+    rng = np.random.default_rng(0)
+    buffer = _Buffer(capacity=12)
+    assert buffer.pose_set() is None
+    expected = {"aug_pose_3d": [], "aug_pose_2d": []}
+    for valid in ([1, 0, 1, 1, 0, 0], [0, 0, 0, 0, 0, 0], [1, 1, 1, 1, 1, 1]):
+        out = {"aug_pose_3d": rng.normal(size=(6, 16, 3)), "aug_pose_2d": rng.normal(size=(6, 16, 2)),
+               "aug_camera": rng.normal(size=(6, 9))}
+        mask = np.asarray(valid, bool)
+        for key in expected:
+            expected[key].append(out[key][mask].astype(np.float32))
+        buffer({**{k: tf.constant(v) for k, v in out.items()}, "aug_valid": tf.constant(valid, tf.int32)})
+    pose_set = buffer.pose_set()
+    assert len(pose_set) == 9
+    np.testing.assert_array_equal(pose_set.pose3d, np.concatenate(expected["aug_pose_3d"]))
+    np.testing.assert_array_equal(pose_set.pose2d, np.concatenate(expected["aug_pose_2d"]))
+    assert not pose_set.has_camera

@@ -1,0 +1,93 @@
+"""Peak memory and wall time of one real full-data PoseAug epoch on Human3.6M, end to end through train.py.
+
+    .venv/bin/python bench/bench_full_epoch.py [--precision=float32] [--stride=1] [--pretrained=baseline.weights.h5]
+
+Runs `train.py --config=configs/h36m_videopose.py --config.stage=poseaug` for one epoch with no warm-up, so the
+epoch has all three passes (GAN pass with feedback, estimator passes on the augmented buffer and on real data)
+plus the epoch-0 and epoch-1 evaluations of the 520k-sample S9/S11 test set. The child's resident memory is
+sampled from /proc every 0.5 s; pass times come from the run's history.json. Without `--pretrained` the
+estimator starts from its random initialisation (same cost; the augmentations' valid fraction may differ).
+Uses ../shared/data/h36m (or --h36m_dir) and prints a Markdown table. Takes ≈ 25–35 min at stride 1.
+"""
+
+import json
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+
+from absl import app, flags
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+FLAGS = flags.FLAGS
+flags.DEFINE_enum("precision", "float32", ["float32", "mixed_bfloat16"], "Estimator precision.")
+flags.DEFINE_integer("stride", 1, "Frame stride of the training and test subjects.")
+flags.DEFINE_string("pretrained", "", "Estimator weights to start from (default: random initialisation).")
+flags.DEFINE_string("h36m_dir", str(REPO.parent / "shared/data/h36m"), "Human3.6M folder.")
+flags.DEFINE_string("workdir", "", "Run folder (default: a temporary folder, deleted afterwards).")
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+    except (FileNotFoundError, StopIteration, ProcessLookupError):
+        return 0
+
+
+def _random_init_weights(path: pathlib.Path) -> None:
+    code = ("import sys; sys.path.insert(0, sys.argv[2]);"
+            "from poseaug_tf.runtime import import_tensorflow_quietly; import_tensorflow_quietly();"
+            "from configs import h36m_videopose; from poseaug_tf.training import networks;"
+            "c = h36m_videopose.get_config();"
+            "networks.build_estimator(c, synchronized_bn=False, stage='poseaug').save_weights(sys.argv[1])")
+    subprocess.run([sys.executable, "-c", code, str(path), str(REPO)], check=True)
+
+
+def main(argv):
+    del argv
+    if not (pathlib.Path(FLAGS.h36m_dir) / "data_3d_h36m.npz").exists():
+        sys.exit(f"No Human3.6M data at {FLAGS.h36m_dir} (--h36m_dir).")
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = pathlib.Path(FLAGS.workdir or pathlib.Path(tmp) / "run")
+        pretrained = FLAGS.pretrained
+        if not pretrained:
+            pretrained = str(pathlib.Path(tmp) / "init.weights.h5")
+            _random_init_weights(pathlib.Path(pretrained))
+        cmd = [sys.executable, str(REPO / "train.py"), "--config=" + str(REPO / "configs/h36m_videopose.py"),
+               f"--config.data.dir={FLAGS.h36m_dir}", f"--config.data.stride={FLAGS.stride}",
+               f"--config.data.test_stride={FLAGS.stride}", "--config.stage=poseaug",
+               f"--config.poseaug.pretrained={pretrained}", "--config.poseaug.epochs=1",
+               "--config.poseaug.warmup=0", f"--config.model.precision={FLAGS.precision}",
+               "--config.figures.enabled=false", "--config.export.enabled=false", f"--workdir={workdir}"]
+        print("$ " + " ".join(cmd), flush=True)
+        start = time.perf_counter()
+        log = open(pathlib.Path(tmp) / "train.log", "w")
+        child = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+        peak, peak_at = 0, 0.0
+        while child.poll() is None:
+            rss = _rss_kb(child.pid)
+            if rss > peak:
+                peak, peak_at = rss, time.perf_counter() - start
+            time.sleep(0.5)
+        wall = time.perf_counter() - start
+        log.close()
+        if child.returncode:
+            print((pathlib.Path(tmp) / "train.log").read_text()[-3000:])
+            sys.exit(f"train.py failed with exit code {child.returncode}.")
+        record = json.loads((workdir / "history.json").read_text())[-1]["train"]
+    gan, fake, real = record["seconds"], record.get("p_seconds_fake", 0.0), record.get("p_seconds_real", 0.0)
+    print(f"\nOne PoseAug epoch on Human3.6M, stride {FLAGS.stride}, VideoPose, {FLAGS.precision} "
+          f"(buffer {int(record.get('buffer_size', 0)):,} valid augmented pairs)\n")
+    print("| measure | value |\n|---|---:|")
+    print(f"| GAN pass | {gan / 60:.1f} min |")
+    print(f"| estimator pass on augmented data | {fake / 60:.1f} min |")
+    print(f"| estimator pass on real data | {real / 60:.1f} min |")
+    print(f"| **epoch (three passes)** | **{(gan + fake + real) / 60:.1f} min** |")
+    print(f"| whole command (loading, two evaluations, checkpoints) | {wall / 60:.1f} min |")
+    print(f"| **peak resident memory** | **{peak / 1024**2:.2f} GB** (at {peak_at / 60:.1f} min) |")
+
+
+if __name__ == "__main__":
+    app.run(main)
