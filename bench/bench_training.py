@@ -19,6 +19,7 @@ from poseaug_tf.runtime import import_tensorflow_quietly  # noqa: E402
 
 tf = import_tensorflow_quietly()
 
+import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from configs import common  # noqa: E402
@@ -132,7 +133,7 @@ def _h36m_epoch(train, gan_iteration, pretrain, precision) -> str:
     """Times one PoseAug epoch (GAN pass + estimator passes on augmented and real data) with one precision's
     steps; returns the report line."""
     start = time.perf_counter()
-    swap = gan_data.swap_rows(len(train), __import__("numpy").random.default_rng(0))
+    swap = gan_data.swap_rows(len(train), np.random.default_rng(0))
     n_aug = 0
     for batch in gan_data.gan_epoch_dataset(train.pose3d, train.camera, batch_size=FLAGS.batch, seed=0, epoch=1,
                                             swap=swap):

@@ -196,7 +196,7 @@ def make_gan_step(*, augmentor, estimator, d3d, d2d, g_optimizer, d3d_optimizer,
                 m.update(_d_step(d2d, d2d_optimizer, real_2d, pool_2d.query(fake_2d), gb, s, "d2d"))
         valid = _valid_mask(fake_2d, s)
         m.update(_augmentation_stats(out, valid, gb))
-        m.update(aug_pose_3d=tf.stop_gradient(out["pose_rt"]), aug_pose_2d=fake_2d, aug_camera=cam,
+        m.update(aug_pose_3d=tf.stop_gradient(out["pose_rt"]), aug_pose_2d=fake_2d,
                  aug_valid=tf.cast(valid, tf.int32))  # int: strategies cannot gather bool tensors
         return m
 
@@ -226,4 +226,4 @@ def _augmentation_stats(out, valid, gb) -> dict:
     }
 
 
-GATHERED_GAN_KEYS = ("aug_pose_3d", "aug_pose_2d", "aug_camera", "aug_valid")
+GATHERED_GAN_KEYS = ("aug_pose_3d", "aug_pose_2d", "aug_valid")

@@ -48,8 +48,7 @@ def test_buffer_keeps_exactly_the_valid_pairs_in_order():
     assert buffer.pose_set() is None
     expected = {"aug_pose_3d": [], "aug_pose_2d": []}
     for valid in ([1, 0, 1, 1, 0, 0], [0, 0, 0, 0, 0, 0], [1, 1, 1, 1, 1, 1]):
-        out = {"aug_pose_3d": rng.normal(size=(6, 16, 3)), "aug_pose_2d": rng.normal(size=(6, 16, 2)),
-               "aug_camera": rng.normal(size=(6, 9))}
+        out = {"aug_pose_3d": rng.normal(size=(6, 16, 3)), "aug_pose_2d": rng.normal(size=(6, 16, 2))}
         mask = np.asarray(valid, bool)
         for key in expected:
             expected[key].append(out[key][mask].astype(np.float32))

@@ -210,12 +210,12 @@ def test_gan_generator_step_routing_and_values(gan):
     assert float(m["g_loss"]) == pytest.approx(total, rel=1e-4)
     assert float(m["g_grad_norm"]) > 0
 
-    # Buffer outputs: the pre-update pose_rt, its projection, the camera, and the |proj| ≤ 1 mask.
+    # Buffer outputs: the pre-update pose_rt, its projection and the |proj| ≤ 1 mask.
     aug_3d, aug_2d = m["aug_pose_3d"].numpy(), m["aug_pose_2d"].numpy()
     assert aug_3d.shape == (BATCH, 16, 3) and aug_2d.shape == (BATCH, 16, 2)
     np.testing.assert_allclose(aug_3d, ref["out"]["pose_rt"], rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(aug_2d, np_project(aug_3d, batch["camera"].numpy()), rtol=1e-4, atol=1e-5)
-    np.testing.assert_array_equal(m["aug_camera"].numpy(), batch["camera"].numpy())
+    assert "aug_camera" not in m  # the estimator pass never reads the camera
     valid = m["aug_valid"].numpy()  # bool or 0/1 int (strategies cannot gather bool tensors)
     assert valid.shape == (BATCH,) and set(np.unique(valid).tolist()) <= {0, 1}
     valid = valid.astype(bool)
