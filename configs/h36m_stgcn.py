@@ -1,4 +1,4 @@
-"""Human3.6M, estimator `stgcn`, the reference's settings (REFERENCE.md §6.6).
+"""Human3.6M, estimator `stgcn`, the reference's settings (docs/reference.md §6.6).
 
     python train.py --config=configs/h36m_stgcn.py --config.data.dir=/path/to/h36m --workdir=runs/h36m_stgcn
 
@@ -16,6 +16,6 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     del arg
     c = common.base_config()
     c.model.name = "stgcn"
-    # Pretraining uses the per-layer default dropouts, PoseAug dropout 0 (REFERENCE.md §4.3).
+    # Pretraining uses the per-layer default dropouts, PoseAug dropout 0 (docs/reference.md §4.3).
     c.model.dropout_rate = -1.0
     return c

@@ -1,4 +1,4 @@
-"""Human3.6M, estimator `videopose`, the reference's settings (REFERENCE.md §6.6).
+"""Human3.6M, estimator `videopose`, the reference's settings (docs/reference.md §6.6).
 
     python train.py --config=configs/h36m_videopose.py --config.data.dir=/path/to/h36m --workdir=runs/h36m_videopose
 

@@ -1,6 +1,6 @@
 """Cameras: quaternion extrinsics, the Human3.6M distorted projection and screen normalisation.
 
-Normalised screen coordinates (REFERENCE.md §1.6): p_norm = p_px / w · 2 − [1, h / w], so x ∈ [−1, 1] and
+Normalised screen coordinates (docs/reference.md §1.6): p_norm = p_px / w · 2 − [1, h / w], so x ∈ [−1, 1] and
 y ∈ [−h/w, h/w] with the origin at the image centre and the aspect ratio preserved. Intrinsics are stored the
 same way as a 9-vector `[fx, fy, cx, cy, k1, k2, k3, p1, p2]` with f/w·2 and c/w·2 − [1, h/w].
 """

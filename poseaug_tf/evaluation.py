@@ -23,7 +23,7 @@ def make_predict_fn(estimator: keras.Model, *, use_flip_tta: bool = False) -> Ca
 
     Args:
       estimator: (B, 16, 2) normalised 2D → (B, 16, 3) root-relative metres.
-      use_flip_tta: average with the mirrored prediction (REFERENCE.md §7, 3DHP protocol).
+      use_flip_tta: average with the mirrored prediction (docs/reference.md §7, 3DHP protocol).
 
     Returns:
       A `tf.function` (B, 16, 2) float32 → (B, 16, 3) float32, BatchNorm and dropout in inference mode.
@@ -96,7 +96,7 @@ class EvalResult:
 
 def score(pred_rel: np.ndarray, pose_set: PoseSet, *, name: str, use_flip_tta: bool = False,
           joints: Sequence[int] | None = None) -> EvalResult:
-    """Scores root-relative predictions against a set's targets (root subtracted from both, REFERENCE.md §7).
+    """Scores root-relative predictions against a set's targets (root subtracted from both, docs/reference.md §7).
 
     Args:
       pred_rel: (N, 16, 3) metres.

@@ -169,7 +169,7 @@ def axis_angle_to_matrix(axis_angle) -> tf.Tensor:
     coefficients switch to their Taylor series so that values and gradients stay finite and exact at θ = 0
     (`tf.where` on a safe θ², because TF would otherwise propagate NaN gradients through the unused branch).
     The reference adds 1e-6 to θ in the axis normalisation, which makes R slightly non-orthonormal
-    (REFERENCE.md §9.17); we do not.
+    (docs/reference.md §9.17); we do not.
 
     Args:
       axis_angle: (..., 3) rotation vectors.

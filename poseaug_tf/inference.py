@@ -126,7 +126,7 @@ class Lifter:
         """Lifts normalised 2D keypoints.
 
         Args:
-          kp_2d_norm: (N, 16, 2) normalised screen coordinates (REFERENCE.md §1.6).
+          kp_2d_norm: (N, 16, 2) normalised screen coordinates (docs/reference.md §1.6).
 
         Returns:
           (N, 16, 3) float32 camera-frame metres, root-relative.

@@ -12,10 +12,10 @@ import tensorflow as tf
 
 from poseaug_tf import geometry
 
-# Feedback joint weights and groups of the reference (REFERENCE.md §5.3). Joints 0, 7 and 8 are unused.
+# Feedback joint weights and groups of the reference (docs/reference.md §5.3). Joints 0, 7 and 8 are unused.
 FEEDBACK_JOINT_WEIGHTS = np.array([1, 5, 2, 1, 5, 2, 1, 1, 1, 1, 5, 2, 1, 5, 2, 1], np.float32)
 FEEDBACK_GROUPS = ((1, 4, 10, 13), (2, 5, 9, 11, 14), (3, 6, 12, 15))
-# Ratios are divided by the original error plus this; the reference has none (REFERENCE.md §9.6).
+# Ratios are divided by the original error plus this; the reference has none (docs/reference.md §9.6).
 RATIO_EPSILON = 1e-8
 
 
@@ -61,7 +61,7 @@ def lsgan_discriminator_per_example(real_scores: tf.Tensor, fake_scores: tf.Tens
 
 def lsgan_generator_per_example(fake_scores: tf.Tensor) -> tf.Tensor:
     """LS-GAN generator loss 0.5·(D(fake) − 1)². The reference also adds a real-sample term that does not
-    depend on the generator (REFERENCE.md §5.2); it changes only the logged value, so it is left out.
+    depend on the generator (docs/reference.md §5.2); it changes only the logged value, so it is left out.
 
     Args:
       fake_scores: (B, P).
@@ -110,7 +110,7 @@ def band_penalty(values: tf.Tensor, *, center, half_width) -> tf.Tensor:
 
 def code_feedback_per_example(err_orig, err_ba, err_rt, *, ba_center, ba_half_width=2.0, rt_center=17.0,
                               rt_half_width=15.0, ba_weight=0.1, rt_weight=0.01) -> tf.Tensor:
-    """The released code's feedback (REFERENCE.md §5.3): banded penalties on per-group error ratios.
+    """The released code's feedback (docs/reference.md §5.3): banded penalties on per-group error ratios.
 
     Args:
       err_orig, err_ba, err_rt: (B, 3) grouped errors (`grouped_joint_error`) of the generator's input pair,

@@ -1,7 +1,7 @@
 """3D pose metrics: MPJPE, PA-MPJPE, PCK, AUC and their aggregation.
 
 Every metric returns one value per frame, shape `(N,)`, so callers choose how to reduce (`aggregate`). Poses are
-compared exactly as given: no metric subtracts the root joint itself (REFERENCE.md §7: the evaluation code makes both
+compared exactly as given: no metric subtracts the root joint itself (docs/reference.md §7: the evaluation code makes both
 poses root-relative first; do the same before calling `mpjpe`).
 
 Each function takes NumPy arrays or TensorFlow tensors. NumPy inputs are computed in float64 and return float64
@@ -24,7 +24,7 @@ import tensorflow as tf
 NUM_JOINTS = 16
 
 # All 16 joints, hip included (its error is 0 after root alignment), as the reference's compute_PCK default and
-# its MPJPE (REFERENCE.md §7).
+# its MPJPE (docs/reference.md §7).
 JOINTS_ALL: tuple[int, ...] = tuple(range(NUM_JOINTS))
 
 # The usual MPI-INF-3DHP 14-joint evaluation set (mpii_get_joint_set('relevant') minus pelvis, spine and head/nose):
@@ -155,7 +155,7 @@ def pa_mpjpe(pred: ArrayLike, target: ArrayLike) -> ArrayLike:
     """Procrustes-aligned MPJPE (protocol #2, "P-MPJPE"), one value per frame.
 
     `pred` is aligned to `target` by a similarity transform (rotation with det +1, uniform scale, translation)
-    before the MPJPE; reflections are excluded, as in the reference (REFERENCE.md §7). The closed form used here
+    before the MPJPE; reflections are excluded, as in the reference (docs/reference.md §7). The closed form used here
     (scale = trace(D S) / |pred0|^2) equals the reference's normalise-then-rescale formulation. The TF path goes
     through `tf.linalg.svd`; it is meant for logging, not as a training loss (SVD gradients are unstable for
     repeated singular values).
@@ -257,7 +257,7 @@ class MetricSummary:
     """Reductions of per-frame metric values.
 
     Attributes:
-      frame_mean: mean over all frames (what the reference reports, REFERENCE.md §7).
+      frame_mean: mean over all frames (what the reference reports, docs/reference.md §7).
       action_mean: mean over actions of the per-action means (what most papers' tables report); equals
         `frame_mean` when no actions are given.
       per_action: action name -> mean over that action's frames (empty when no actions are given).
@@ -276,7 +276,7 @@ def aggregate(per_frame_values: ArrayLike, actions: Sequence[str] | np.ndarray |
     Args:
       per_frame_values: (N,) metric values, e.g. `mpjpe(...) * 1000` in millimetres.
       actions: (N,) action label per frame, or None. Frames are grouped by exact label, so pass base names
-        ("Walking", not "Walking 1") to get the usual 15 H36M actions (REFERENCE.md §1.4).
+        ("Walking", not "Walking 1") to get the usual 15 H36M actions (docs/reference.md §1.4).
 
     Returns:
       A `MetricSummary` with float (Python) values, in the units of `per_frame_values`.

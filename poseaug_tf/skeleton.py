@@ -1,8 +1,8 @@
 """The 16-joint Human3.6M skeleton of PoseAug, its 17- and 32-joint relatives and joint-order conversions.
 
-Joint order (REFERENCE.md §1.2): 0 Hip (root), 1 RHip, 2 RKnee, 3 RFoot, 4 LHip, 5 LKnee, 6 LFoot, 7 Spine,
+Joint order (docs/reference.md §1.2): 0 Hip (root), 1 RHip, 2 RKnee, 3 RFoot, 4 LHip, 5 LKnee, 6 LFoot, 7 Spine,
 8 Thorax, 9 Head, 10 LShoulder, 11 LElbow, 12 LWrist, 13 RShoulder, 14 RElbow, 15 RWrist.
-Bone k is `x[BONE_PARENTS[k]] - x[BONE_CHILDREN[k]]` (parent minus child, REFERENCE.md §1.3).
+Bone k is `x[BONE_PARENTS[k]] - x[BONE_CHILDREN[k]]` (parent minus child, docs/reference.md §1.3).
 """
 
 from __future__ import annotations
@@ -42,12 +42,12 @@ BONE_NAMES = tuple(f"{JOINT_NAMES[p]}->{JOINT_NAMES[c]}" for p, c in zip(BONE_PA
 # Hip->Spine and Spine->Thorax: BA keeps their directions (PoseAug gan_generator.py).
 SPINE_BONES = (6, 7)
 
-# BL: nine ratios shared by left/right bones (REFERENCE.md §2.3); ratio 4 (Spine->Thorax) is held at zero.
+# BL: nine ratios shared by left/right bones (docs/reference.md §2.3); ratio 4 (Spine->Thorax) is held at zero.
 NUM_BL_RATIOS = 9
 BL_RATIO_MAP = (0, 1, 2, 0, 1, 2, 3, 4, 5, 6, 7, 8, 6, 7, 8)
 BL_FIXED_RATIO = 4
 
-# Part-aware KCS (REFERENCE.md §3.1), in the reference's output order lh, rh, ll, rl, hb. The reference names
+# Part-aware KCS (docs/reference.md §3.1), in the reference's output order lh, rh, ll, rl, hb. The reference names
 # the two leg parts the wrong way round ("ll" holds the right leg bones); we keep its order so that outputs
 # line up column by column, and name them by what they contain.
 KCS_PARTS = (
@@ -60,7 +60,7 @@ KCS_PARTS = (
 KCS_PART_NAMES = ("left_arm", "right_arm", "right_leg", "left_leg", "torso")
 
 # Bone lengths (metres, bone order above) of the five H36M training subjects S1, S5, S6, S7, S8
-# (PoseAug hm36s15678_bl_templates.npy, REFERENCE.md §1.10). Left and right are equal.
+# (PoseAug hm36s15678_bl_templates.npy, docs/reference.md §1.10). Left and right are equal.
 _TEMPLATE_UNIQUE = np.array([
     # hip     thigh    shin     hip>sp   sp>thx   thx>head shoulder upper    fore
     [0.13295, 0.44289, 0.45421, 0.23347, 0.25708, 0.18188, 0.15103, 0.27888, 0.25173],

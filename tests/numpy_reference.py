@@ -1,6 +1,6 @@
-"""Independent NumPy reference implementations, written from the formulas in REFERENCE.md.
+"""Independent NumPy reference implementations, written from the formulas in docs/reference.md.
 
-Nothing here imports poseaug_tf: the tables are re-typed from REFERENCE.md and the maths uses explicit loops and
+Nothing here imports poseaug_tf: the tables are re-typed from docs/reference.md and the maths uses explicit loops and
 textbook formulas (float64), so the tests compare two independent derivations. Deliberately slow; keep inputs small.
 """
 
@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
-# REFERENCE.md §1.2: parent of each of the 16 joints.
+# docs/reference.md §1.2: parent of each of the 16 joints.
 PARENTS_16 = (-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 8, 10, 11, 8, 13, 14)
-# REFERENCE.md §1.2: 32-joint indices kept, in our 16-joint order.
+# docs/reference.md §1.2: 32-joint indices kept, in our 16-joint order.
 H36M32_KEPT_16 = (0, 1, 2, 3, 6, 7, 8, 12, 13, 15, 17, 18, 19, 25, 26, 27)
-# REFERENCE.md §1.3: bone k = x[parent] - x[child].
+# docs/reference.md §1.3: bone k = x[parent] - x[child].
 BONES_16 = ((0, 1), (1, 2), (2, 3), (0, 4), (4, 5), (5, 6), (0, 7), (7, 8), (8, 9), (8, 10), (10, 11), (11, 12),
             (8, 13), (13, 14), (14, 15))
-# REFERENCE.md §3.1: bone indices per part, output order lh, rh, ll, rl, hb.
+# docs/reference.md §3.1: bone indices per part, output order lh, rh, ll, rl, hb.
 KCS_PART_BONES = ((7, 9, 10, 11), (7, 12, 13, 14), (0, 1, 2, 3, 6), (0, 3, 4, 5, 6), (0, 3, 6, 7, 8, 9, 12))
 
 
@@ -54,7 +54,7 @@ def kcs(bones: np.ndarray) -> np.ndarray:
 
 
 def part_kcs(bones: np.ndarray) -> np.ndarray:
-    """Part-aware KCS (REFERENCE.md §3.1): (N, 15, 3) -> (N, 5, 15, 15), bones outside each part zeroed."""
+    """Part-aware KCS (docs/reference.md §3.1): (N, 15, 3) -> (N, 5, 15, 15), bones outside each part zeroed."""
     bones = np.asarray(bones, dtype=np.float64)
     parts = []
     for part in KCS_PART_BONES:
@@ -111,7 +111,7 @@ def quaternion_rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 
 def world_to_camera(x_world: np.ndarray, orientation: np.ndarray, translation: np.ndarray) -> np.ndarray:
-    """REFERENCE.md §1.5: X_cam = rot(q^-1, X_world - t); x (N, 3), q (4,) camera->world, t (3,) metres."""
+    """docs/reference.md §1.5: X_cam = rot(q^-1, X_world - t); x (N, 3), q (4,) camera->world, t (3,) metres."""
     q_inv = np.asarray(orientation, dtype=np.float64) * np.array([1.0, -1.0, -1.0, -1.0])
     return quaternion_rotate(q_inv, np.asarray(x_world, dtype=np.float64) - np.asarray(translation))
 
@@ -122,7 +122,7 @@ def camera_to_world(x_cam: np.ndarray, orientation: np.ndarray, translation: np.
 
 
 def project_h36m(points: np.ndarray, intrinsics: np.ndarray) -> np.ndarray:
-    """REFERENCE.md §1.5 distorted projection with the [-1, 1] clamp.
+    """docs/reference.md §1.5 distorted projection with the [-1, 1] clamp.
 
     Args:
       points: (N, 3) camera-frame points.
@@ -154,7 +154,7 @@ def project_linear(points: np.ndarray, intrinsics: np.ndarray) -> np.ndarray:
 
 
 def normalize_screen(kp_px: np.ndarray, width: float, height: float) -> np.ndarray:
-    """REFERENCE.md §1.6: p_norm = p_px / w * 2 - [1, h / w]."""
+    """docs/reference.md §1.6: p_norm = p_px / w * 2 - [1, h / w]."""
     kp_px = np.asarray(kp_px, dtype=np.float64)
     out = np.empty_like(kp_px)
     out[..., 0] = kp_px[..., 0] / width * 2.0 - 1.0
@@ -172,14 +172,14 @@ def image_coordinates(kp_norm: np.ndarray, width: float, height: float) -> np.nd
 
 
 def normalize_intrinsics(focal, center, radial, tangential, width: float, height: float) -> np.ndarray:
-    """REFERENCE.md §1.5: [f / w * 2, c / w * 2 - [1, h / w], k1, k2, k3, p1, p2] as a (9,) float64 vector."""
+    """docs/reference.md §1.5: [f / w * 2, c / w * 2 - [1, h / w], k1, k2, k3, p1, p2] as a (9,) float64 vector."""
     f = np.asarray(focal, dtype=np.float64) / width * 2.0
     c = normalize_screen(np.asarray(center, dtype=np.float64), width, height)
     return np.concatenate([f, c, np.asarray(radial, dtype=np.float64), np.asarray(tangential, dtype=np.float64)])
 
 
 def procrustes_align(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """REFERENCE.md §7 Procrustes, one sample at a time: (N, J, 3) pred aligned onto target (no reflections)."""
+    """docs/reference.md §7 Procrustes, one sample at a time: (N, J, 3) pred aligned onto target (no reflections)."""
     pred = np.asarray(pred, dtype=np.float64)
     target = np.asarray(target, dtype=np.float64)
     aligned = np.zeros_like(pred)

@@ -14,7 +14,7 @@ from tests import numpy_reference as ref
 RTOL32 = 1e-5
 # A made-up camera with every distortion term non-zero: [fx, fy, cx, cy, k1, k2, k3, p1, p2].
 TOY_INTRINSICS = np.array([2.0, 2.2, 0.1, -0.05, 0.1, 0.01, 0.001, 0.002, -0.003])
-# REFERENCE.md §1.5, camera 0 (54138969), 1000x1002 pixels.
+# docs/reference.md §1.5, camera 0 (54138969), 1000x1002 pixels.
 CAM0_PX = dict(focal=(1145.0494, 1143.7811), center=(512.5415, 515.4515), radial=(-0.207099, 0.247775, -0.003075),
                tangential=(-0.000976, -0.001424), width=1000, height=1002)
 CAM0_NORMALISED_FC = (2.290099, 2.287562, 0.025083, 0.028903)

@@ -1,4 +1,4 @@
-"""Tests for poseaug_tf.evaluation: scores against NumPy written here from REFERENCE.md §7, a constructed
+"""Tests for poseaug_tf.evaluation: scores against NumPy written here from docs/reference.md §7, a constructed
 per-action example with closed-form values, and flip TTA against a manual NumPy flip average."""
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ import tensorflow as tf
 from poseaug_tf import evaluation
 from poseaug_tf.data.pose_set import PoseSet
 
-LEFT, RIGHT = [4, 5, 6, 10, 11, 12], [1, 2, 3, 13, 14, 15]  # REFERENCE.md §1.2
+LEFT, RIGHT = [4, 5, 6, 10, 11, 12], [1, 2, 3, 13, 14, 15]  # docs/reference.md §1.2
 SWAP = np.arange(16)
 SWAP[LEFT], SWAP[RIGHT] = RIGHT, LEFT
 
 
 def np_pa_error(pred, target):
-    """REFERENCE.md §7 per-sample PA-MPJPE (normalise, SVD of Xᵀ Y, no reflection, rescale), same units."""
+    """docs/reference.md §7 per-sample PA-MPJPE (normalise, SVD of Xᵀ Y, no reflection, rescale), same units."""
     out = []
     for y, x in zip(np.asarray(pred, np.float64), np.asarray(target, np.float64)):
         mu_x, mu_y = x.mean(0), y.mean(0)

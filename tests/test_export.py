@@ -20,7 +20,7 @@ from poseaug_tf.data import make_synthetic
 from poseaug_tf.training import networks
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-LEFT, RIGHT = (4, 5, 6, 10, 11, 12), (1, 2, 3, 13, 14, 15)  # REFERENCE.md §1.2, written out independently
+LEFT, RIGHT = (4, 5, 6, 10, 11, 12), (1, 2, 3, 13, 14, 15)  # docs/reference.md §1.2, written out independently
 
 
 def make_workdir(path: pathlib.Path, *, width: int = 24, seed: int = 3) -> pathlib.Path:

@@ -36,7 +36,7 @@ def test_inverse_hierarchy_gives_root_relative_pose(pose):
     rebuilt = geometry.pose_from_bones(bones).numpy()
     np.testing.assert_allclose(rebuilt, pose - pose[:, :1], atol=1e-5)
     np.testing.assert_allclose(rebuilt, ref.bones_to_pose(bones.numpy()), atol=1e-6)
-    # Worked example of REFERENCE.md §1.3: LWrist = -(b6 + b7 + b9 + b10 + b11).
+    # Worked example of docs/reference.md §1.3: LWrist = -(b6 + b7 + b9 + b10 + b11).
     b = bones.numpy()
     np.testing.assert_allclose(rebuilt[:, 12], -(b[:, 6] + b[:, 7] + b[:, 9] + b[:, 10] + b[:, 11]), atol=1e-6)
 

@@ -1,4 +1,4 @@
-"""Tests for poseaug_tf.losses against NumPy written here from REFERENCE.md §5 (not from our code).
+"""Tests for poseaug_tf.losses against NumPy written here from docs/reference.md §5 (not from our code).
 
 The reference reduces over the whole batch; our losses are per-example (B,) so that steps can divide by the
 global batch. Every test therefore compares the *batch mean* of ours with the reference's batch reduction, plus
@@ -14,7 +14,7 @@ import tensorflow as tf
 from poseaug_tf import losses
 
 BATCH = 24
-# REFERENCE.md §5.3, written out independently of losses.FEEDBACK_* constants.
+# docs/reference.md §5.3, written out independently of losses.FEEDBACK_* constants.
 JOINT_WEIGHTS = np.array([1, 5, 2, 1, 5, 2, 1, 1, 1, 1, 5, 2, 1, 5, 2, 1], np.float64)
 GROUPS = ([1, 4, 10, 13], [2, 5, 9, 11, 14], [3, 6, 12, 15])
 
@@ -57,7 +57,7 @@ def test_lsgan_discriminator_matches_reference(rng, parts):
     real = rng.normal(size=(BATCH, parts)).astype(np.float32)
     fake = rng.normal(size=(BATCH, parts)).astype(np.float32)
     ours = losses.lsgan_discriminator_per_example(real, fake).numpy()
-    # REFERENCE.md §5.2: 0.5·[mean((D(real) − 1)²) + mean(D(fake)²)], mean over all B×P outputs.
+    # docs/reference.md §5.2: 0.5·[mean((D(real) − 1)²) + mean(D(fake)²)], mean over all B×P outputs.
     ref = 0.5 * (np.mean((real.astype(np.float64) - 1) ** 2) + np.mean(fake.astype(np.float64) ** 2))
     assert ours.shape == (BATCH,)
     np.testing.assert_allclose(ours.mean(), ref, rtol=1e-5)
@@ -173,7 +173,7 @@ def test_band_penalty_broadcast_center(rng):
 
 
 def _reference_code_feedback(err_orig, err_ba, err_rt, ba_center):
-    """REFERENCE.md §5.3: 0.1·band(r_ba; μ_ba, 2) + 0.01·band(r_rt; 17, 15), each a mean over all B×3."""
+    """docs/reference.md §5.3: 0.1·band(r_ba; μ_ba, 2) + 0.01·band(r_rt; 17, 15), each a mean over all B×3."""
     r_ba = err_ba / err_orig
     r_rt = err_rt / err_orig
     return 0.1 * np_band(r_ba, ba_center, 2.0).mean() + 0.01 * np_band(r_rt, 17.0, 15.0).mean()

@@ -1,4 +1,4 @@
-"""Tests for poseaug_tf/skeleton.py: tables against REFERENCE.md and joint names, conversions, flip."""
+"""Tests for poseaug_tf/skeleton.py: tables against docs/reference.md and joint names, conversions, flip."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Flip test-time augmentation (PoseAug's 3DHP evaluation, REFERENCE.md §1.11, §7)."""
+"""Flip test-time augmentation (PoseAug's 3DHP evaluation, docs/reference.md §1.11, §7)."""
 
 from __future__ import annotations
 

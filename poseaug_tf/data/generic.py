@@ -1,7 +1,7 @@
 """Generic npz test sets (3DPW and others) → `PoseSet`.
 
 Format (one npz, no pickle needed):
-  pose3d      (N, 16, 3) float, metres, camera frame, joint order of REFERENCE.md §1.2 (absolute or root-relative).
+  pose3d      (N, 16, 3) float, metres, camera frame, joint order of docs/reference.md §1.2 (absolute or root-relative).
   pose2d      (N, 16, 2) float, pixels (x right, y down, origin top-left) ... unless `normalized` is True, in
               which case they are already normalised screen coordinates.
   image_size  (N, 2) or (2,) [width, height] in pixels; required unless `normalized` is True.
@@ -11,8 +11,8 @@ Format (one npz, no pickle needed):
   action / sequence / subject  optional (N,) string labels; the action label defaults to `sequence`, then "all".
 
 Pixels are normalised by s = max(w, h): p_norm = p_px / s · 2 − [w / s, h / s]. For landscape images (w ≥ h)
-this is exactly REFERENCE.md §1.6 (x ∈ [−1, 1], y ∈ [−h/w, h/w]); for portrait images (3DPW phone videos) it
-keeps y ∈ [−1, 1] and x ∈ [−w/h, w/h], as the PoseAug authors did for 3DPW (REFERENCE.md §1.9), so no
+this is exactly docs/reference.md §1.6 (x ∈ [−1, 1], y ∈ [−h/w, h/w]); for portrait images (3DPW phone videos) it
+keeps y ∈ [−1, 1] and x ∈ [−w/h, w/h], as the PoseAug authors did for 3DPW (docs/reference.md §1.9), so no
 coordinate leaves the [−1, 1] range the estimators were trained on and the aspect ratio is preserved.
 """
 

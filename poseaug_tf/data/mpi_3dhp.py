@@ -1,4 +1,4 @@
-"""MPI-INF-3DHP test set (2,929 frames of TS1–TS6) → `PoseSet` (REFERENCE.md §1.8).
+"""MPI-INF-3DHP test set (2,929 frames of TS1–TS6) → `PoseSet` (docs/reference.md §1.8).
 
 Two layouts are recognised by their keys:
   PoseAug `test_3dhp.npz`: `pose3d` (N, 16, 3) metres root-relative, `pose2d` (N, 16, 2) already normalised.

@@ -31,7 +31,7 @@ class PoseSet:
 
     Attributes:
       pose3d: (N, 16, 3) float32, camera frame, metres; absolute unless `root_relative`.
-      pose2d: (N, 16, 2) float32, normalised screen coordinates (REFERENCE.md §1.6).
+      pose2d: (N, 16, 2) float32, normalised screen coordinates (docs/reference.md §1.6).
       camera: (N, 9) float32 normalised intrinsics `[fx, fy, cx, cy, k1, k2, k3, p1, p2]`; zeros when unknown.
       action: (N,) str, action base name (text before the first space), or a sequence label such as "TS3".
       subject: (N,) str, subject / recording name ("S9"); empty string when unknown.

@@ -2,7 +2,7 @@
 
 Bodies (`synthetic_motion`) are posed by forward kinematics over joint angles inside anatomical limits, in seven
 motion families (standing, walking, sitting, reaching, bending, crouching, arms_raised), and rendered by the four
-Human3.6M cameras (normalised intrinsics with distortion, REFERENCE.md §1.5) with `camera.project`'s model.
+Human3.6M cameras (normalised intrinsics with distortion, docs/reference.md §1.5) with `camera.project`'s model.
 
 Two splits reproduce the problem PoseAug addresses (see `SOURCE_SPEC` and `TARGET_SPEC`):
 

@@ -166,7 +166,7 @@ def _apply_gait(angles: np.ndarray, rng: np.random.Generator, gait: dict[str, tu
 def sample_bone_lengths(num: int, rng: np.random.Generator, *, scale: tuple[float, float],
                         proportion: tuple[float, float], width: tuple[float, float],
                         noise_std: float) -> tuple[np.ndarray, np.ndarray]:
-    """Draws left/right-symmetric bodies around the five Human3.6M templates (REFERENCE.md §1.10).
+    """Draws left/right-symmetric bodies around the five Human3.6M templates (docs/reference.md §1.10).
 
     lengths = template · global scale · group factor · (1 + per-length noise); the group factors (legs, torso,
     head, arms drawn from `proportion`; hip and shoulder widths from `width`) change limb ratios, the noise
@@ -227,7 +227,7 @@ def forward_kinematics(angles_deg: np.ndarray, bone_lengths: np.ndarray) -> np.n
 
     Args:
       angles_deg: (N, A) joint angles in degrees, columns as ANGLE_NAMES.
-      bone_lengths: (N, 15) metres, bone order of REFERENCE.md §1.3.
+      bone_lengths: (N, 15) metres, bone order of docs/reference.md §1.3.
 
     Returns:
       (N, 16, 3) float64 body-frame joints, metres, root at the origin.

@@ -1,6 +1,6 @@
 """Building blocks of the PoseAug augmentor: the noisy MLP trunk and the three differentiable pose operations.
 
-The operations are pure functions of tensors (REFERENCE.md §2.2–§2.4) so that they can be tested on their own;
+The operations are pure functions of tensors (docs/reference.md §2.2–§2.4) so that they can be tested on their own;
 `poseaug_tf.models.augmentor.PoseAugmentor` wires them to one trunk each. Shapes: B batch, J = 16 joints,
 K = 15 bones. Poses are float32 metres in the camera frame.
 """
@@ -36,7 +36,7 @@ SPINE_MASK = _spine_mask()
 
 @keras.saving.register_keras_serializable(package="poseaug_tf")
 class AugmentorTrunk(keras.layers.Layer):
-    """PoseAug generator MLP (REFERENCE.md §2.1): Dense→BN→LeakyReLU, `num_blocks` NON-residual blocks, Dense.
+    """PoseAug generator MLP (docs/reference.md §2.1): Dense→BN→LeakyReLU, `num_blocks` NON-residual blocks, Dense.
 
     A block is [Dense, BN, LeakyReLU, Dense, BN, LeakyReLU] with no skip connection (the reference's
     generator block has none, unlike the SimpleBaseline block it was copied from) and no dropout. Dense
@@ -94,7 +94,7 @@ def bone_angle(pose_3d_cam: tf.Tensor, gamma_ba: tf.Tensor) -> tuple[tf.Tensor, 
 
     Directions change independently per bone in the camera frame (a parent's change does not rotate its
     children), as in the reference. Source bones are divided by their lengths without epsilon (real bones are
-    never zero long, REFERENCE.md §1.3). The re-normalisation of m = û + γ_ba uses
+    never zero long, docs/reference.md §1.3). The re-normalisation of m = û + γ_ba uses
     m / sqrt(max(|m|², 1e-12)): γ_ba is unbounded, so |m| can come arbitrarily close to 0 in a generated
     sample, where the reference's plain m / |m| gives inf/NaN; for |m| > 1e-6 the result is identical.
 
@@ -160,7 +160,7 @@ def translation(raw_translation: tf.Tensor, rotated: tf.Tensor, *, depth_guard: 
     already clear the bound. The lift is a stop-gradient (straight-through) term, so gradients are exactly the
     reference's (∂t_z/∂raw_z = 2·raw_z, no new path into R or the pose): a pose pinned at the floor still
     learns to move away through raw_z instead of having its depth gradient cut. "reference" keeps
-    t_z = raw_z² (joints may end up at or behind the camera plane, REFERENCE.md §9.4).
+    t_z = raw_z² (joints may end up at or behind the camera plane, docs/reference.md §9.4).
 
     Args:
       raw_translation: (B, 3) T trunk output.
@@ -178,7 +178,7 @@ def translation(raw_translation: tf.Tensor, rotated: tf.Tensor, *, depth_guard: 
         raise ValueError(f"Expected `depth_guard` in {DEPTH_GUARDS}; received {depth_guard!r}.")
     depth = tf.square(raw_translation[..., 2])
     if depth_guard == "min_depth":
-        # DEVIATION(REFERENCE.md §9.4): the reference has no minimum depth; lift the pose just enough that its
+        # DEVIATION(docs/reference.md §9.4): the reference has no minimum depth; lift the pose just enough that its
         # nearest joint is min_joint_depth in front of the camera (a no-op for every H36M placement). Value
         # only: the gradient stays the reference's (straight-through).
         nearest = depth + tf.reduce_min(rotated[..., 2], axis=-1)
@@ -188,10 +188,10 @@ def translation(raw_translation: tf.Tensor, rotated: tf.Tensor, *, depth_guard: 
 
 def rigid_transform(pose_3d_cam: tf.Tensor, raw_rotation: tf.Tensor, raw_translation: tf.Tensor, *,
                     depth_guard: str = "min_depth", min_joint_depth: float = 1.0) -> dict[str, tf.Tensor]:
-    """RT operation: rotates the root-relative pose and places its root at t (REFERENCE.md §2.4).
+    """RT operation: rotates the root-relative pose and places its root at t (docs/reference.md §2.4).
 
     r = tanh(raw_R)·3.1415, R = Rodrigues(r) (exact, finite gradient at r = 0; the reference's +1e-6 in the
-    axis normalisation is not reproduced, it only makes R slightly non-orthonormal, REFERENCE.md §9.17);
+    axis normalisation is not reproduced, it only makes R slightly non-orthonormal, docs/reference.md §9.17);
     t from `translation` (depth guard there). The source root position is discarded.
 
     Args:

@@ -1,6 +1,6 @@
-"""PoseAug discriminators: part-aware KCS 3D discriminator and absolute-2D discriminator (REFERENCE.md §3).
+"""PoseAug discriminators: part-aware KCS 3D discriminator and absolute-2D discriminator (docs/reference.md §3).
 
-Both are linear-output critics for the LS-GAN losses. Init as the generator (REFERENCE.md §3.3): kaiming-normal
+Both are linear-output critics for the LS-GAN losses. Init as the generator (docs/reference.md §3.3): kaiming-normal
 (untruncated, fan_in) Dense kernels, PyTorch-default U(±1/√fan_in) biases; LeakyReLU 0.01; no BN, no dropout.
 """
 
@@ -24,7 +24,7 @@ def kcs_features(pose_3d, *, kcs: str = "part") -> tf.Tensor:
     """The 3D discriminator's input: flattened KCS matrices of the unit bones.
 
     Depends only on bone directions up to a global rotation (Gram matrices of unit vectors), so it is invariant
-    to bone lengths, global translation and global rotation (REFERENCE.md §3.1). Bones are divided by their
+    to bone lengths, global translation and global rotation (docs/reference.md §3.1). Bones are divided by their
     length without epsilon, as in the reference (real and generated bones are never zero long).
 
     Args:
@@ -89,7 +89,7 @@ def _lrelu(x: tf.Tensor) -> tf.Tensor:
 
 @keras.saving.register_keras_serializable(package="poseaug_tf")
 class KCSDiscriminator3D(keras.Model):
-    """3D pose discriminator on (part-aware) KCS features (REFERENCE.md §3.1).
+    """3D pose discriminator on (part-aware) KCS features (docs/reference.md §3.1).
 
     One "KCS path" MLP per part, all parts evaluated together with batched (P, in, out) weights:
     h1 = LReLU(D 225→w); h2 = LReLU(D w→w)(h1); h3 = D w→w (h2) + h1 (no activation after the add);
@@ -140,7 +140,7 @@ class KCSDiscriminator3D(keras.Model):
 
 @keras.saving.register_keras_serializable(package="poseaug_tf")
 class Discriminator2D(keras.Model):
-    """2D pose discriminator on the absolute normalised 2D pose flattened to 32 (REFERENCE.md §3.2).
+    """2D pose discriminator on the absolute normalised 2D pose flattened to 32 (docs/reference.md §3.2).
 
     No KCS, root-centring or scaling: it judges image position, body size and view together.
     d1 = LReLU(D 32→w); d2 = LReLU(D w→w)(d1); d3 = LReLU(D w→w (d2) + d1); d4 = D w→w (d3);

@@ -1,4 +1,4 @@
-"""SemGCN without non-local blocks (REFERENCE.md §4.1), the `gcn` / `semgcn` estimator."""
+"""SemGCN without non-local blocks (docs/reference.md §4.1), the `gcn` / `semgcn` estimator."""
 
 from __future__ import annotations
 

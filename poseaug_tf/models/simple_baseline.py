@@ -1,4 +1,4 @@
-"""Martinez et al. "simple yet effective baseline" MLP (REFERENCE.md §4.2), the `mlp` estimator."""
+"""Martinez et al. "simple yet effective baseline" MLP (docs/reference.md §4.2), the `mlp` estimator."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""1-frame ST-GCN with part pooling and a non-local block (REFERENCE.md §4.3), the `stgcn` estimator.
+"""1-frame ST-GCN with part pooling and a non-local block (docs/reference.md §4.3), the `stgcn` estimator.
 
 Layout: PyTorch's (N, C, T=1, V, M=1) becomes channels-last (B, V, C); every 1x1 conv is a Dense layer on the last
 axis and every BatchNorm2d a BatchNormalization over (batch, nodes).
@@ -16,7 +16,7 @@ from poseaug_tf.models import stgcn_graph as graph
 DEFAULT_DROPOUT = {"block": 0.05, "conv4": 0.25, "conv2": 0.1, "fcn": 0.1}
 BODY_CHANNELS = (128, 128, 256)
 PART_CHANNELS = 512
-DATA_BN_EPSILON = 0.1  # the reference passes momentum positionally into `eps` (REFERENCE.md §9.9); replicated
+DATA_BN_EPSILON = 0.1  # the reference passes momentum positionally into `eps` (docs/reference.md §9.9); replicated
 
 
 def _torch_dense(units: int, fan_in: int, name: str) -> keras.layers.Dense:

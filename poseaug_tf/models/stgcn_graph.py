@@ -1,4 +1,4 @@
-"""Constant graphs of the 1-frame ST-GCN (REFERENCE.md §4.3): 17-joint body graph, 5-part pooled graph.
+"""Constant graphs of the 1-frame ST-GCN (docs/reference.md §4.3): 17-joint body graph, 5-part pooled graph.
 
 Both use the "spatial" partition with max hop 1 and K = 4 kernels built from the column-normalised adjacency
 Â = A·D⁻¹ (A incl. self-loops, D the column degrees): k0 self-loops, k1 edges whose source node v is farther from

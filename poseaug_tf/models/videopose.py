@@ -1,4 +1,4 @@
-"""VideoPose3D with a 1-frame receptive field (REFERENCE.md §4.4), the `videopose` estimator."""
+"""VideoPose3D with a 1-frame receptive field (docs/reference.md §4.4), the `videopose` estimator."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ import tensorflow as tf
 class FakePool(tf.Module):
     """Fixed-capacity pool of generated samples that the discriminator sees instead of only the newest ones.
 
-    Semantics per incoming sample (REFERENCE.md §6.4): while the pool has free slots the sample is stored and
+    Semantics per incoming sample (docs/reference.md §6.4): while the pool has free slots the sample is stored and
     returned; once full, with probability 0.5 a uniformly chosen stored sample is returned and replaced by the
     new one, otherwise the new sample is returned. A batch is processed at once (vectorised): the replacement
     draws of one batch read the pool as it was before that batch, which differs from the sequential reference

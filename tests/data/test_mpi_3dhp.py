@@ -8,7 +8,7 @@ import pytest
 from poseaug_tf.data import DataFormatError, load_3dhp
 from poseaug_tf.data.mpi_3dhp import sequence_image_size
 
-# REFERENCE.md §1.8, written out by name: our joint -> SPIN 24-joint index
+# docs/reference.md §1.8, written out by name: our joint -> SPIN 24-joint index
 SPIN_INDEX = {"Hip": 14, "RHip": 2, "RKnee": 1, "RFoot": 0, "LHip": 3, "LKnee": 4, "LFoot": 5, "Spine": 16,
               "Thorax": 12, "Head": 18, "LShoulder": 9, "LElbow": 10, "LWrist": 11, "RShoulder": 8,
               "RElbow": 7, "RWrist": 6}

@@ -2,7 +2,7 @@
 
 Values are checked against independent computations: bone lengths and hinge angles measured on the generated
 3D joints with NumPy, the loop-based projection of tests/numpy_reference.py, camera tables re-typed from
-REFERENCE.md §1.5/§1.10, and closed-form joint positions for single-angle postures.
+docs/reference.md §1.5/§1.10, and closed-form joint positions for single-angle postures.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from poseaug_tf.data import synthetic_motion as motion
 from tests import numpy_reference as ref
 
 NUM = 3000
-# REFERENCE.md §1.5: normalised [fx, fy, cx, cy] and image aspect h / w of the four H36M cameras.
+# docs/reference.md §1.5: normalised [fx, fy, cx, cy] and image aspect h / w of the four H36M cameras.
 H36M_FOCAL_CENTER = np.array([[2.290099, 2.287562, 0.025083, 0.028903], [2.299351, 2.295183, 0.017697, 0.016130],
                               [2.298281, 2.297598, 0.039632, 0.002805], [2.291023, 2.289548, 0.029936, 0.001764]])
 H36M_ASPECT = np.array([1.002, 1.0, 1.0, 1.002])
-# REFERENCE.md §1.10: distinct bone lengths (hip, thigh, shin, hip>spine, spine>thorax, thorax>head, shoulder,
+# docs/reference.md §1.10: distinct bone lengths (hip, thigh, shin, hip>spine, spine>thorax, thorax>head, shoulder,
 # upper arm, forearm) of S1, S5, S6, S7, S8, and the distinct length of each of the 15 bones.
 TEMPLATES = {"S1": (0.13295, 0.44289, 0.45421, 0.23347, 0.25708, 0.18188, 0.15103, 0.27888, 0.25173),
              "S5": (0.11931, 0.42829, 0.44244, 0.22432, 0.25406, 0.16618, 0.14310, 0.26458, 0.24862),

@@ -1,4 +1,4 @@
-"""Tests for poseaug_tf.models.discriminators against NumPy forward passes written from REFERENCE.md §3."""
+"""Tests for poseaug_tf.models.discriminators against NumPy forward passes written from docs/reference.md §3."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def pose(rng):
 
 
 def numpy_d3d(model, features: np.ndarray) -> np.ndarray:
-    """REFERENCE.md §3.1 KCS path, one independent MLP per part (explicit loop), float64."""
+    """docs/reference.md §3.1 KCS path, one independent MLP per part (explicit loop), float64."""
     weights = [(layer.kernel.numpy().astype(np.float64), layer.bias.numpy().astype(np.float64))
                for layer in (model.dense1, model.dense2, model.dense3, model.dense4, model.dense_out)]
     scores = []
@@ -64,7 +64,7 @@ def numpy_d3d(model, features: np.ndarray) -> np.ndarray:
 
 
 def numpy_d2d(model, pose_2d: np.ndarray) -> np.ndarray:
-    """REFERENCE.md §3.2 on the flattened absolute 2D pose, float64."""
+    """docs/reference.md §3.2 on the flattened absolute 2D pose, float64."""
     (w1, b1), (w2, b2), (w3, b3), (w4, b4), (w5, b5), (w6, b6) = [
         (layer.kernel.numpy().astype(np.float64), layer.bias.numpy().astype(np.float64))
         for layer in model.dense_layers + [model.dense_out]]

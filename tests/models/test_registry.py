@@ -70,7 +70,7 @@ def test_unknown_name_or_option_raises():
 
 
 def test_augmentor_builders_are_reexported():
-    """The lazy wrappers forward to poseaug_tf.models.augmentor / discriminators (REFERENCE.md §2.7, §3)."""
+    """The lazy wrappers forward to poseaug_tf.models.augmentor / discriminators (docs/reference.md §2.7, §3)."""
     if importlib.util.find_spec("poseaug_tf.models.discriminators") is None:
         with pytest.raises(ImportError):
             models.build_discriminator_2d()

@@ -1,4 +1,4 @@
-"""Tests for poseaug_tf/models/semgcn.py (REFERENCE.md §4.1)."""
+"""Tests for poseaug_tf/models/semgcn.py (docs/reference.md §4.1)."""
 
 import keras
 import numpy as np
@@ -10,7 +10,7 @@ from poseaug_tf.models.semgcn import SemGCN, SemGraphConv
 from tests.models import numpy_ops as npo
 from tests.models.keras_contract import run_layer_contract
 
-PARENTS = [-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 8, 10, 11, 8, 13, 14]  # REFERENCE.md §1.2
+PARENTS = [-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 8, 10, 11, 8, 13, 14]  # docs/reference.md §1.2
 CHANNELS, BLOCKS = 24, 2
 
 

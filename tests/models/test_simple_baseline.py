@@ -1,4 +1,4 @@
-"""Tests for poseaug_tf/models/simple_baseline.py (REFERENCE.md §4.2)."""
+"""Tests for poseaug_tf/models/simple_baseline.py (docs/reference.md §4.2)."""
 
 import keras
 import numpy as np
@@ -36,7 +36,7 @@ def kp_2d():
 
 
 def numpy_simple_baseline(model: SimpleBaseline, kp_2d: np.ndarray) -> np.ndarray:
-    """Inference-mode forward pass from the formulas of REFERENCE.md §4.2."""
+    """Inference-mode forward pass from the formulas of docs/reference.md §4.2."""
 
     def unit(x, prefix):
         x = npo.dense(x, model.get_layer(f"{prefix}_dense"))

@@ -1,4 +1,4 @@
-"""Tests for poseaug_tf/models/stgcn.py and stgcn_graph.py (REFERENCE.md §4.3)."""
+"""Tests for poseaug_tf/models/stgcn.py and stgcn_graph.py (docs/reference.md §4.3)."""
 
 import keras
 import numpy as np
@@ -11,7 +11,7 @@ from tests.models import numpy_ops as npo
 from tests.models.keras_contract import run_layer_contract
 
 BODY, PART = (24, 24, 40), 56
-DEGREES = [4, 4, 4, 3, 4, 4, 3, 3, 5, 3, 2, 4, 4, 3, 4, 4, 3]  # REFERENCE.md §4.3, incl. self
+DEGREES = [4, 4, 4, 3, 4, 4, 3, 3, 5, 3, 2, 4, 4, 3, 4, 4, 3]  # docs/reference.md §4.3, incl. self
 PARTS = [[11, 12, 13], [14, 15, 16], [4, 5, 6], [1, 2, 3], [0, 7, 8, 9, 10]]
 
 

@@ -1,4 +1,4 @@
-"""Tests for poseaug_tf/models/videopose.py (REFERENCE.md §4.4)."""
+"""Tests for poseaug_tf/models/videopose.py (docs/reference.md §4.4)."""
 
 import keras
 import numpy as np
@@ -30,7 +30,7 @@ def kp_2d():
 
 
 def numpy_videopose(model: VideoPose, kp_2d: np.ndarray) -> np.ndarray:
-    """Inference-mode forward pass from the formulas of REFERENCE.md §4.4."""
+    """Inference-mode forward pass from the formulas of docs/reference.md §4.4."""
 
     def unit(x, prefix):
         x = npo.dense(x, model.get_layer(f"{prefix}_dense"))

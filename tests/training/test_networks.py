@@ -1,4 +1,4 @@
-"""Tests for poseaug_tf.training.networks: learning-rate schedules (REFERENCE.md §6.1, §6.3) and Adam settings."""
+"""Tests for poseaug_tf.training.networks: learning-rate schedules (docs/reference.md §6.1, §6.3) and Adam settings."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for poseaug_tf.training.pools.FakePool against the history-pool semantics of REFERENCE.md §6.4.
+"""Tests for poseaug_tf.training.pools.FakePool against the history-pool semantics of docs/reference.md §6.4.
 
 Samples carry a unique id in every coordinate (id + a fixed small pattern), so each returned sample can be traced
 back to the incoming batch or to a pool slot.
