@@ -11,7 +11,7 @@ Signatures (method `tensorflow/serving/predict`):
   serving_default: keypoints_2d (None, 16, 2) float32 normalised screen coords → keypoints_3d (None, 16, 3) float32
     root-relative metres, camera frame.
   predict_pixels: keypoints_px (None, 16, 2) float32 pixels (origin top-left) and image_size (None, 2) float32
-    [width, height] per example → keypoints_3d; normalises in the graph (REFERENCE.md §1.6).
+    [width, height] per example → keypoints_3d; normalises in the graph (docs/reference.md §1.6).
 
 The archive is built with `keras.export.ExportArchive`: `tf.saved_model.save` on a Keras 3 model converts to a
 weightless TFLite model that outputs NaN (the "TFLite trap"), so TFLite files are converted from this archive.
@@ -35,7 +35,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from poseaug_tf import camera, skeleton
+from poseaug_tf import camera, files, skeleton
 from poseaug_tf.data.flip import predict_with_flip
 
 METADATA_FILENAME = "poseaug_metadata.json"
@@ -75,7 +75,7 @@ def load_estimator(workdir: str | os.PathLike, *, weights: str = "poseaug") -> t
 
     Args:
       workdir: training workdir (holds config.json and the weights files).
-      weights: "poseaug" (the selected final estimator) or "baseline".
+      weights: "poseaug" (the selected final estimator), "baseline", or another arm ("control", "random").
 
     Returns:
       (estimator, config dict).
@@ -338,7 +338,7 @@ def export_model(model: keras.Model, output_dir: str | os.PathLike, *, version: 
     if version_dir.exists() and not overwrite:
         raise FileExistsError(f"{version_dir} already exists; pass overwrite=True (--overwrite) to replace it.")
     output_dir.mkdir(parents=True, exist_ok=True)
-    tmp_dir = pathlib.Path(tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=output_dir))
+    tmp_dir = files.temporary_folder(output_dir, prefix=f".tmp-{version}-")
     try:
         start = time.time()
         meta = metadata(model, config=config, use_flip_tta=use_flip_tta, source=source)

@@ -34,6 +34,8 @@ import csv
 import dataclasses
 import json
 import pathlib
+import zipfile
+import zlib
 
 import numpy as np
 
@@ -327,24 +329,29 @@ def _is_number(cell: str) -> bool:
     return True
 
 
-def _read_npz(path: pathlib.Path) -> KeypointInput:
+def _npz_arrays(path: pathlib.Path) -> dict[str, np.ndarray]:
+    """Every array of an npz file, read without pickle; a truncated, garbage or pickled file is a KeypointError."""
     try:
-        archive = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as error:
-        raise KeypointError(f"{path}: not a readable npz file ({error}).")
-    with archive:
-        if "keypoints" not in archive.files:
-            raise KeypointError(f"{path}: expected array 'keypoints' (N, J, 2|3); found {archive.files}.")
-        raw = archive["keypoints"]
-        if raw.dtype.kind not in "fiu" or raw.ndim != 3 or raw.shape[-1] not in (2, 3) or not raw.size:
-            raise KeypointError(f"{path}, array 'keypoints': expected numbers of shape (N, J, 2|3); received "
-                                f"{raw.dtype} {raw.shape}.")
-        scores = archive["scores"].astype(np.float64) if "scores" in archive.files else None
-        scores = raw[..., 2].astype(np.float64) if scores is None and raw.shape[-1] == 3 else scores
-        if scores is not None and scores.shape != raw.shape[:2]:
-            raise KeypointError(f"{path}, array 'scores': expected shape {raw.shape[:2]}; received {scores.shape}.")
-        size = _size_array(archive["image_size"], str(path)) if "image_size" in archive.files else None
-        layout = str(archive["layout"]) if "layout" in archive.files else None
+        with np.load(path, allow_pickle=False) as archive:
+            return {name: archive[name] for name in archive.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+        raise KeypointError(f"{path}: not a readable npz file of plain arrays ({error}).") from None
+
+
+def _read_npz(path: pathlib.Path) -> KeypointInput:
+    arrays = _npz_arrays(path)
+    if "keypoints" not in arrays:
+        raise KeypointError(f"{path}: expected array 'keypoints' (N, J, 2|3); found {sorted(arrays)}.")
+    raw = arrays["keypoints"]
+    if raw.dtype.kind not in "fiu" or raw.ndim != 3 or raw.shape[-1] not in (2, 3) or not raw.size:
+        raise KeypointError(f"{path}, array 'keypoints': expected numbers of shape (N, J, 2|3); received "
+                            f"{raw.dtype} {raw.shape}.")
+    scores = arrays["scores"].astype(np.float64) if "scores" in arrays else None
+    scores = raw[..., 2].astype(np.float64) if scores is None and raw.shape[-1] == 3 else scores
+    if scores is not None and scores.shape != raw.shape[:2]:
+        raise KeypointError(f"{path}, array 'scores': expected shape {raw.shape[:2]}; received {scores.shape}.")
+    size = _size_array(arrays["image_size"], str(path)) if "image_size" in arrays else None
+    layout = str(arrays["layout"]) if "layout" in arrays else None
     return KeypointInput(raw[..., :2].astype(np.float64), scores, size, layout)
 
 

@@ -22,11 +22,10 @@ import json  # noqa: E402
 import os  # noqa: E402
 import pathlib  # noqa: E402
 import sys  # noqa: E402
-import tempfile  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from poseaug_tf import skeleton  # noqa: E402
+from poseaug_tf import files, skeleton  # noqa: E402
 from poseaug_tf.keypoint_layouts import (KeypointError, KeypointInput, layout_for_count, read_keypoints,  # noqa: E402
                                         resolve_layout, to_h36m16)
 
@@ -99,14 +98,8 @@ def prepare(data: KeypointInput, *, source: str, layout: str | None = None, imag
 
 def _atomic_write(path: pathlib.Path, write) -> None:
     """Calls write(tmp_path) on a temporary file next to `path`, then renames it into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
+    with files.atomic_path(path, suffix=path.suffix) as tmp:
         write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def _write_result(path: pathlib.Path, result: dict) -> None:
@@ -187,6 +180,10 @@ def predict_file(model: str | os.PathLike, input_path: str | os.PathLike, output
         raise ValueError(f"--output: expected a .json or .npz file; received {str(output_path)!r}.")
     if not output_path.parent.is_dir():
         raise ValueError(f"--output: folder {str(output_path.parent)!r} does not exist.")
+    if output_path.exists() and output_path.resolve() == pathlib.Path(input_path).resolve():
+        raise ValueError(f"--output: {str(output_path)!r} is the input file; choose another name.")
+    if not os.access(output_path.parent, os.W_OK):
+        raise ValueError(f"--output: folder {str(output_path.parent)!r} is not writable.")
     data = read_keypoints(input_path, layout=layout)
     kp_px, size, layout_name = prepare(data, source=str(input_path), layout=layout, image_size=image_size,
                                        min_confidence=min_confidence)

@@ -16,7 +16,7 @@ MEDIAPIPE = dict(nose=0, leye=2, reye=5, lear=7, rear=8, lsho=11, rsho=12, lelb=
                  lhip=23, rhip=24, lkne=25, rkne=26, lank=27, rank=28)
 BODY25 = dict(nose=0, rsho=2, relb=3, rwri=4, lsho=5, lelb=6, lwri=7, rhip=9, rkne=10, rank=11, lhip=12, lkne=13,
               lank=14, reye=15, leye=16, rear=17, lear=18)
-# Our 16 joints (REFERENCE.md §1.2) that detectors give directly.
+# Our 16 joints (docs/reference.md §1.2) that detectors give directly.
 DIRECT = dict(rhip=1, rkne=2, rank=3, lhip=4, lkne=5, lank=6, lsho=10, lelb=11, lwri=12, rsho=13, relb=14, rwri=15)
 
 
@@ -176,3 +176,14 @@ def test_reader_errors_npz_and_missing(tmp_path):
         kl.read_keypoints(tmp_path / "b.npz")
     with pytest.raises(kl.KeypointError, match="does not exist"):
         kl.read_keypoints(tmp_path / "absent.json")
+
+
+def test_reader_errors_corrupt_npz(tmp_path, rng):
+    np.savez(tmp_path / "good.npz", keypoints=rng.uniform(0, 100, (4, 17, 2)))
+    data = (tmp_path / "good.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(data[: len(data) // 2])
+    (tmp_path / "garbage.npz").write_bytes(b"PK\x03\x04" + bytes(range(200)))
+    np.savez(tmp_path / "pickled.npz", keypoints=np.array([{"x": 1}], dtype=object))
+    for name in ("cut.npz", "garbage.npz", "pickled.npz"):
+        with pytest.raises(kl.KeypointError, match=f"{name}: not a readable npz file of plain arrays"):
+            kl.read_keypoints(tmp_path / name)

@@ -163,3 +163,22 @@ def test_bad_model_and_output_paths(setup, tmp_path, capsys):
         assert predict.main(argv) == 1
         assert match in capsys.readouterr().err
     assert not (tmp_path / "o.json").exists()
+
+
+def test_output_never_overwrites_the_input_or_needs_a_writable_folder(setup, tmp_path, capsys, monkeypatch):
+    _, version_dir, coco = setup
+    write_inputs(tmp_path, coco)
+    before = (tmp_path / "dets.npz").read_bytes()
+    argv = ["--model", str(version_dir), "--input", str(tmp_path / "dets.npz")]
+    assert predict.main(argv + ["--output", str(tmp_path / "." / "dets.npz")]) == 1
+    assert "is the input file" in capsys.readouterr().err
+    assert (tmp_path / "dets.npz").read_bytes() == before
+    # Root may write anywhere, so the folder's permission check is simulated rather than set with chmod.
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(predict.os, "access", lambda path, mode: real_access(path, mode) and
+                        pathlib.Path(path) != locked)
+    assert predict.main(argv + ["--output", str(locked / "o.json")]) == 1
+    assert "is not writable" in capsys.readouterr().err
+    assert list(locked.iterdir()) == []
