@@ -26,7 +26,8 @@ _VERSION = flags.DEFINE_integer("version", None, "Version folder (positive integ
 _OUTPUT_ROOT = flags.DEFINE_string("output_root", "saved_models", "Folder holding one sub-folder per model.")
 _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace an existing version.")
 _FLIP = flags.DEFINE_bool("flip", False, "Bake flip test-time augmentation into every signature.")
-_WEIGHTS = flags.DEFINE_enum("weights", "poseaug", ["poseaug", "baseline"], "Which estimator of the run.")
+_WEIGHTS = flags.DEFINE_enum("weights", "poseaug", ["poseaug", "baseline", "control", "random"],
+                             "Which estimator of the run: the PoseAug arm (default), the baseline or another arm.")
 _TFLITE = flags.DEFINE_list("tflite", list(export.TFLITE_VARIANTS), "TFLite variants ('' for none).")
 _H36M_DIR = flags.DEFINE_string("h36m_dir", None, "Also verify on Human3.6M S9/S11 from this folder.")
 

@@ -11,13 +11,22 @@ from poseaug_tf.runtime import import_tensorflow_quietly
 
 import_tensorflow_quietly()
 
+import sys  # noqa: E402
+
 from absl import app, flags, logging  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
+from configs import common  # noqa: E402
 from poseaug_tf.training import loop, reporting  # noqa: E402
 
-_CONFIG = config_flags.DEFINE_config_file(
-    "config", "configs/synthetic.py", "Training configuration file (configs/*.py[:arg]).", lock_config=True)
+try:  # config_flags applies the --config.* overrides here, when the flag is defined
+    _CONFIG = config_flags.DEFINE_config_file(
+        "config", "configs/synthetic.py", "Training configuration file (configs/*.py[:arg]).", lock_config=True)
+except (AttributeError, KeyError) as _error:
+    _name = str(_error).strip("\"'")
+    _field = next((a.split("=")[0][2:] for a in sys.argv[1:]
+                   if a.startswith("--config.") and _name in a.split("=")[0].split(".")), _name)
+    sys.exit(f"train.py: unknown config field `{_field}`; every field is listed in configs/common.py.")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run directory (default runs/<config name>).")
 
 
@@ -25,6 +34,14 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     config = _CONFIG.value
+    try:
+        common.validate(config)
+    except OSError:  # config_flags defers a failed load of the --config file to the first access
+        name = config_flags.get_config_filename(flags.FLAGS["config"])
+        raise SystemExit(f"train.py: cannot load the config file of --config={name!r}: "
+                         "expected configs/<name>.py[:arg].") from None
+    except ValueError as error:  # a user error: one line, exit code 1, nothing written
+        raise SystemExit(f"train.py: {error}") from None
     workdir = _WORKDIR.value or f"runs/{config.dataset}_{config.model.name}"
     logging.info("Workdir %s", workdir)
     results = loop.train_and_evaluate(config, workdir)
@@ -37,5 +54,13 @@ def main(argv):
     print(f"Results: {workdir}/results.json, {workdir}/results.md; TensorBoard: tensorboard --logdir {workdir}")
 
 
+def parse_flags(argv):
+    """absl's parser, with one line (exit 1) instead of a traceback for a malformed flag."""
+    try:
+        return flags.FLAGS(argv)
+    except flags.Error as error:
+        raise SystemExit(f"train.py: {error}") from None
+
+
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)

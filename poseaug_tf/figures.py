@@ -23,6 +23,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 from absl import logging
 
+from poseaug_tf import files
 from poseaug_tf.plots import canvas, curves, distributions, errors, poses
 from poseaug_tf.plots.samples import AugmentationSample, sample_augmentations
 
@@ -40,7 +41,12 @@ class RunRecords:
     workdir: pathlib.Path
     config: Any                   # ml_collections.ConfigDict, or None without config.json
     history: list[dict]
-    selection: dict[str, dict]    # "baseline"/"poseaug" → {"epoch", "selection"} (baseline.json, poseaug.json)
+    selection: dict[str, dict]    # model (errors.MODELS) → {"epoch", "selection"} (baseline.json, <arm>.json)
+
+
+def _stage(model: str) -> str:
+    """History stage of a reported model: the baseline comes from pretraining, an arm from its own stage."""
+    return "pretrain" if model == "baseline" else model
 
 
 def _read_json(path: pathlib.Path, default=None):
@@ -72,8 +78,8 @@ def load_run(workdir: str | pathlib.Path, *, selection: str = "run") -> RunRecor
         config = ml_collections.ConfigDict(config)
     history = _read_json(workdir / "history.json", default=[])
     if selection == "last":
-        last = {m: max((r["epoch"] for r in history if r["stage"] == stage), default=None)
-                for m, stage in (("baseline", "pretrain"), ("poseaug", "poseaug"))}
+        last = {m: max((r["epoch"] for r in history if r["stage"] == _stage(m)), default=None)
+                for m in errors.MODELS}
         chosen = {m: {"epoch": e, "selection": "last"} for m, e in last.items() if e is not None}
     else:
         chosen = {m: s for m in errors.MODELS if (s := _read_json(workdir / f"{m}.json")) is not None}
@@ -81,10 +87,10 @@ def load_run(workdir: str | pathlib.Path, *, selection: str = "run") -> RunRecor
 
 
 def selected_scores(run: RunRecords) -> tuple[dict, dict]:
-    """Eval records of the selected baseline and PoseAug models from the history (no re-evaluation).
+    """Eval records of the selected models (baseline and every arm) from the history (no re-evaluation).
 
-    The baseline is the pretraining epoch of baseline.json (else PoseAug epoch 0, the loaded baseline); PoseAug
-    is the epoch of poseaug.json (else the last PoseAug epoch).
+    The baseline is the pretraining epoch of baseline.json (else epoch 0 of an arm, the loaded baseline); an arm
+    is the epoch of its <arm>.json (else its last epoch).
 
     Returns:
       ({model: {set: eval record}}, {model: legend label}).
@@ -95,13 +101,14 @@ def selected_scores(run: RunRecords) -> tuple[dict, dict]:
     picks = {}
     if "baseline" in run.selection:
         picks["baseline"] = ("pretrain", run.selection["baseline"]["epoch"])
-    if find(*picks.get("baseline", ("", -1))) is None and find("poseaug", 0) is not None:
-        picks["baseline"] = ("poseaug", 0)
-    aug_epochs = [r["epoch"] for r in run.history if r["stage"] == "poseaug" and r["epoch"] > 0]
-    if "poseaug" in run.selection:
-        picks["poseaug"] = ("poseaug", run.selection["poseaug"]["epoch"])
-    elif aug_epochs:
-        picks["poseaug"] = ("poseaug", max(aug_epochs))
+    for arm in errors.MODELS[1:]:
+        epochs = [r["epoch"] for r in run.history if r["stage"] == arm and r["epoch"] > 0]
+        if find(*picks.get("baseline", ("", -1))) is None and find(arm, 0) is not None:
+            picks["baseline"] = (arm, 0)
+        if arm in run.selection:
+            picks[arm] = (arm, run.selection[arm]["epoch"])
+        elif epochs:
+            picks[arm] = (arm, max(epochs))
     scores, labels = {}, {}
     for model, (stage, epoch) in picks.items():
         record = find(stage, epoch)
@@ -129,7 +136,9 @@ def restore_augmentor(run: RunRecords):
     if latest is None:
         return None
     options = {k: _config_value(run.config, f"poseaug.{k}", d) for k, d in
-               (("use_ba", True), ("use_bl", True), ("use_rt", True), ("depth_guard", "min_depth"))}
+               (("use_ba", True), ("use_bl", True), ("use_rt", True), ("depth_guard", "min_depth"),
+                ("rt_mode", "reference"), ("rt_anchor", "noise"), ("rt_offset", 0.25))}
+    options["placement"] = _read_json(run.workdir / "poseaug" / "placement.json")
     augmentor = models.build_augmentor(seed=int(_config_value(run.config, "seed", 0)), **options)
     tf.train.Checkpoint(augmentor=augmentor).restore(latest).expect_partial()
     return augmentor
@@ -207,8 +216,7 @@ def _distributions(ctx: _Context):
 
 def _training_curves(ctx: _Context):
     warmup = int(_config_value(ctx.run.config, "poseaug.warmup", 0))
-    stages = {"baseline": "pretrain", "poseaug": "poseaug"}
-    selected = {m: (stages[m], int(s["epoch"])) for m, s in ctx.run.selection.items()}
+    selected = {m: (_stage(m), int(s["epoch"])) for m, s in ctx.run.selection.items()}
     return curves.training_curves_figure(ctx.run.history, warmup=warmup, selected=selected, dpi=ctx.dpi)
 
 
@@ -298,7 +306,7 @@ def write_figures(workdir: str | pathlib.Path, *, names: Sequence[str] | None = 
     _build_all(ctx, names, strict=strict, on_figure=save)
     if "per_action_errors" in written:
         table = out / "per_action.md"
-        table.write_text(errors.per_action_markdown(selected_scores(ctx.run)[0]))
+        files.write_text_atomic(table, errors.per_action_markdown(selected_scores(ctx.run)[0]))
         written["per_action_table"] = table
     logging.info("Figures written to %s: %s", out, ", ".join(written) or "none")
     return written

@@ -61,7 +61,7 @@ def small_config():
 
 def make_fake_workdir(path: pathlib.Path, *, with_checkpoint: bool = True) -> pathlib.Path:
     """Writes config.json, history.json, results.json, baseline.json, poseaug.json and (optionally) a freshly
-    built augmentor's checkpoint in poseaug/ckpt."""
+    built augmentor's checkpoint in poseaug/ckpt with its placement.json (the default bounded RT)."""
     path.mkdir(parents=True, exist_ok=True)
     (path / "config.json").write_text(json.dumps(small_config().to_dict()))
     (path / "history.json").write_text(json.dumps(history_records()))
@@ -71,8 +71,14 @@ def make_fake_workdir(path: pathlib.Path, *, with_checkpoint: bool = True) -> pa
     if with_checkpoint:
         import tensorflow as tf
 
-        from poseaug_tf import models
-        augmentor = models.build_augmentor(seed=0)
+        from poseaug_tf import models, placement
+        rng = np.random.default_rng(0)
+        poses = rng.normal(0.0, 0.3, (64, skeleton.NUM_JOINTS, 3)) + rng.uniform([-1, -0.5, 4], [1, 0.5, 6],
+                                                                               (64, 1, 3))
+        ranges = placement.measure_placement(poses).to_config()
+        (path / "poseaug").mkdir()
+        (path / "poseaug" / "placement.json").write_text(json.dumps(ranges))
+        augmentor = models.build_augmentor(seed=0, use_ba=False, rt_mode="bounded", placement=ranges)
         tf.train.Checkpoint(augmentor=augmentor).save(str(path / "poseaug" / "ckpt" / "ckpt"))
     return path
 

@@ -4,6 +4,8 @@ images, and failure handling."""
 from __future__ import annotations
 
 import json
+import pathlib
+import shutil
 
 import numpy as np
 import pytest
@@ -44,6 +46,25 @@ def test_selected_scores_follow_the_selection_files(workdir, tmp_path):
     (tmp_path / "history.json").write_text(json.dumps(history))
     scores, _ = figures.selected_scores(figures.load_run(tmp_path))
     assert scores == {"baseline": history[fake_workdir.PRETRAIN_EPOCHS]["eval"], "poseaug": history[-1]["eval"]}
+
+
+def test_control_and_random_arms_are_selected_from_their_own_stages(workdir, tmp_path):
+    workdir = pathlib.Path(shutil.copytree(workdir, tmp_path / "run"))
+    history = fake_workdir.history_records()
+    arms = {"control": 3, "random": 1}
+    for arm, epoch in arms.items():
+        history += [dict(r, stage=arm) for r in fake_workdir.history_records(seed=len(arm))
+                    if r["stage"] == "poseaug"]
+        (workdir / f"{arm}.json").write_text(json.dumps({"epoch": epoch, "selection": "val"}))
+    (workdir / "history.json").write_text(json.dumps(history))
+    scores, labels = figures.selected_scores(figures.load_run(workdir))
+    for arm, epoch in arms.items():
+        assert scores[arm] == next(r for r in history if r["stage"] == arm and r["epoch"] == epoch)["eval"]
+        assert labels[arm] == f"{arm} ({arm} epoch {epoch})"
+    last = figures.load_run(workdir, selection="last").selection
+    assert last["control"]["epoch"] == last["random"]["epoch"] == fake_workdir.POSEAUG_EPOCHS
+    assert "per_joint_errors" in figures.write_figures(workdir, names=["per_joint_errors", "training_curves"],
+                                                       dpi=40)
 
 
 def test_last_selection_uses_the_last_epoch_of_each_stage(workdir):

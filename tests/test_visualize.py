@@ -67,4 +67,4 @@ def test_figures_of_a_real_smoke_run(tmp_path):
     for name in figures.FIGURE_NAMES:
         assert png_size(written[name]) == canvas.expected_pixel_size(name)
     scores, _ = figures.selected_scores(figures.load_run(tmp_path))
-    assert set(scores) == {"baseline", "poseaug"} and "synthetic_target" in scores["poseaug"]
+    assert set(scores) == {"baseline", "control", "poseaug"} and "synthetic_target" in scores["poseaug"]

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import h5py
 import numpy as np
 from absl import logging
 
+from poseaug_tf import files
 from poseaug_tf.data.pose_set import PoseSet
 
 CACHE_FORMAT_VERSION = 1
@@ -91,27 +91,12 @@ def read_cache(path: str | Path, sources: list[dict]) -> PoseSet | None:
 
 def write_cache(path: str | Path, pose_set: PoseSet, sources: list[dict], options: dict) -> None:
     """Writes `pose_set` to `path` atomically (temporary file in the same directory, fsync, os.replace)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        with h5py.File(tmp_name, "w") as handle:
+    with files.atomic_path(path, suffix=".tmp") as tmp:
+        with h5py.File(tmp, "w") as handle:
             _write_arrays(handle, pose_set)
             handle.attrs.update({"format_version": CACHE_FORMAT_VERSION, "name": pose_set.name,
                                  "root_relative": pose_set.root_relative, "has_camera": pose_set.has_camera,
                                  "sources": json.dumps(sources), "options": json.dumps(options, sort_keys=True)})
-        with open(tmp_name, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)  # make the rename itself durable
-    finally:
-        os.close(dir_fd)
 
 
 def _write_arrays(handle: h5py.File, pose_set: PoseSet) -> None:

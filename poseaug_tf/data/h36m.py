@@ -1,4 +1,4 @@
-"""Human3.6M in the VideoPose3D / PoseAug npz layout → `PoseSet` (REFERENCE.md §1.1, §1.4–1.6).
+"""Human3.6M in the VideoPose3D / PoseAug npz layout → `PoseSet` (docs/reference.md §1.1, §1.4–1.6).
 
 Files in `data_dir`:
   data_3d_h36m.npz                   `positions_3d`: subject → action → (N, 32 or 17, 3) world metres.
@@ -60,22 +60,51 @@ def resolve_subjects(subjects: str | Sequence[str]) -> tuple[str, ...]:
     return tuple(subjects)
 
 
-def select_actions(available: Sequence[str], actions: Sequence[str] | None) -> list[str]:
-    """Filters action names (e.g. 'Walking 1') with requested names.
+def _matches(action: str, names: set[str]) -> bool:
+    return action in names or action_base_name(action) in names
+
+
+def select_actions(available: Sequence[str], actions: Sequence[str] | None,
+                   exclude: Sequence[str] = ()) -> list[str]:
+    """Filters action names (e.g. 'Walking 1') with requested names, then drops the excluded ones.
 
     A requested name without a space matches by base name ('Walking' matches 'Walking' and 'Walking 1' but not
     'WalkDog'); a name with a space ('Walking 1') matches exactly. Aliases such as 'TakingPhoto' are accepted.
-    Unlike the reference (REFERENCE.md §9.14), every requested action is honoured for every subject.
+    Unlike the reference (docs/reference.md §9.14), every requested action is honoured for every subject.
     """
-    if actions is None:
-        return list(available)
-    # DEVIATION(REFERENCE.md §9.14): the reference's one-shot `map` filter silently drops actions; this works.
-    wanted = {ACTION_ALIASES.get(a, a) for a in ([actions] if isinstance(actions, str) else actions)}
-    return [a for a in available if a in wanted or action_base_name(a) in wanted]
+    # DEVIATION(docs/reference.md §9.14): the reference's one-shot `map` filter silently drops actions; this works.
+    wanted = None if actions is None else {ACTION_ALIASES.get(a, a) for a in
+                                           ([actions] if isinstance(actions, str) else actions)}
+    dropped = {ACTION_ALIASES.get(a, a) for a in exclude}
+    return [a for a in available if (wanted is None or _matches(a, wanted)) and not _matches(a, dropped)]
+
+
+def resolve_cameras(cameras: Sequence[int | str] | None) -> tuple[int, ...]:
+    """Camera indices 0..3 from indices or camera ids ('54138969'); None for all four.
+
+    Raises:
+      ValueError: an unknown index or id, or an empty selection.
+    """
+    if cameras is None:
+        return tuple(range(h36m_cameras.NUM_CAMERAS))
+    indices = []
+    for cam in cameras:
+        text = str(cam).strip()
+        if text in h36m_cameras.CAMERA_IDS:
+            indices.append(h36m_cameras.CAMERA_IDS.index(text))
+        elif text.isdigit() and int(text) < h36m_cameras.NUM_CAMERAS:
+            indices.append(int(text))
+        else:
+            raise ValueError(f"Unknown Human3.6M camera {cam!r}; expected an index 0-3 or an id in "
+                             f"{list(h36m_cameras.CAMERA_IDS)}.")
+    if not indices:
+        raise ValueError("Expected at least one camera in `cameras`; received none.")
+    return tuple(sorted(set(indices)))
 
 
 def load_h36m(data_dir: str | Path, subjects: str | Sequence[str], keypoints: str = "gt", stride: int = 1,
-              actions: Sequence[str] | None = None, *, cache_dir: str | Path | None = None,
+              actions: Sequence[str] | None = None, *, exclude_actions: Sequence[str] = (),
+              cameras: Sequence[int | str] | None = None, cache_dir: str | Path | None = None,
               cameras_json: str | Path | None = None, use_cache: bool = True) -> PoseSet:
     """Loads Human3.6M subjects as a PoseSet, every camera view of every (strided) frame one sample.
 
@@ -85,6 +114,8 @@ def load_h36m(data_dir: str | Path, subjects: str | Sequence[str], keypoints: st
       keypoints: 2D source: one of KEYPOINT_LAYOUTS ("gt" projects the 3D when its file is absent).
       stride: keep every `stride`-th frame of each sequence.
       actions: None for all, or action names matched by base name ('Walking' → 'Walking', 'Walking 1').
+      exclude_actions: action names (matched the same way) removed after `actions` (cross-action protocols).
+      cameras: camera indices 0..3 or ids (e.g. (0, 2) for a cross-view protocol); None for all four.
       cache_dir: HDF5 cache folder; None for $POSEAUG_CACHE_DIR or ~/.cache/poseaug_tf.
       cameras_json: camera table override (layout of h36m_cameras.py); None for the built-in table.
       use_cache: False reads the npz files directly and writes no cache.
@@ -97,7 +128,7 @@ def load_h36m(data_dir: str | Path, subjects: str | Sequence[str], keypoints: st
       DataFileNotFoundError: a needed file is missing.
       DataFormatError (a ValueError): unknown keypoints, missing subject/action/camera, wrong joint count,
         2D shorter than 3D, non-finite values; the message names the file and key.
-      ValueError: invalid `stride`.
+      ValueError: invalid `stride` or `cameras`.
     """
     subjects = resolve_subjects(subjects)
     if not subjects:
@@ -114,15 +145,25 @@ def load_h36m(data_dir: str | Path, subjects: str | Sequence[str], keypoints: st
         if not actions or not all(isinstance(a, str) for a in actions):
             raise ValueError(f"Expected `actions` to be None or action names (str); received {actions!r}.")
         actions = sorted(set(actions))
+    exclude_actions = [exclude_actions] if isinstance(exclude_actions, str) else list(exclude_actions)
+    if not all(isinstance(a, str) for a in exclude_actions):
+        raise ValueError(f"Expected `exclude_actions` to be action names (str); received {exclude_actions!r}.")
+    exclude_actions = sorted(set(exclude_actions))
+    cameras = resolve_cameras(cameras)
 
     def build() -> PoseSet:
-        return _build(sources, subjects, keypoints, int(stride), actions, table)
+        return _build(sources, subjects, keypoints, int(stride), actions, exclude_actions, cameras, table)
 
     if not use_cache:
         return build()
     options = {"loader": "h36m", "data_dir": str(data_dir.resolve()), "subjects": list(subjects),
                "keypoints": keypoints, "stride": int(stride), "actions": actions,
                "cameras": h36m_cameras.table_fingerprint(table)}
+    # Filters join the cache key only when used, so that existing caches of unfiltered sets stay valid.
+    if exclude_actions:
+        options["exclude_actions"] = exclude_actions
+    if len(cameras) < h36m_cameras.NUM_CAMERAS:
+        options["camera_indices"] = list(cameras)
     pose_set, _ = cache_lib.load_or_build(cache_dir=cache_dir, prefix="h36m", options=options,
                                           sources=sources, build=build)
     return pose_set
@@ -162,10 +203,10 @@ def read_pickled_npz(path: Path, key: str) -> dict:
 
 
 def _build(sources: list[Path], subjects: tuple[str, ...], keypoints: str, stride: int,
-           actions: list[str] | None, table: dict) -> PoseSet:
+           actions: list[str] | None, exclude_actions: list[str], cameras: tuple[int, ...], table: dict) -> PoseSet:
     positions_3d = read_pickled_npz(sources[0], "positions_3d")
     positions_2d = read_pickled_npz(sources[1], "positions_2d") if len(sources) > 1 else None
-    plan = _plan(sources, positions_3d, positions_2d, subjects, actions, table)
+    plan = _plan(sources, positions_3d, positions_2d, subjects, actions, exclude_actions, table)
     intrinsics = h36m_cameras.normalized_intrinsics(table)
     sizes = h36m_cameras.resolutions(table)
     chunks, labels = [], []
@@ -173,7 +214,7 @@ def _build(sources: list[Path], subjects: tuple[str, ...], keypoints: str, strid
                                      disable=None):
         pose_world = _pose_16(positions_3d[subject][action], sources[0], subject, action)
         orientation, translation = h36m_cameras.extrinsics(table, subject)
-        for cam in range(h36m_cameras.NUM_CAMERAS):
+        for cam in cameras:
             pose_cam = camera_lib.world_to_camera(pose_world, orientation[cam], translation[cam]).numpy()
             if positions_2d is None:
                 # As the official GT files were made, minus their pixel round trip (p → pixels → normalised),
@@ -182,13 +223,19 @@ def _build(sources: list[Path], subjects: tuple[str, ...], keypoints: str, strid
             else:
                 kp_px = _keypoints_16(positions_2d, sources[1], keypoints, subject, action, cam, len(pose_cam))
                 kp_norm = camera_lib.normalize_screen(kp_px, *sizes[cam]).numpy()
-            # DEVIATION(REFERENCE.md §9.15): stride applies to 3D, 2D and cameras alike (the reference's breaks).
+            # DEVIATION(docs/reference.md §9.15): stride applies to 3D, 2D and cameras alike (the reference's breaks).
             chunks.append((pose_cam[::stride], kp_norm[::stride]))
             labels.append((subject, action_base_name(action), cam, len(chunks[-1][0])))
-    return _assemble(chunks, labels, intrinsics, f"h36m {','.join(subjects)} {keypoints} stride={stride}")
+    name = f"h36m {','.join(subjects)} {keypoints} stride={stride}"
+    if len(cameras) < h36m_cameras.NUM_CAMERAS:
+        name += f" cameras={','.join(map(str, cameras))}"
+    if exclude_actions:
+        name += f" without {','.join(exclude_actions)}"
+    return _assemble(chunks, labels, intrinsics, name)
 
 
-def _plan(sources, positions_3d, positions_2d, subjects, actions, table) -> list[tuple[str, str]]:
+def _plan(sources, positions_3d, positions_2d, subjects, actions, exclude_actions,
+          table) -> list[tuple[str, str]]:
     """(subject, action) pairs to load; checks subjects/actions; warns once about 2D-only sequences."""
     plan, skipped = [], []
     for subject in subjects:
@@ -199,11 +246,17 @@ def _plan(sources, positions_3d, positions_2d, subjects, actions, table) -> list
             raise DataFormatError(f"{sources[1]}: no subject '{subject}' under 'positions_2d'; "
                                   f"available: {sorted(positions_2d)}.")
         h36m_cameras.extrinsics(table, subject)  # fail early on a subject without cameras
-        plan += [(subject, a) for a in select_actions(list(positions_3d[subject]), actions)]
+        plan += [(subject, a) for a in select_actions(list(positions_3d[subject]), actions, exclude_actions)]
         if positions_2d is not None:
-            extra = select_actions([a for a in positions_2d[subject] if a not in positions_3d[subject]], actions)
+            extra = select_actions([a for a in positions_2d[subject] if a not in positions_3d[subject]], actions,
+                                   exclude_actions)
             skipped += [f"{subject}/{a}" for a in extra]
     _check_actions_found(plan, actions, positions_3d, subjects, sources[0])
+    _check_actions_found([(s, a) for s in subjects for a in positions_3d[s]], exclude_actions or None,
+                         positions_3d, subjects, sources[0])  # a misspelt exclusion must not pass silently
+    if not plan:
+        raise DataFormatError(f"{sources[0]}: no sequence of subjects {list(subjects)} is left after excluding "
+                              f"actions {exclude_actions}.")
     if skipped:
         logging.warning("Skipping %d sequences of %s that have no 3D counterpart in %s: %s.", len(skipped),
                         sources[1].name, sources[0].name, ", ".join(skipped))
@@ -249,7 +302,7 @@ def _keypoints_16(positions_2d, path, keypoints, subject, action, cam, num_frame
     if len(kp) < num_frames:
         raise DataFormatError(f"{path}: '{key}[{cam}]' has {len(kp)} frames, fewer than the {num_frames} "
                               "frames of the 3D sequence.")
-    # DEVIATION(REFERENCE.md §1.1): PoseAug does not trim; VideoPose3D's detection files can be longer than the
+    # DEVIATION(docs/reference.md §1.1): PoseAug does not trim; VideoPose3D's detection files can be longer than the
     # mocap, and their extra tail frames have no 3D, so they are cut (as VideoPose3D's own loader does).
     kp = kp[:num_frames]
     if not np.all(np.isfinite(kp)):

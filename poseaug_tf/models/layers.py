@@ -1,4 +1,4 @@
-"""PyTorch-parity defaults and small building blocks shared by every network (REFERENCE.md §8).
+"""PyTorch-parity defaults and small building blocks shared by every network (docs/reference.md §8).
 
 Keras and PyTorch disagree on several defaults that change training dynamics:
 
@@ -52,7 +52,7 @@ def batch_norm(
     Returns:
       The layer, ``momentum=BN_MOMENTUM``.
     """
-    # DEVIATION(REFERENCE.md §8): Keras updates `moving_variance` with the biased batch variance, PyTorch's
+    # DEVIATION(docs/reference.md §8): Keras updates `moving_variance` with the biased batch variance, PyTorch's
     # `running_var` with the unbiased one (factor n/(n-1): 0.1% at n = 1024). Training-mode outputs are identical;
     # only inference-mode statistics differ, negligibly at PoseAug's batch size.
     kwargs.setdefault("momentum", BN_MOMENTUM)
@@ -168,7 +168,8 @@ class Dropout(keras.layers.Layer):
     tensor then takes about half of Keras's time forward+backward (bench/bench_models.py), and VideoPose has 9 of
     them per pass.
 
-    Input/output: any shape, any float dtype. The RNG state is a `keras.random.SeedGenerator` (checkpointed).
+    Input/output: any shape, any float dtype. The RNG state is a `keras.random.SeedGenerator`; tf.train.Checkpoint
+    does not see inside one, so training checkpoints list it explicitly (`rng_states`).
     """
 
     def __init__(self, rate: float, seed: int | None = None, **kwargs):
@@ -231,3 +232,13 @@ class Estimator(keras.Model):
     @classmethod
     def from_config(cls, config: dict) -> "Estimator":
         return cls(**config)
+
+
+def rng_states(model: keras.Model) -> list:
+    """The state variables of every `keras.random.SeedGenerator` in a model (dropout masks, augmentor noise).
+
+    Keras weight files do not store them and tf.train.Checkpoint does not find them through the model, so a
+    training checkpoint adds this list: a run resumed after kill -9 then draws the masks an uninterrupted run
+    draws.
+    """
+    return [v for v in model.non_trainable_variables if v.path.rsplit("/", 1)[-1] == "seed_generator_state"]

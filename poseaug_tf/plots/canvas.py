@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import pathlib
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
+
+from poseaug_tf import files
 
 DPI = 80
 # Inches at DPI; pixel size = inches × DPI (e.g. the pose grid is 1280 × 720 px).
@@ -26,6 +27,8 @@ RIGHT_COLOR = "#d62728"
 CENTER_COLOR = "#333333"
 BASELINE_COLOR = "#7f7f7f"
 POSEAUG_COLOR = "#ff7f0e"
+CONTROL_COLOR = "#2ca02c"
+RANDOM_COLOR = "#9467bd"
 
 
 def new_figure(name: str, *, dpi: int = DPI) -> Figure:
@@ -61,15 +64,13 @@ def save_png(fig: Figure, path: str | pathlib.Path, *, palette: bool = True) -> 
       `path`.
     """
     path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{path.name}")
-    if palette:
-        image = Image.fromarray(figure_to_rgb(fig)).quantize(colors=256, method=Image.Quantize.MEDIANCUT,
-                                                             dither=Image.Dither.NONE)
-        image.save(tmp, format="PNG", optimize=True)
-    else:
-        fig.savefig(tmp, format="png", dpi=fig.dpi)
-    os.replace(tmp, path)
+    with files.atomic_path(path, durable=False) as tmp:
+        if palette:
+            image = Image.fromarray(figure_to_rgb(fig)).quantize(colors=256, method=Image.Quantize.MEDIANCUT,
+                                                                 dither=Image.Dither.NONE)
+            image.save(tmp, format="PNG", optimize=True)
+        else:
+            fig.savefig(tmp, format="png", dpi=fig.dpi)
     return path
 
 

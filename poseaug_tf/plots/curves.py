@@ -1,8 +1,9 @@
-"""Training curves of both stages on one epoch axis: losses, feedback ratios, augmentation statistics, MPJPE.
+"""Training curves of every stage on one epoch axis: losses, feedback ratios, augmentation statistics, MPJPE.
 
-The x axis counts pretraining epochs 1..P, then PoseAug epochs as P + e (PoseAug epoch 0, the evaluation of the
-loaded baseline, sits at P). A vertical line marks the start of PoseAug and a shaded band its warm-up epochs
-(no error feedback, no estimator update).
+The x axis counts pretraining epochs 1..P, then the epochs of each PoseAug-stage arm (control, PoseAug, random)
+as P + e (epoch 0, the evaluation of the loaded baseline, sits at P). A vertical line marks the start of the
+arms and a shaded band their warm-up epochs (no error feedback, no estimator update). Line styles tell the
+stages apart: pretraining dashed, PoseAug solid, control dotted, random dash-dotted.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ PANELS = {
     "augmentation magnitude": ("aug_ba_diff", "aug_blr_abs", "aug_rot_angle"),
     "augmented poses kept / depth (m)": ("aug_valid_fraction", "aug_depth"),
 }
+STAGE_STYLES = {"pretrain": "--", "poseaug": "-", "control": ":", "random": "-."}
 OTHER_PANEL = "other (gradient norms, buffer size / 1000, ...)"
 LOG_PANELS = ("estimator loss (log)",)
 EVAL_PANELS = ("mpjpe", "pa_mpjpe")
@@ -38,7 +40,7 @@ def epoch_axis(records: Sequence[Mapping]) -> tuple[np.ndarray, int]:
     """
     pretrain = [r["epoch"] for r in records if r["stage"] == "pretrain"]
     offset = max(pretrain, default=0)
-    x = [r["epoch"] + (offset if r["stage"] == "poseaug" else 0) for r in records]
+    x = [r["epoch"] + (offset if r["stage"] != "pretrain" else 0) for r in records]
     return np.asarray(x, np.float64), offset
 
 
@@ -72,10 +74,10 @@ def _train_panel(ax, records, x, keys: Sequence[str], *, scale: Mapping[str, flo
     drawn = False
     for i, key in enumerate(keys):
         factor = (scale or {}).get(key, 1.0)
-        for stage, style in (("pretrain", "--"), ("poseaug", "-")):
+        for stage, style in STAGE_STYLES.items():
             xs, ys = _series(records, x, stage, key)
             if len(xs):
-                label = f"{key} ({stage})" if key in ("loss",) else key
+                label = key if stage == "poseaug" or (stage == "pretrain" and key != "loss") else f"{key} ({stage})"
                 ax.plot(xs, ys * factor, style, marker=".", color=f"C{i}", label=label)
                 drawn = True
     if drawn:
@@ -103,7 +105,7 @@ def _mark_selected(ax, records, x, metric: str, selected: Mapping[str, tuple[str
             continue
         xi, record = found[-1]
         values = [record["eval"][n][metric] for n in sets if metric in record["eval"].get(n, {})]
-        marker = "*" if model == "poseaug" else "s"
+        marker = {"poseaug": "*", "control": "D", "random": "^"}.get(model, "s")
         ax.plot([xi] * len(values), values, linestyle="none", marker=marker, markersize=9, color="black",
                 markerfacecolor="none", label=f"selected {model}")
     if selected:
@@ -112,15 +114,15 @@ def _mark_selected(ax, records, x, metric: str, selected: Mapping[str, tuple[str
 
 def _eval_panel(ax, records, x, metric: str) -> bool:
     sets = sorted({s for r in records for s in r.get("eval", {})})
+    stages = [s for s in STAGE_STYLES if any(r["stage"] == s for r in records)]
     for i, name in enumerate(sets):
-        for stage, style in (("pretrain", "--"), ("poseaug", "-")):
+        for stage in stages:
             pts = [(xi, r["eval"][name][metric]) for xi, r in zip(x, records)
                    if r["stage"] == stage and name in r.get("eval", {}) and metric in r["eval"][name]]
             if pts:
                 arr = np.asarray(pts, np.float64)
-                ax.plot(arr[:, 0], arr[:, 1], style, marker=".", color=f"C{i}",
-                        label=name if stage == "poseaug" or not any(r["stage"] == "poseaug" for r in records)
-                        else None)
+                label = name if stage == stages[-1] else None
+                ax.plot(arr[:, 0], arr[:, 1], STAGE_STYLES[stage], marker=".", color=f"C{i}", label=label)
     if sets:
         ax.legend(fontsize=6, loc="best")
     return bool(sets)
@@ -133,13 +135,12 @@ def training_curves_figure(records: Sequence[Mapping], *, warmup: int = 0,
     Args:
       records: `history.json` records ({"stage", "epoch", "train", "eval"}), in training order.
       warmup: PoseAug warm-up epochs (shaded).
-      selected: model ("baseline", "poseaug") → (stage, epoch) of the reported models, marked on the MPJPE and
-        PA-MPJPE curves (square: baseline, star: PoseAug).
+      selected: model ("baseline", "control", "poseaug", "random") → (stage, epoch) of the reported models,
+        marked on the MPJPE and PA-MPJPE curves (square: baseline, diamond: control, star: PoseAug).
       dpi: figure resolution.
 
     Returns:
-      matplotlib Figure of size `canvas.FIGURE_SIZES["training_curves"]`; dashed lines = pretraining,
-      solid = PoseAug.
+      matplotlib Figure of size `canvas.FIGURE_SIZES["training_curves"]` (line styles: `STAGE_STYLES`).
 
     Raises:
       ValueError: no records.
@@ -147,7 +148,7 @@ def training_curves_figure(records: Sequence[Mapping], *, warmup: int = 0,
     if not records:
         raise ValueError("Expected at least one history record; received none.")
     x, offset = epoch_axis(records)
-    has_poseaug = any(r["stage"] == "poseaug" for r in records)
+    has_poseaug = any(r["stage"] != "pretrain" for r in records)
     xlim = (float(x.min()) - 0.3, float(x.max()) + 0.3)
     fig = canvas.new_figure("training_curves", dpi=dpi)
     axes = fig.subplots(*GRID).ravel()
@@ -162,7 +163,7 @@ def training_curves_figure(records: Sequence[Mapping], *, warmup: int = 0,
         _decorate(ax, offset, warmup, has_poseaug, xlim)
     for ax in axes[-GRID[1]:]:
         ax.set_xlabel("epoch (pretraining, then P + PoseAug epoch)", fontsize=8)
-    fig.suptitle(f"Training curves: pretraining epochs 1..{offset} (dashed), PoseAug after the dotted line "
-                 f"(solid; grey band = {warmup} warm-up epoch(s): no feedback, no estimator update)", fontsize=11)
+    fig.suptitle(f"Training curves: pretraining epochs 1..{offset} (dashed), then PoseAug (solid), control "
+                 f"(dotted), random (dash-dot); grey band = {warmup} warm-up epoch(s)", fontsize=11)
     fig.subplots_adjust(left=0.05, right=0.99, top=0.92, bottom=0.07, hspace=0.35, wspace=0.18)
     return fig

@@ -1,4 +1,8 @@
-"""Per-joint error bars and the per-action table of the selected baseline and PoseAug models."""
+"""Per-joint error bars and the per-action table of the selected models: baseline, control, PoseAug, random.
+
+Differences Δ are PoseAug − control when the run has a control arm (the equal-schedule comparison), else
+PoseAug − baseline.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,9 @@ import numpy as np
 from poseaug_tf import skeleton
 from poseaug_tf.plots import canvas
 
-MODELS = ("baseline", "poseaug")
-MODEL_COLORS = {"baseline": canvas.BASELINE_COLOR, "poseaug": canvas.POSEAUG_COLOR}
+MODELS = ("baseline", "control", "poseaug", "random")
+MODEL_COLORS = {"baseline": canvas.BASELINE_COLOR, "control": canvas.CONTROL_COLOR,
+                "poseaug": canvas.POSEAUG_COLOR, "random": canvas.RANDOM_COLOR}
 MAX_SETS = 3
 
 
@@ -24,23 +29,30 @@ def _sets(scores: Mapping[str, Mapping[str, Mapping]], key: str) -> list[str]:
 ALL_FRAMES = "all (frames)"
 
 
+def reference_model(scores: Mapping[str, Mapping]) -> str:
+    """The model PoseAug is compared with: the control when the run has one, else the baseline."""
+    return "control" if scores.get("control") else "baseline"
+
+
 def per_action_table(scores: Mapping[str, Mapping[str, Mapping]]) -> tuple[list[str], list[str], np.ndarray]:
-    """Per-action MPJPE of both models on every set (≤ `MAX_SETS`, "validation" last), one row per action.
+    """Per-action MPJPE of the reference model and PoseAug on every set (≤ `MAX_SETS`), one row per action.
 
     Args:
-      scores: model ("baseline", "poseaug") → set → eval record with "per_action_mpjpe" and "mpjpe" (mm).
+      scores: model (`MODELS`) → set → eval record with "per_action_mpjpe" and "mpjpe" (mm).
 
     Returns:
       (sets, actions, values): actions sorted then `ALL_FRAMES` (the frame-weighted "mpjpe"); values
-      (len(actions), len(sets), 3) float64 mm: baseline, PoseAug, Δ = PoseAug − baseline; NaN when missing.
+      (len(actions), len(sets), 3) float64 mm: `reference_model`, PoseAug, Δ = PoseAug − reference; NaN when
+      missing.
     """
     sets = _sets(scores, "per_action_mpjpe")[:MAX_SETS]
-    recs = {(m, n): scores.get(m, {}).get(n) or {} for m in MODELS for n in sets}
+    pair = (reference_model(scores), "poseaug")
+    recs = {(m, n): scores.get(m, {}).get(n) or {} for m in pair for n in sets}
     actions = sorted({a for r in recs.values() for a in r.get("per_action_mpjpe", {})}) + [ALL_FRAMES]
     values = np.full((len(actions), len(sets), 3), np.nan)
     for i, action in enumerate(actions):
         for j, name in enumerate(sets):
-            for k, model in enumerate(MODELS):
+            for k, model in enumerate(pair):
                 rec = recs[(model, name)]
                 value = rec.get("mpjpe") if action == ALL_FRAMES else rec.get("per_action_mpjpe", {}).get(action)
                 values[i, j, k] = np.nan if value is None else float(value)
@@ -60,9 +72,9 @@ def _cells(values: np.ndarray) -> list[list[str]]:
 
 
 def per_action_markdown(scores: Mapping[str, Mapping[str, Mapping]]) -> str:
-    """The per-action table as Markdown: per set, baseline / PoseAug / Δ MPJPE in mm (Δ < 0: PoseAug better)."""
+    """The per-action table as Markdown: per set, reference / PoseAug / Δ MPJPE in mm (Δ < 0: PoseAug better)."""
     sets, actions, values = per_action_table(scores)
-    header = ["action"] + [f"{n} {c}" for n in sets for c in ("baseline", "PoseAug", "Δ")]
+    header = ["action"] + [f"{n} {c}" for n in sets for c in (reference_model(scores), "PoseAug", "Δ")]
     lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
     for action, cells in zip(actions, _cells(values)):
         lines.append("| " + " | ".join([action] + cells) + " |")
@@ -71,7 +83,7 @@ def per_action_markdown(scores: Mapping[str, Mapping[str, Mapping]]) -> str:
 
 def per_joint_figure(scores: Mapping[str, Mapping[str, Mapping]], *, labels: Mapping[str, str] | None = None,
                      dpi: int = canvas.DPI):
-    """Grouped bars of each joint's MPJPE, baseline beside PoseAug, one row per evaluation set (≤ 3).
+    """Grouped bars of each joint's MPJPE, one bar per model present, one row per evaluation set (≤ 3).
 
     Args:
       scores: model → set → eval record with "per_joint_mpjpe" (16 values, mm).
@@ -90,14 +102,16 @@ def per_joint_figure(scores: Mapping[str, Mapping[str, Mapping]], *, labels: Map
     fig = canvas.new_figure("per_joint_errors", dpi=dpi)
     axes = fig.subplots(len(names), 1, squeeze=False)[:, 0]
     index = np.arange(skeleton.NUM_JOINTS)
-    width = 0.4
+    present = [m for m in MODELS if scores.get(m)]
+    width = 0.8 / max(len(present), 1)
     for ax, name in zip(axes, names):
-        for i, model in enumerate(MODELS):
+        for i, model in enumerate(present):
             rec = scores.get(model, {}).get(name)
             if not rec or "per_joint_mpjpe" not in rec:
                 continue
             label = (labels or {}).get(model, model)
-            ax.bar(index + (i - 0.5) * width, rec["per_joint_mpjpe"], width, color=MODEL_COLORS[model],
+            ax.bar(index + (i - 0.5 * (len(present) - 1)) * width, rec["per_joint_mpjpe"], width,
+                   color=MODEL_COLORS[model],
                    label=f"{label}: {rec.get('mpjpe', float('nan')):.1f} mm")
         ax.set_ylabel(f"{name}\nMPJPE (mm)", fontsize=8)
         ax.set_xticks(index)
@@ -126,7 +140,7 @@ def per_action_figure(scores: Mapping[str, Mapping[str, Mapping]], *, dpi: int =
     fig = canvas.new_figure("per_action_errors", dpi=dpi)
     ax = fig.add_axes((0.01, 0.01, 0.98, 0.86))
     ax.axis("off")
-    header = ["action"] + [c for _ in sets for c in ("baseline", "PoseAug", "Δ")]
+    header = ["action"] + [c for _ in sets for c in (reference_model(scores), "PoseAug", "Δ")]
     table = ax.table(cellText=[[a] + c for a, c in zip(actions, _cells(values))], colLabels=header,
                      loc="upper center", cellLoc="center", bbox=(0.0, 0.0, 1.0, 1.0))
     table.auto_set_font_size(False)
@@ -142,5 +156,6 @@ def per_action_figure(scores: Mapping[str, Mapping[str, Mapping]], *, dpi: int =
     for j, name in enumerate(sets):  # set names above their three columns
         ax.text((1.0 + 3.0 * j + 1.5) / len(header), 1.01, name, transform=ax.transAxes, ha="center",
                 va="bottom", fontsize=10, fontweight="bold")
-    fig.suptitle("Per-action MPJPE (mm) of the selected models (Δ = PoseAug − baseline)", fontsize=11)
+    fig.suptitle(f"Per-action MPJPE (mm) of the selected models (Δ = PoseAug − {reference_model(scores)})",
+                 fontsize=11)
     return fig

@@ -26,10 +26,10 @@ class AugmentationSample:
     notes: dict[str, list[str]]       # stage → N short annotations
 
 
-def rotation_angle_deg(axis_angle: np.ndarray) -> np.ndarray:
-    """Angle in [0, 180] degrees of the rotation an (N, 3) axis-angle vector encodes (its norm wrapped)."""
-    angle = np.degrees(np.linalg.norm(axis_angle, axis=-1)) % 360.0
-    return np.minimum(angle, 360.0 - angle)
+def rotation_angle_deg(matrix: np.ndarray) -> np.ndarray:
+    """Angle in [0, 180] degrees of (N, 3, 3) rotation matrices (whatever the augmentor's parametrisation)."""
+    cos = 0.5 * (np.trace(matrix, axis1=-2, axis2=-1) - 1.0)
+    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
 
 
 def sample_augmentations(augmentor, pose_3d: np.ndarray, intrinsics: np.ndarray, *, seed: int = 0,
@@ -53,7 +53,7 @@ def sample_augmentations(augmentor, pose_3d: np.ndarray, intrinsics: np.ndarray,
     from poseaug_tf.models.augmentor import valid_projection_mask
     saved = [v.numpy() for v in augmentor.non_trainable_variables]
     keys = {"BA": "pose_ba", "BL": "pose_bl", "RT": "pose_rt"}
-    parts: dict[str, list] = {k: [] for k in ("source", *keys, "rotation", "blr", "ba_diff")}
+    parts: dict[str, list] = {k: [] for k in ("source", *keys, "rotation_matrix", "blr", "ba_diff")}
     noise_dim = int(getattr(augmentor, "noise_dim", 48))
     for start in range(0, len(pose_3d), batch_size):
         batch = tf.constant(pose_3d[start:start + batch_size], tf.float32)
@@ -77,4 +77,4 @@ def _notes(arrays: Mapping[str, np.ndarray]) -> dict[str, list[str]]:
             "BA": [f"mean ba_diff {d:.2f}" for d in arrays["ba_diff"].mean(-1)],
             "BL": [f"mean |blr| {b:.3f}" for b in np.abs(arrays["blr"]).mean(-1)],
             "RT": [f"rot {a:.0f}°, root z {z:.1f} m" for a, z in
-                   zip(rotation_angle_deg(arrays["rotation"]), arrays["RT"][:, 0, 2])]}
+                   zip(rotation_angle_deg(arrays["rotation_matrix"]), arrays["RT"][:, 0, 2])]}

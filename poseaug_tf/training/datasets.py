@@ -13,7 +13,7 @@ import numpy as np
 from absl import logging
 
 from poseaug_tf import evaluation, metrics
-from poseaug_tf.data import load_3dhp, load_generic, load_h36m, split_validation, synthetic
+from poseaug_tf.data import h36m, h36m_cameras, load_3dhp, load_generic, load_h36m, split_validation, synthetic
 from poseaug_tf.data.pose_set import PoseSet
 
 
@@ -65,12 +65,28 @@ def load_datasets(config: ml_collections.ConfigDict) -> Datasets:
         raise ValueError(f"Unknown `dataset` {config.dataset!r}; valid: 'synthetic', 'h36m'.")
     common = dict(keypoints=d.keypoints, actions=None if d.actions in ("", "*") else _csv(d.actions),
                   cache_dir=d.cache_dir or None, cameras_json=d.cameras_json or None)
-    train = load_h36m(d.dir, _csv(d.train_subjects), stride=d.stride, **common)
+    train_cameras = h36m.resolve_cameras(_csv(d.train_cameras) or None)
+    other_cameras = sorted(set(range(h36m_cameras.NUM_CAMERAS)) - set(train_cameras))
+    holdout = _csv(d.holdout_actions)
+    if holdout and common["actions"] is not None:
+        raise ValueError("Expected either `data.actions` or `data.holdout_actions`; received both.")
+    in_domain = dict(common, cameras=train_cameras, exclude_actions=holdout)
+    train = load_h36m(d.dir, _csv(d.train_subjects), stride=d.stride, **in_domain)
     train, validation = split_validation(train, method=d.validation, fraction=d.validation_fraction,
                                          seed=config.seed, holdout_subjects=_csv(d.validation_subjects))
-    test = load_h36m(d.dir, _csv(d.test_subjects), stride=d.test_stride, **common)
-    # The reference evaluates H36M without flip and cross-dataset sets with flip (REFERENCE.md §7).
-    eval_sets = {"h36m": EvalSet("h36m", test, joints=joints)}
+    test_subjects = _csv(d.test_subjects)
+    # The reference evaluates H36M without flip and cross-dataset sets with flip (docs/reference.md §7). The
+    # protocol sets are Human3.6M too, so they are scored like `h36m`, without flip.
+    eval_sets = {"h36m": EvalSet("h36m", load_h36m(d.dir, test_subjects, stride=d.test_stride, **in_domain),
+                                 joints=joints)}
+    if other_cameras:
+        cross_view = load_h36m(d.dir, test_subjects, stride=d.test_stride,
+                               **dict(in_domain, cameras=other_cameras))
+        eval_sets["h36m_cross_view"] = EvalSet("h36m_cross_view", cross_view, joints=joints)
+    if holdout:
+        cross_action = load_h36m(d.dir, test_subjects, stride=d.test_stride,
+                                 **dict(common, cameras=train_cameras, actions=holdout))
+        eval_sets["h36m_cross_action"] = EvalSet("h36m_cross_action", cross_action, joints=joints)
     if d.mpi_3dhp:
         eval_sets["3dhp"] = EvalSet("3dhp", load_3dhp(d.mpi_3dhp), use_flip_tta=True, joints=joints)
     if d.synthetic_target_eval > 0:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from poseaug_tf import geometry, skeleton
+from poseaug_tf import camera, geometry, skeleton
 from poseaug_tf.data.pipeline import gather_rows
 from poseaug_tf.data.pose_set import PoseSet
+from poseaug_tf.placement import NUM_UNIT_PARAMETERS
 
 NOISE_SHAPE = (4, 48)  # one 48-d draw for each of the BA, BL, R and T branches
+# The uniform placement draws of a batch use the noise seed with this offset on its batch counter, a stream no
+# (seed, epoch, batch) of the noise ever reaches.
+_UNIT_STREAM = tf.constant([0, 1 << 40], tf.int64)
 
 
 def swap_rows(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -33,7 +37,7 @@ def swap_bone_lengths(pose_3d, rows) -> tf.Tensor:
 
 
 def bone_length_swap(pose_3d: np.ndarray, rng: np.random.Generator, *, chunk: int = 262144) -> np.ndarray:
-    """The reference's `random_bl_aug` (REFERENCE.md §1.10): every bone length replaced by one of the five
+    """The reference's `random_bl_aug` (docs/reference.md §1.10): every bone length replaced by one of the five
     training subjects' lengths, drawn per sample; bone directions and the absolute root are kept.
 
     The PoseAug loop does not call this: it passes `swap_rows(N, rng)` to `gan_epoch_dataset`, which swaps each
@@ -59,7 +63,7 @@ def gan_epoch_dataset(pose_3d: np.ndarray, camera: np.ndarray, *, batch_size: in
                       swap: np.ndarray | None = None) -> tf.data.Dataset:
     """One epoch of GAN batches: generator input, the discriminators' real samples and the branch noise.
 
-    As in the reference (REFERENCE.md §1.11) the generator input, the D3d real batch and the D2d real batch
+    As in the reference (docs/reference.md §1.11) the generator input, the D3d real batch and the D2d real batch
     are three independent shuffles of the same (bone-length-swapped) poses. The noise is drawn here, with a
     stateless seed per (seed, epoch, batch), so that it is split across replicas with its batch and a resumed
     epoch sees the same noise.
@@ -74,7 +78,8 @@ def gan_epoch_dataset(pose_3d: np.ndarray, camera: np.ndarray, *, batch_size: in
 
     Returns:
       tf.data.Dataset of dicts: "pose_3d" (B, 16, 3), "camera" (B, 9), "real_3d" (B, 16, 3),
-      "real_2d_pose" (B, 16, 3), "real_2d_camera" (B, 9), "noise" (B, 4, 48), all float32.
+      "real_2d_pose" (B, 16, 3), "real_2d_camera" (B, 9), "noise" (B, 4, 48) standard normal and "unit"
+      (B, 6) uniform in [−1, 1) (placements of the random arm and of `d2d_real="replaced"`), all float32.
     """
     n = len(pose_3d)
     num_batches = n // batch_size
@@ -97,10 +102,32 @@ def gan_epoch_dataset(pose_3d: np.ndarray, camera: np.ndarray, *, batch_size: in
         gen, d3d, d2d = (rows(idx) for idx in (gen_idx, d3d_idx, d2d_idx))
         return {"pose_3d": gen["pose_3d"], "camera": gen["camera"], "real_3d": d3d["pose_3d"],
                 "real_2d_pose": d2d["pose_3d"], "real_2d_camera": d2d["camera"],
-                "noise": tf.random.stateless_normal([batch_size, *NOISE_SHAPE], seed=noise_seed)}
+                "noise": tf.random.stateless_normal([batch_size, *NOISE_SHAPE], seed=noise_seed),
+                "unit": tf.random.stateless_uniform([batch_size, NUM_UNIT_PARAMETERS], seed=noise_seed + _UNIT_STREAM,
+                                                    minval=-1.0, maxval=1.0)}
 
     ds = tf.data.Dataset.from_tensor_slices((*perms, np.arange(num_batches, dtype=np.int64)))
     return ds.map(assemble, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(2)
+
+
+def identity_pose_set(pose_set: PoseSet, *, chunk: int = 262144) -> PoseSet:
+    """What an augmentor that changes nothing would give: each source pose with its own projection (Π(X), X).
+
+    The control arm trains its first estimator pass of every epoch on this in place of the augmented buffer
+    (docs/reference.md §6.2 step 3a), so that it runs exactly the PoseAug schedule with augmentation off. With ground-
+    truth 2D these are the training pairs themselves; with detector 2D they are the noise-free projections the
+    augmented buffer would hold. Sets without intrinsics keep their own 2D.
+
+    Returns:
+      A PoseSet sharing `pose_set`'s 3D array, with a new (N, 16, 2) float32 2D array.
+    """
+    if not pose_set.has_camera:
+        return augmented_pose_set(pose_set.pose3d, pose_set.pose2d)
+    pose_2d = np.empty(pose_set.pose2d.shape, np.float32)
+    for start in range(0, len(pose_set), chunk):
+        part = slice(start, start + chunk)
+        pose_2d[part] = camera.project(pose_set.pose3d[part], pose_set.camera[part]).numpy()
+    return augmented_pose_set(pose_set.pose3d, pose_2d)
 
 
 def augmented_pose_set(pose_3d: np.ndarray, pose_2d: np.ndarray) -> PoseSet:

@@ -1,12 +1,12 @@
 """`train_and_evaluate`: pretraining, PoseAug, and the results of both, in one resumable workdir.
 
-Workdir layout:
+Workdir layout (arms: `control`, `poseaug`, `random`, see training/poseaug.py):
   config.json, run_info.json        resolved config; package/TF versions and data fingerprint
-  history.json                      per-epoch training means and evaluation results of both stages
-  pretrain/ckpt, poseaug/ckpt       tf.train checkpoints (networks, optimisers, pools, RNG states, counters)
-  {pretrain,poseaug}/{best,last}.weights.h5
-  baseline.weights.h5, poseaug.weights.h5   the selected models (validation-best or last; never test-chosen)
-  results.json, results.md          baseline vs PoseAug on every evaluation set
+  history.json                      per-epoch training means and evaluation results of every stage and arm
+  pretrain/ckpt, <arm>/ckpt         tf.train checkpoints (networks, optimisers, pools, RNG states, counters)
+  {pretrain,<arm>}/{best,last}.weights.h5
+  baseline.weights.h5, <arm>.weights.h5   the selected models (validation-best or last; never test-chosen)
+  results.json, results.md          baseline and every arm on every evaluation set
   tensorboard/                      scalars of every loss, ratio and metric
   train.log                         the log of every run in this workdir
 """
@@ -24,9 +24,10 @@ import tensorflow as tf
 from absl import logging
 
 import poseaug_tf
+from poseaug_tf import files
 from poseaug_tf.training import networks, reporting
 from poseaug_tf.training.datasets import load_datasets
-from poseaug_tf.training.poseaug import POSEAUG_WEIGHTS, run_poseaug
+from poseaug_tf.training.poseaug import ARMS, arm_weights, run_poseaug
 from poseaug_tf.training.pretrain import BASELINE_WEIGHTS, run_pretraining
 
 STAGES = ("pretrain", "poseaug", "both")
@@ -72,21 +73,37 @@ def _oracle(records: list[dict]) -> dict:
 
 
 def collect_results(workdir: pathlib.Path, history: reporting.History) -> dict:
-    """results.json content from the history and the selection records of both stages."""
+    """results.json content from the history and the selection records of every stage and arm.
+
+    Every model gets the same fields; an arm also gets its last epoch ("<arm>_last") for comparison.
+    """
     results = {"oracle": {}}
     base = reporting.read_json(workdir / "baseline.json")
     if base is not None:
         name = f"{BASELINE_WEIGHTS} (pretrain epoch {base['epoch']}, selected by {base['selection']})"
         results["baseline"] = _stage_results(history, "pretrain", base["epoch"], name)
         results["oracle"]["baseline"] = _oracle(history.stage("pretrain"))
-    if not results.get("baseline") and history.stage("poseaug"):
-        results["baseline"] = _stage_results(history, "poseaug", 0, "initial estimator of the PoseAug stage")
-    aug = reporting.read_json(workdir / "poseaug.json")
-    if aug is not None:
-        name = f"{POSEAUG_WEIGHTS} (poseaug epoch {aug['epoch']}, selected by {aug['selection']})"
-        results["poseaug"] = _stage_results(history, "poseaug", aug["epoch"], name)
-        results["oracle"]["poseaug"] = _oracle([r for r in history.stage("poseaug") if r["epoch"] > 0])
+    for arm in ARMS:
+        if not results.get("baseline") and history.stage(arm):
+            results["baseline"] = _stage_results(history, arm, 0, f"initial estimator of the {arm} arm")
+        chosen = reporting.read_json(workdir / f"{arm}.json")
+        if chosen is None:
+            continue
+        name = f"{arm_weights(arm)} ({arm} epoch {chosen['epoch']}, selected by {chosen['selection']})"
+        results[arm] = _stage_results(history, arm, chosen["epoch"], name)
+        last = max(r["epoch"] for r in history.stage(arm))
+        results[f"{arm}_last"] = _stage_results(history, arm, last, f"{arm} last epoch {last}")
+        results["oracle"][arm] = _oracle([r for r in history.stage(arm) if r["epoch"] > 0])
     return results
+
+
+def parse_arms(value: str) -> list[str]:
+    """`config.arms` ("control,poseaug") → arm names in run order; raises ValueError on an unknown name."""
+    arms = [a.strip() for a in value.split(",") if a.strip()]
+    unknown = [a for a in arms if a not in ARMS]
+    if unknown or not arms or len(set(arms)) < len(arms):
+        raise ValueError(f"Expected `arms` as distinct names from {', '.join(ARMS)}; received {value!r}.")
+    return arms
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib.Path) -> dict:
@@ -100,6 +117,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib
     """
     if config.stage not in STAGES:
         raise ValueError(f"Unknown `stage` {config.stage!r}; valid: {', '.join(STAGES)}.")
+    arms = parse_arms(config.arms)
     workdir = pathlib.Path(workdir).expanduser()
     workdir.mkdir(parents=True, exist_ok=True)
     _log_to_file(workdir)
@@ -116,11 +134,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib
         if not (baseline.exists() or config.poseaug.pretrained):
             raise ValueError(f"stage=poseaug needs pretrained weights: {baseline} does not exist and "
                              "`poseaug.pretrained` is empty. Run stage=pretrain (or both) first.")
-        run_poseaug(config, workdir, strategy, datasets, history, writer, baseline)
+        for arm in arms:
+            run_poseaug(config, workdir, strategy, datasets, history, writer, baseline, arm=arm)
     writer.flush()
     results = collect_results(workdir, history)
     reporting.write_json_atomic(workdir / "results.json", results)
-    (workdir / "results.md").write_text(reporting.results_markdown(results))
+    files.write_text_atomic(workdir / "results.md", reporting.results_markdown(results))
     if config.figures.enabled:
         from poseaug_tf import figures  # matplotlib only when figures are wanted
         written = figures.write_figures(workdir, datasets=datasets, strict=False)

@@ -8,11 +8,14 @@ import os
 import keras
 import ml_collections
 import tensorflow as tf
+from absl import logging
 
 from poseaug_tf import models
+from poseaug_tf.models.layers import rng_states
+from poseaug_tf.placement import Placement
 from poseaug_tf.training.pools import FakePool
 
-ADAM_EPSILON = 1e-8  # PyTorch's default; Keras' is 1e-7 (REFERENCE.md §8)
+ADAM_EPSILON = 1e-8  # PyTorch's default; Keras' is 1e-7 (docs/reference.md §8)
 
 
 def adam(learning_rate) -> keras.optimizers.Adam:
@@ -23,7 +26,7 @@ def adam(learning_rate) -> keras.optimizers.Adam:
 def build_estimator(config: ml_collections.ConfigDict, *, synchronized_bn: bool, stage: str,
                     precision: str | None = None) -> keras.Model:
     """The configured estimator. ST-GCN uses its per-layer default dropouts for pretraining and dropout 0 in
-    PoseAug, as the reference's README does (REFERENCE.md §4.3); other models take `model.dropout_rate`.
+    PoseAug, as the reference's README does (docs/reference.md §4.3); other models take `model.dropout_rate`.
 
     `precision` (default `model.precision`): "float32", or "mixed_bfloat16" for bf16 computation with float32
     weights (the same weights files load either way; export always rebuilds in float32).
@@ -56,7 +59,7 @@ def build_estimator(config: ml_collections.ConfigDict, *, synchronized_bn: bool,
 
 
 def pretrain_optimizer(config: ml_collections.ConfigDict) -> keras.optimizers.Adam:
-    """Adam with the reference's staircase decay lr0·0.96^⌊step/100000⌋ (REFERENCE.md §6.1)."""
+    """Adam with the reference's staircase decay lr0·0.96^⌊step/100000⌋ (docs/reference.md §6.1)."""
     p = config.pretrain
     schedule = keras.optimizers.schedules.ExponentialDecay(
         p.lr, decay_steps=p.lr_decay_steps, decay_rate=p.lr_decay_rate, staircase=True)
@@ -88,13 +91,17 @@ class GANNetworks:
 
 
 def build_gan_networks(config: ml_collections.ConfigDict, estimator: keras.Model, *, num_replicas: int,
-                       seed: int) -> GANNetworks:
-    """Augmentor, discriminators, their optimisers and the fake pools (call inside `strategy.scope()`)."""
+                       seed: int, placement: Placement | None = None) -> GANNetworks:
+    """Augmentor, discriminators, their optimisers and the fake pools (call inside `strategy.scope()`).
+
+    `placement` bounds the augmentor's RT when `poseaug.rt_mode="bounded"`.
+    """
     a = config.poseaug
     sync = num_replicas > 1
     augmentor = models.build_augmentor(use_ba=a.use_ba, use_bl=a.use_bl, use_rt=a.use_rt,
-                                       depth_guard=a.depth_guard, seed=seed,
-                                       synchronized_bn=sync)
+                                       depth_guard=a.depth_guard, seed=seed, synchronized_bn=sync,
+                                       rt_mode=a.rt_mode, rt_anchor=a.rt_anchor, rt_offset=a.rt_offset,
+                                       placement=None if placement is None else placement.to_config())
     nets = GANNetworks(
         augmentor=augmentor, estimator=estimator,
         d3d=models.build_discriminator_3d(kcs=a.kcs), d2d=models.build_discriminator_2d(),
@@ -107,6 +114,32 @@ def build_gan_networks(config: ml_collections.ConfigDict, estimator: keras.Model
                        (nets.d2d_optimizer, nets.d2d), (nets.p_optimizer, estimator)):
         opt.build(model.trainable_variables)
     return nets
+
+
+def training_checkpoint(**objects) -> tf.train.Checkpoint:
+    """A tf.train.Checkpoint of `objects` plus the RNG states of every Keras model among them (dropout masks),
+    which tf.train does not find through a model (`models.layers.rng_states`)."""
+    states = [v for o in objects.values() if isinstance(o, keras.Model) for v in rng_states(o)]
+    return tf.train.Checkpoint(rng_states=states, **objects)
+
+
+def restore_checkpoint(checkpoint: tf.train.Checkpoint, path: str) -> None:
+    """Restores `path` and checks that every object found its values.
+
+    Checkpoints written before the RNG states were saved restore too (their dropout masks then differ from an
+    uninterrupted run's); any other mismatch raises.
+
+    Raises:
+      AssertionError: the checkpoint does not match the networks (e.g. another model size).
+    """
+    status = checkpoint.restore(path)
+    try:
+        status.assert_existing_objects_matched()
+    except AssertionError as error:
+        unmatched = str(error).count("<Variable path=")
+        if not unmatched or str(error).count("seed_generator_state") < unmatched:
+            raise
+        logging.warning("%s predates saved dropout RNG states: the resumed run draws new dropout masks.", path)
 
 
 def get_strategy(name: str) -> tf.distribute.Strategy:

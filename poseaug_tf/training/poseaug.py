@@ -1,4 +1,13 @@
-"""Stage 2: the alternating PoseAug loop (REFERENCE.md §6.2–6.4), resumable, with a collapse guard."""
+"""Stage 2: the PoseAug schedule (docs/reference.md §6.2–6.4) for one arm, resumable, with a collapse guard.
+
+Arms (`ARMS`) share everything but where the estimator's augmented pairs come from, so that their difference
+is the augmentation alone: same start weights, learning rates and their linear decay, warm-up, estimator passes
+and model selection.
+
+  poseaug   the learned augmentor of the GAN pass (the method);
+  control   no augmentation: the pairs an identity augmentor would give, (Π(X), X) of the source poses;
+  random    non-learned: each (bone-length-swapped) source pose at a uniformly random `placement.Placement`.
+"""
 
 from __future__ import annotations
 
@@ -9,27 +18,51 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from poseaug_tf import placement as placement_lib
 from poseaug_tf.data.pipeline import train_dataset
 from poseaug_tf.training import gan_data, networks, reporting, steps
 from poseaug_tf.training.datasets import Datasets, Evaluator
 from poseaug_tf.training.epoch import NonFiniteLossError, run_epoch
 from poseaug_tf.training.selection import SelectionState
 
-POSEAUG_WEIGHTS = "poseaug.weights.h5"  # written by SelectionState.publish(stem="poseaug")
+ARMS = ("control", "poseaug", "random")
+ESTIMATOR_BATCHES = ("separate", "mixed", "added")
+PLACEMENT_FILE = "placement.json"  # <workdir>/<arm>/: the measured ranges of the bounded RT and random arm
+
+
+def arm_weights(arm: str) -> str:
+    """File name of an arm's selected model in the workdir (written by SelectionState.publish(stem=arm))."""
+    return f"{arm}.weights.h5"
+
+
+def uses_placement(config: ml_collections.ConfigDict, arm: str) -> bool:
+    a = config.poseaug
+    return arm == "random" or a.rt_mode == "bounded" or a.d2d_real == "replaced"
 
 
 class CollapseError(RuntimeError):
     """The adversarial game collapsed (e.g. almost no augmented pose stays in the image)."""
 
 
-def gan_settings(config: ml_collections.ConfigDict) -> steps.GANSettings:
+def gan_settings(config: ml_collections.ConfigDict,
+                 placement: placement_lib.Placement | None = None) -> steps.GANSettings:
     a = config.poseaug
     fields = {f for f in steps.GANSettings.__dataclass_fields__}
-    return steps.GANSettings(**{k: a[k] for k in fields if k in a})
+    values = {k: a[k] for k in fields if k in a}
+    # DEVIATION(docs/reference.md §3.1) with use_ba=False (default): D3d judges the BA pose, which without BA is
+    # the source pose itself: nothing for it to learn or to teach the generator, so it is not run.
+    values["use_d3d"] = a.use_d3d and a.use_ba
+    return steps.GANSettings(**values, placement=placement)
+
+
+def measure_placement(config: ml_collections.ConfigDict, pose_3d) -> placement_lib.Placement:
+    a = config.poseaug
+    return placement_lib.measure_placement(pose_3d, margin=a.placement_margin, yaw_limit_deg=a.yaw_limit_deg,
+                                           pitch_limit_deg=a.pitch_limit_deg, roll_limit_deg=a.roll_limit_deg)
 
 
 class _Buffer:
-    """The epoch's valid augmented pairs (REFERENCE.md §6.2 step 2c), collected on the host.
+    """The epoch's valid augmented pairs (docs/reference.md §6.2 step 2c), collected on the host.
 
     Preallocated for the whole epoch and filled in place, so that collecting 1.3M Human3.6M pairs holds one copy
     of them (420 MB), not a list of batches plus its concatenation. Cameras are not kept: the estimator pass
@@ -63,33 +96,45 @@ def _moving_statistics(model) -> list:
 
 
 class PoseAugStage:
-    """Owns the networks, compiled steps and checkpoint of the PoseAug stage."""
+    """Owns the networks, compiled steps and checkpoint of one arm of the PoseAug stage (`<workdir>/<arm>/`)."""
 
-    def __init__(self, config, workdir: pathlib.Path, strategy, datasets: Datasets, baseline: pathlib.Path):
-        self.config, self.strategy, self.datasets = config, strategy, datasets
-        self.dir = workdir / "poseaug"
+    def __init__(self, config, workdir: pathlib.Path, strategy, datasets: Datasets, baseline: pathlib.Path, *,
+                 arm: str = "poseaug"):
+        if arm not in ARMS:
+            raise ValueError(f"Unknown arm {arm!r}; valid: {', '.join(ARMS)}.")
+        self.config, self.strategy, self.datasets, self.arm = config, strategy, datasets, arm
+        self.dir = workdir / arm
         self.dir.mkdir(parents=True, exist_ok=True)
         self.restarts_path = self.dir / "restarts.json"
         self.restarts = reporting.read_json(self.restarts_path, default=0)
+        self.placement = None
+        if uses_placement(config, arm):
+            self.placement = measure_placement(config, datasets.train.pose3d)
+            reporting.write_json_atomic(self.dir / PLACEMENT_FILE, self.placement.to_config())
+            logging.info("%s: placement %s", arm, self.placement)
+        self._identity = None  # the control's pairs, built on first use
         replicas = strategy.num_replicas_in_sync
         with strategy.scope():
             estimator = networks.build_estimator(config, synchronized_bn=replicas > 1, stage="poseaug")
-            self.nets = networks.build_gan_networks(config, estimator, num_replicas=replicas, seed=config.seed)
+            self.nets = networks.build_gan_networks(config, estimator, num_replicas=replicas, seed=config.seed,
+                                                    placement=self.placement)
             self.state = SelectionState()
             self.iteration = tf.Variable(0, dtype=tf.int64, name="iteration")
-        self.ckpt = tf.train.Checkpoint(state=self.state, iteration=self.iteration, **self.nets.checkpoint_items())
+        self.ckpt = networks.training_checkpoint(state=self.state, iteration=self.iteration,
+                                                 **self.nets.checkpoint_items())
         self.manager = tf.train.CheckpointManager(self.ckpt, self.dir / "ckpt", max_to_keep=2)
         if self.manager.latest_checkpoint:
-            self.ckpt.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
-            logging.info("PoseAug: resumed from %s (epoch %d).", self.manager.latest_checkpoint,
+            networks.restore_checkpoint(self.ckpt, self.manager.latest_checkpoint)
+            logging.info("%s: resumed from %s (epoch %d).", arm, self.manager.latest_checkpoint,
                          int(self.state.epoch))
         else:
             start = config.poseaug.pretrained or baseline
             estimator.load_weights(start)
-            logging.info("PoseAug: estimator initialised from %s.", start)
+            logging.info("%s: estimator initialised from %s.", arm, start)
             self.manager.save()  # epoch 0: the rollback target of a collapse in epoch 1
-        self.settings = gan_settings(config)
+        self.settings = gan_settings(config, self.placement)
         self._gan_steps = {}
+        self._random_step = None
         self.p_step = steps.distribute(
             steps.make_estimator_step(estimator, self.nets.p_optimizer, clip_norm=config.poseaug.clip_norm),
             strategy)
@@ -120,18 +165,40 @@ class PoseAugStage:
                           (n.p_optimizer, a.lr_p)):
             opt.learning_rate.assign(networks.poseaug_learning_rate(base, epoch, a.epochs))
 
-    def _gan_pass(self, epoch: int, seed: int) -> tuple[dict, _Buffer | None]:
+    def _gan_dataset(self, epoch: int, seed: int) -> tf.data.Dataset:
         a, train = self.config.poseaug, self.datasets.train
         rng = np.random.default_rng([seed, epoch, 1])
         swap = gan_data.swap_rows(len(train), rng) if a.bl_swap else None
-        ds = gan_data.gan_epoch_dataset(train.pose3d, train.camera, batch_size=a.batch_size, seed=seed,
-                                        epoch=epoch, swap=swap)
+        return gan_data.gan_epoch_dataset(train.pose3d, train.camera, batch_size=a.batch_size, seed=seed,
+                                          epoch=epoch, swap=swap)
+
+    def _random_pass(self, epoch: int, seed: int) -> tuple[dict, _Buffer | None]:
+        """The random arm's augmentation pass: a uniform random placement of every (swapped) source pose."""
+        a = self.config.poseaug
+        if epoch <= a.warmup:
+            return {}, None
+        if self._random_step is None:
+            self._random_step = steps.distribute(
+                steps.make_random_augment_step(placement=self.placement, settings=self.settings), self.strategy,
+                gather_keys=steps.GATHERED_GAN_KEYS)
+        total = len(self.datasets.train) // a.batch_size
+        buffer = _Buffer(total * a.batch_size)
+        zero = tf.constant(0.0, tf.float32)
+        metrics = run_epoch(self._random_step,
+                            self.strategy.experimental_distribute_dataset(self._gan_dataset(epoch, seed)),
+                            total=total, desc=f"random {epoch}/{a.epochs} augment", step_args=(zero, zero),
+                            on_output=buffer)
+        return metrics, buffer
+
+    def _gan_pass(self, epoch: int, seed: int) -> tuple[dict, _Buffer | None]:
+        a, train = self.config.poseaug, self.datasets.train
+        ds = self._gan_dataset(epoch, seed)
         with_feedback = epoch > a.warmup and a.feedback != "none"
         ba_center, beta = self._schedules(epoch)
         total = len(train) // a.batch_size
         # Warm-up epochs train no estimator, so their augmented pairs are not kept.
         buffer = _Buffer(total * a.batch_size) if epoch > a.warmup else None
-        # DEVIATION(REFERENCE.md §9.5): the feedback runs the frozen estimator in training mode (batch
+        # DEVIATION(docs/reference.md §9.5): the feedback runs the frozen estimator in training mode (batch
         # statistics, as the reference), which also moves its BN running statistics towards augmented poses.
         # With few batches per epoch the following real pass cannot wash that out and inference-mode accuracy
         # drops; so the statistics are restored after the GAN pass unless protect_estimator_bn=False.
@@ -141,7 +208,7 @@ class PoseAugStage:
         counter = [start]
 
         def step(batch, *args):
-            # D steps every `d_interval` iterations of a global counter (REFERENCE.md §6.2 step 2b).
+            # D steps every `d_interval` iterations of a global counter (docs/reference.md §6.2 step 2b).
             compiled = self.gan_step(with_feedback, counter[0] % a.d_interval == 0)
             counter[0] += 1
             return compiled(batch, *args)
@@ -158,27 +225,70 @@ class PoseAugStage:
     def _estimator_pass(self, pose_set, epoch: int, seed: int, tag: str) -> dict:
         bs = self.config.poseaug.batch_size
         if pose_set is None or len(pose_set) < bs:
-            logging.warning("PoseAug epoch %d: %s pass skipped (%d samples < batch %d).", epoch, tag,
+            logging.warning("%s epoch %d: %s pass skipped (%d samples < batch %d).", self.arm, epoch, tag,
                             0 if pose_set is None else len(pose_set), bs)
             return {}
         ds = train_dataset(pose_set, batch_size=bs, seed=seed * 1013 + epoch)
         out = run_epoch(self.p_step, self.strategy.experimental_distribute_dataset(ds),
-                        total=len(pose_set) // bs, desc=f"poseaug {epoch} estimator/{tag}")
+                        total=len(pose_set) // bs, desc=f"{self.arm} {epoch} estimator/{tag}")
         return {f"p_{k}_{tag}": v for k, v in out.items()}
+
+    def _mixed_pass(self, aug, epoch: int, seed: int) -> dict:
+        """Estimator steps whose batches hold real and augmented pairs together.
+
+        "mixed": one pass over the real pairs in batches of B, of which `augmented_fraction` are augmented
+        (2N/B steps of B samples for the default 0.5, as the two separate passes).
+        "added": the two passes over the real pairs in batches of B, each batch joined by
+        round(`augmented_per_real` · B) augmented pairs: the control's steps and real batches, with the
+        augmented pairs added on top.
+        """
+        a, real = self.config.poseaug, self.datasets.train
+        if a.estimator_batches == "added":
+            n_real, n_aug, passes = a.batch_size, int(round(a.batch_size * a.augmented_per_real)), 2
+        else:
+            n_aug = int(round(a.batch_size * a.augmented_fraction))
+            n_real, passes = a.batch_size - n_aug, 1
+        if aug is None or len(aug) < n_aug:
+            logging.warning("%s epoch %d: %d augmented pairs < %d per batch; estimator trained on real pairs "
+                            "only.", self.arm, epoch, 0 if aug is None else len(aug), n_aug)
+            return self._estimator_pass(real, epoch, seed, "real")
+        real_ds = train_dataset(real, batch_size=n_real, seed=seed * 1013 + epoch).repeat(passes)
+        aug_ds = train_dataset(aug, batch_size=n_aug, seed=seed * 1019 + epoch).repeat()
+        ds = tf.data.Dataset.zip(real_ds, aug_ds).map(
+            lambda r, f: {k: tf.concat([r[k], f[k]], 0) for k in ("pose_2d", "pose_3d")})
+        out = run_epoch(self.p_step, self.strategy.experimental_distribute_dataset(ds),
+                        total=passes * (len(real) // n_real), desc=f"{self.arm} {epoch} estimator/mixed")
+        return {f"p_{k}_mixed": v for k, v in out.items()}
+
+    def _augmented_pairs(self, epoch: int, seed: int) -> tuple[dict, object]:
+        """(training means, PoseSet of this epoch's augmented pairs or None) of the arm's augmentation pass."""
+        a = self.config.poseaug
+        if self.arm == "control":
+            if epoch <= a.warmup:
+                return {}, None
+            if self._identity is None:
+                self._identity = gan_data.identity_pose_set(self.datasets.train)
+            return {}, self._identity
+        train, buffer = (self._gan_pass if self.arm == "poseaug" else self._random_pass)(epoch, seed)
+        if epoch > a.warmup and train.get("aug_valid_fraction", 1.0) < a.min_valid_fraction:
+            raise CollapseError(f"only {train['aug_valid_fraction']:.1%} of the augmented poses of epoch "
+                                f"{epoch} project inside the image (< {a.min_valid_fraction:.0%})")
+        return train, None if buffer is None else buffer.pose_set()
 
     def run_epoch(self, epoch: int) -> tuple[dict, dict]:
         a = self.config.poseaug
         seed = self.config.seed + 7919 * self.restarts
         self._set_learning_rates(epoch)
-        train, buffer = self._gan_pass(epoch, seed)
-        if epoch > a.warmup and train.get("aug_valid_fraction", 1.0) < a.min_valid_fraction:
-            raise CollapseError(f"only {train['aug_valid_fraction']:.1%} of the augmented poses of epoch "
-                                f"{epoch} project inside the image (< {a.min_valid_fraction:.0%})")
-        if buffer is not None:
-            aug = buffer.pose_set()
+        train, aug = self._augmented_pairs(epoch, seed)
+        if epoch > a.warmup:
             train["buffer_size"] = 0 if aug is None else len(aug)
-            train.update(self._estimator_pass(aug, epoch, seed, "fake"))
-            train.update(self._estimator_pass(self.datasets.train, epoch, seed, "real"))
+            # DEVIATION(docs/reference.md §6.2) unless estimator_batches="separate": real and augmented pairs
+            # share batches instead of alternating whole passes.
+            if a.estimator_batches in ("mixed", "added"):
+                train.update(self._mixed_pass(aug, epoch, seed))
+            else:
+                train.update(self._estimator_pass(aug, epoch, seed, "fake"))
+                train.update(self._estimator_pass(self.datasets.train, epoch, seed, "real"))
         return train, self.evaluator.all()
 
     def rollback(self, epoch: int, error: Exception) -> None:
@@ -187,19 +297,20 @@ class PoseAugStage:
         if self.restarts > self.config.poseaug.max_restarts:
             raise type(error)(f"{error}; gave up after {self.config.poseaug.max_restarts} rollbacks.") from error
         reporting.write_json_atomic(self.restarts_path, self.restarts)
-        self.ckpt.restore(self.manager.latest_checkpoint)
-        logging.warning("PoseAug epoch %d: %s. Rolled back to epoch %d with a new seed (restart %d of %d).",
-                        epoch, error, int(self.state.epoch), self.restarts, self.config.poseaug.max_restarts)
+        networks.restore_checkpoint(self.ckpt, self.manager.latest_checkpoint)
+        logging.warning("%s epoch %d: %s. Rolled back to epoch %d with a new seed (restart %d of %d).",
+                        self.arm, epoch, error, int(self.state.epoch), self.restarts,
+                        self.config.poseaug.max_restarts)
 
 
 def run_poseaug(config, workdir: pathlib.Path, strategy, datasets: Datasets, history: reporting.History,
-                writer: tf.summary.SummaryWriter, baseline: pathlib.Path) -> None:
-    """Runs (or resumes) the PoseAug epochs and writes `<workdir>/poseaug.weights.h5` (the selected model)."""
-    stage = PoseAugStage(config, workdir, strategy, datasets, baseline)
-    history.truncate("poseaug", int(stage.state.epoch))
-    if not history.stage("poseaug"):
+                writer: tf.summary.SummaryWriter, baseline: pathlib.Path, *, arm: str = "poseaug") -> None:
+    """Runs (or resumes) one arm's epochs and writes `<workdir>/<arm>.weights.h5` (the selected model)."""
+    stage = PoseAugStage(config, workdir, strategy, datasets, baseline, arm=arm)
+    history.truncate(arm, int(stage.state.epoch))
+    if not history.stage(arm):
         results = stage.evaluator.all()
-        history.append(reporting.epoch_record("poseaug", 0, {}, results))
+        history.append(reporting.epoch_record(arm, 0, {}, results))
     epochs = config.poseaug.epochs
     while int(stage.state.epoch) < epochs:
         epoch = int(stage.state.epoch) + 1
@@ -207,11 +318,12 @@ def run_poseaug(config, workdir: pathlib.Path, strategy, datasets: Datasets, his
             train, results = stage.run_epoch(epoch)
         except (NonFiniteLossError, CollapseError) as error:
             stage.rollback(epoch, error)
-            history.truncate("poseaug", int(stage.state.epoch))
+            history.truncate(arm, int(stage.state.epoch))
             continue
-        reporting.record_epoch(history, writer, stage="poseaug", epoch=epoch, epochs=epochs, train=train,
+        reporting.record_epoch(history, writer, stage=arm, epoch=epoch, epochs=epochs, train=train,
                                results=results)
-        if config.figures.enabled and config.figures.every > 0 and epoch % config.figures.every == 0:
+        if (arm == "poseaug" and config.figures.enabled and config.figures.every > 0
+                and epoch % config.figures.every == 0):
             from poseaug_tf import figures  # matplotlib only when figures are wanted
             figures.tensorboard_images(writer, {"workdir": workdir, "augmentor": stage.nets.augmentor,
                                                 "datasets": datasets}, step=epoch)
@@ -220,4 +332,4 @@ def run_poseaug(config, workdir: pathlib.Path, strategy, datasets: Datasets, his
         stage.state.update(stage.dir, stage.nets.estimator, epoch, results["validation"].mpjpe,
                            eligible=epoch > config.poseaug.warmup)
         stage.manager.save()
-    stage.state.publish(stage.nets.estimator, stage.dir, workdir, stem="poseaug", selection=config.selection)
+    stage.state.publish(stage.nets.estimator, stage.dir, workdir, stem=arm, selection=config.selection)

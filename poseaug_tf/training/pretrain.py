@@ -1,4 +1,4 @@
-"""Stage 1: supervised pretraining of the baseline estimator (REFERENCE.md §6.1)."""
+"""Stage 1: supervised pretraining of the baseline estimator (docs/reference.md §6.1)."""
 
 from __future__ import annotations
 
@@ -34,10 +34,10 @@ def run_pretraining(config: ml_collections.ConfigDict, workdir: pathlib.Path, st
         optimizer = networks.pretrain_optimizer(config)
         optimizer.build(estimator.trainable_variables)
         state = SelectionState()
-    ckpt = tf.train.Checkpoint(estimator=estimator, optimizer=optimizer, state=state)
+    ckpt = networks.training_checkpoint(estimator=estimator, optimizer=optimizer, state=state)
     manager = tf.train.CheckpointManager(ckpt, stage_dir / "ckpt", max_to_keep=2)
     if manager.latest_checkpoint:
-        ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        networks.restore_checkpoint(ckpt, manager.latest_checkpoint)
         logging.info("Pretraining: resumed from %s (epoch %d).", manager.latest_checkpoint, int(state.epoch))
     history.truncate("pretrain", int(state.epoch))
     step = steps.distribute(steps.make_estimator_step(estimator, optimizer, clip_norm=p.clip_norm), strategy)

@@ -3,32 +3,21 @@
 from __future__ import annotations
 
 import json
-import math
-import os
 import pathlib
-import tempfile
 from typing import Any, Mapping
 
 import tensorflow as tf
 from absl import logging
 
+from poseaug_tf import files
+
 RESULT_KEYS = ("mpjpe", "pa_mpjpe", "pck", "auc", "frames")
 
 
 def write_json_atomic(path: pathlib.Path, payload: Any) -> None:
-    """Writes JSON through a temporary file and `os.replace`, so a crash never leaves a truncated file."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(payload, f, indent=2, sort_keys=True, default=_jsonable)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        pathlib.Path(tmp).unlink(missing_ok=True)
-        raise
+    """Writes JSON through `files.atomic_path`, so a crash never leaves a truncated file."""
+    with files.atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, default=_jsonable))
 
 
 def _jsonable(value):
@@ -97,21 +86,29 @@ def record_epoch(history: History, writer: tf.summary.SummaryWriter, *, stage: s
     logging.info("%s epoch %d/%d: %s | MPJPE/PA-MPJPE mm: %s", stage, epoch, epochs, loss, scores)
 
 
-def all_finite(values: Mapping[str, float]) -> bool:
-    return all(math.isfinite(v) for v in values.values() if isinstance(v, (int, float)))
+MODELS = ("baseline", "control", "poseaug", "random")
+"""Reported models in table order: the pretrained baseline, then the arms of the PoseAug stage."""
 
 
-def results_markdown(results: Mapping[str, Any]) -> str:
-    """Baseline vs PoseAug table (mm and %) for `<workdir>/results.md` and the console."""
+def _model_rows(results: Mapping[str, Any], models: tuple[str, ...]) -> list[str]:
     lines = ["| set | model | MPJPE (mm) | PA-MPJPE (mm) | PCK (%) | AUC (%) | frames | checkpoint |",
              "|---|---|---|---|---|---|---|---|"]
-    sets = sorted({s for model in ("baseline", "poseaug") for s in results.get(model, {})})
+    sets = sorted({s for model in models for s in results.get(model, {})})
     for name in sets:
-        for model in ("baseline", "poseaug"):
+        for model in models:
             r = results.get(model, {}).get(name)
             if r:
                 lines.append(f"| {name} | {model} | {r['mpjpe']:.1f} | {r['pa_mpjpe']:.1f} | {r['pck']:.1f} | "
                              f"{r['auc']:.1f} | {r['frames']} | {r['checkpoint']} |")
+    return lines
+
+
+def results_markdown(results: Mapping[str, Any]) -> str:
+    """Baseline and arms (control, PoseAug, random) table (mm and %) for `<workdir>/results.md` and the console."""
+    lines = _model_rows(results, MODELS)
+    last = tuple(f"{m}_last" for m in MODELS if f"{m}_last" in results)
+    if last:
+        lines += ["", "Last epoch of each arm (no selection):", ""] + _model_rows(results, last)
     oracle = results.get("oracle")
     if oracle:
         lines += ["", "Oracle (best epoch chosen on the test set itself, as the paper's tables; not a valid "

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import pathlib
 
 import keras
 import tensorflow as tf
 from absl import logging
 
+from poseaug_tf import files
 from poseaug_tf.training import reporting
 
 
 def save_weights_atomic(model: keras.Model, path: pathlib.Path) -> None:
     """`model.save_weights` through a temporary file, so an interruption never leaves a truncated file."""
-    tmp = path.with_name(f".tmp-{path.name}")
-    model.save_weights(tmp)
-    os.replace(tmp, path)
+    with files.atomic_path(path) as tmp:
+        model.save_weights(tmp)
 
 
 class SelectionState(tf.Module):

@@ -15,13 +15,13 @@ from typing import Callable, Mapping
 import keras
 import tensorflow as tf
 
-from poseaug_tf import camera, losses
+from poseaug_tf import camera, losses, placement as placement_lib
 from poseaug_tf.training.pools import FakePool
 
 
 @dataclasses.dataclass(frozen=True)
 class GANSettings:
-    """Loss weights and switches of the generator and discriminator steps (REFERENCE.md §5, §6.6)."""
+    """Loss weights and switches of the generator and discriminator steps (docs/reference.md §5, §6.6)."""
 
     weight_d2d: float = 1.0
     weight_d3d: float = 6.0
@@ -43,6 +43,8 @@ class GANSettings:
     clip_norm: float = 1.0
     valid_bound: float = 1.0
     two_sided_filter: bool = True
+    d2d_real: str = "source"         # "source" (reference) or "replaced" (source poses at random placements)
+    placement: placement_lib.Placement | None = None  # the ranges of d2d_real="replaced"
 
 
 def _global_batch(local_batch: tf.Tensor) -> tf.Tensor:
@@ -112,7 +114,7 @@ def make_estimator_step(estimator: keras.Model, optimizer, *, clip_norm: float =
 
 
 def _feedback_terms(estimator, pose_in, out, proj_in, proj_ba, proj_rt, s: GANSettings, ba_center, beta):
-    """Per-example feedback loss and the mean error ratios (for logging), REFERENCE.md §5.3 / paper Eq. 9."""
+    """Per-example feedback loss and the mean error ratios (for logging), docs/reference.md §5.3 / paper Eq. 9."""
     # The frozen estimator runs in training mode as in the reference (batch-statistics BN, dropout on).
     err_orig = losses.grouped_joint_error(estimator(proj_in, training=True), pose_in)
     err_ba = losses.grouped_joint_error(estimator(proj_ba, training=True), out["pose_ba"])
@@ -140,7 +142,7 @@ def _regularizer(out, s: GANSettings) -> tf.Tensor:
 
 
 def _valid_mask(proj: tf.Tensor, s: GANSettings) -> tf.Tensor:
-    """Augmented samples kept for the estimator: projection inside the bound (REFERENCE.md §9.3)."""
+    """Augmented samples kept for the estimator: projection inside the bound (docs/reference.md §9.3)."""
     coords = tf.abs(proj) if s.two_sided_filter else proj
     return tf.reduce_all(coords <= s.valid_bound, axis=[-2, -1])
 
@@ -152,9 +154,10 @@ def make_gan_step(*, augmentor, estimator, d3d, d2d, g_optimizer, d3d_optimizer,
 
     The batch dict holds "pose_3d" (B, 16, 3) BL-swapped absolute camera-frame poses with their "camera"
     (B, 9), "noise" (B, 4, 48), and the discriminators' real samples "real_3d" (B, 16, 3) and
-    "real_2d_pose" (B, 16, 3) with "real_2d_camera" (B, 9) (projected here). `ba_center` and `beta` are
-    scalar tensors (schedules change them without retracing); feedback and the D update are Python choices
-    between separately compiled variants.
+    "real_2d_pose" (B, 16, 3) with "real_2d_camera" (B, 9) (projected here; with `d2d_real="replaced"` first
+    moved to the placement drawn by "unit" (B, 6) in [−1, 1]). `ba_center` and `beta` are scalar tensors
+    (schedules change them without retracing); feedback and the D update are Python choices between separately
+    compiled variants.
     """
     s = settings
     g_vars = augmentor.trainable_variables
@@ -189,13 +192,20 @@ def make_gan_step(*, augmentor, estimator, d3d, d2d, g_optimizer, d3d_optimizer,
         fake_3d = tf.stop_gradient(out["pose_ba"])
         fake_2d = tf.stop_gradient(proj_rt)
         if with_d_update:
-            real_2d = camera.project(batch["real_2d_pose"], batch["real_2d_camera"])
+            real_2d_pose = batch["real_2d_pose"]
+            # DEVIATION(docs/reference.md §1.11) with d2d_real="replaced" (default).
+            if s.d2d_real == "replaced":
+                # A 2D pose is plausible when it projects a real 3D pose from any plausible viewpoint, not only
+                # from the training cameras' viewpoints: the discriminator must not penalise new views.
+                real_2d_pose = placement_lib.place(real_2d_pose, batch["unit"][:, :3], batch["unit"][:, 3:],
+                                                   s.placement)["pose_rt"]
+            real_2d = camera.project(real_2d_pose, batch["real_2d_camera"])
             if s.use_d3d:
                 m.update(_d_step(d3d, d3d_optimizer, batch["real_3d"], pool_3d.query(fake_3d), gb, s, "d3d"))
             if s.use_d2d:
                 m.update(_d_step(d2d, d2d_optimizer, real_2d, pool_2d.query(fake_2d), gb, s, "d2d"))
         valid = _valid_mask(fake_2d, s)
-        m.update(_augmentation_stats(out, valid, gb))
+        m.update(_augmentation_stats(out, fake_2d, valid, gb))
         m.update(aug_pose_3d=tf.stop_gradient(out["pose_rt"]), aug_pose_2d=fake_2d,
                  aug_valid=tf.cast(valid, tf.int32))  # int: strategies cannot gather bool tensors
         return m
@@ -214,16 +224,44 @@ def _d_step(disc, optimizer, real, fake, gb, s: GANSettings, tag: str) -> dict:
             f"{tag}_fake_score": _mean(tf.reduce_mean(fake_scores, -1), gb)}
 
 
-def _augmentation_stats(out, valid, gb) -> dict:
+def scale_2d(pose_2d: tf.Tensor) -> tf.Tensor:
+    """(B, J, 2) → (B,) RMS distance of the joints from their centroid (apparent size, normalised units)."""
+    centred = pose_2d - tf.reduce_mean(pose_2d, axis=-2, keepdims=True)
+    return tf.sqrt(tf.reduce_mean(tf.reduce_sum(tf.square(centred), -1), -1))
+
+
+def _augmentation_stats(out, proj_rt, valid, gb) -> dict:
     """Augmentation magnitudes (collapse indicators), each a share of the global-batch mean."""
-    angle = tf.norm(out["rotation"], axis=-1)
-    return {
-        "aug_ba_diff": _mean(tf.reduce_mean(out["ba_diff"], -1), gb),
-        "aug_blr_abs": _mean(tf.reduce_mean(tf.abs(out["blr"]), -1), gb),
-        "aug_rot_angle": _mean(angle, gb),
+    stats = {
+        "aug_rot_angle": _mean(placement_lib.rotation_angle(out["rotation_matrix"]), gb),  # effective angle
         "aug_depth": _mean(out["translation"][:, 2], gb),
+        "aug_scale_2d": _mean(scale_2d(proj_rt), gb),
         "aug_valid_fraction": _mean(tf.cast(valid, tf.float32), gb),
     }
+    if "ba_diff" in out:
+        stats.update(aug_ba_diff=_mean(tf.reduce_mean(out["ba_diff"], -1), gb),
+                     aug_blr_abs=_mean(tf.reduce_mean(tf.abs(out["blr"]), -1), gb))
+    return stats
+
+
+def make_random_augment_step(*, placement: placement_lib.Placement, settings: GANSettings) -> Callable:
+    """Per-replica step of the non-learned augmentation arm: each (BL-swapped) pose at a uniform random placement.
+
+    Takes a `gan_epoch_dataset` batch and returns the augmented pairs like the GAN step ("aug_pose_3d",
+    "aug_pose_2d", "aug_valid") with the same augmentation statistics. The uniform draws come from the batch's
+    stateless "unit" (B, 6) tensor, so a resumed epoch draws the same placements.
+    """
+
+    def step(batch, ba_center, beta):
+        del ba_center, beta  # the GAN step's schedule arguments; unused here
+        gb = _global_batch(tf.shape(batch["pose_3d"])[0])
+        out = placement_lib.place(batch["pose_3d"], batch["unit"][:, :3], batch["unit"][:, 3:], placement)
+        proj = camera.project(out["pose_rt"], batch["camera"])
+        valid = _valid_mask(proj, settings)
+        return {**_augmentation_stats(out, proj, valid, gb), "aug_pose_3d": out["pose_rt"], "aug_pose_2d": proj,
+                "aug_valid": tf.cast(valid, tf.int32)}
+
+    return step
 
 
 GATHERED_GAN_KEYS = ("aug_pose_3d", "aug_pose_2d", "aug_valid")

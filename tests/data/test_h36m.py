@@ -12,7 +12,7 @@ from poseaug_tf.data import DataFileNotFoundError, DataFormatError, h36m, h36m_c
 from tests import numpy_reference as ref
 from tests.data.conftest import FAKE_SEQUENCES
 
-# REFERENCE.md §1.5 printed values (rounded there), checked against the built-in float32 table.
+# docs/reference.md §1.5 printed values (rounded there), checked against the built-in float32 table.
 REFERENCE_NORMALISED = np.array([[2.290099, 2.287562, 0.025083, 0.028903],
                                  [2.299351, 2.295183, 0.017697, 0.016130],
                                  [2.298281, 2.297598, 0.039632, 0.002805],
@@ -24,13 +24,13 @@ def _load(fake, subjects=("S1",), **kwargs):
     return load_h36m(fake.root, subjects, use_cache=False, **kwargs)
 
 
-def _expected(fake, subjects, actions=None, stride=1):
+def _expected(fake, subjects, actions=None, stride=1, cameras=range(4)):
     pose3d, pose2d, names = [], [], []
     for subject in subjects:
         for action in FAKE_SEQUENCES[subject]:
             if actions is not None and action not in actions:
                 continue
-            for cam in range(4):
+            for cam in cameras:
                 p3, p2 = fake.expected(subject, action, cam)
                 pose3d.append(p3[::stride])
                 pose2d.append(p2[::stride])
@@ -102,8 +102,40 @@ def test_action_filter_matches_base_names(fake_h36m, actions, expected):
     np.testing.assert_array_equal(ps.action, names)
 
 
+@pytest.mark.parametrize("cameras, expected", [([0, 2], [0, 2]), (["55011271", "3"], [1, 3]), ([3, 1, 3], [1, 3])])
+def test_camera_filter_keeps_exactly_those_views(fake_h36m, cameras, expected):
+    ps = _load(fake_h36m, ("S1",), cameras=cameras)
+    pose3d, pose2d, _ = _expected(fake_h36m, ("S1",), cameras=expected)
+    np.testing.assert_allclose(ps.pose3d, pose3d, atol=1e-5)
+    np.testing.assert_allclose(ps.pose2d, pose2d, atol=1e-5)
+    k = np.stack([fake_h36m.camera("S1", c)[0] for c in expected])
+    distance = np.abs(ps.camera[:, None, :] - k[None]).max(-1)  # (N, cameras kept)
+    assert distance.min(1).max() < 1e-5 and set(distance.argmin(1)) == set(range(len(expected)))
+    assert len(np.unique(ps.sequence)) == len(expected) * len(FAKE_SEQUENCES["S1"])
+
+
+@pytest.mark.parametrize("cameras", [[4], ["12345678"], []])
+def test_unknown_cameras_are_rejected(fake_h36m, cameras):
+    with pytest.raises(ValueError, match="camera"):
+        _load(fake_h36m, ("S1",), cameras=cameras)
+
+
+def test_excluded_actions_are_removed_by_base_name(fake_h36m):
+    ps = _load(fake_h36m, ("S1",), exclude_actions=["Walking"])
+    pose3d, _, names = _expected(fake_h36m, ("S1",), actions=["WalkDog", "Eating 2"])
+    np.testing.assert_allclose(ps.pose3d, pose3d, atol=1e-5)
+    np.testing.assert_array_equal(ps.action, names)
+    # Include and exclude compose; a misspelt exclusion or one that leaves nothing is an error.
+    both = _load(fake_h36m, ("S1",), actions=["Walking", "Eating"], exclude_actions=["Walking 1"])
+    assert sorted(set(both.action)) == ["Eating", "Walking"] and len(both) == 4 * (30 + 20)
+    with pytest.raises(DataFormatError, match="Sittting"):
+        _load(fake_h36m, ("S1",), exclude_actions=["Sittting"])
+    with pytest.raises(DataFormatError, match="no sequence .* is left"):
+        _load(fake_h36m, ("S1",), exclude_actions=["Walking", "WalkDog", "Eating"])
+
+
 def test_select_actions_honours_every_request_for_every_subject():
-    # The reference's one-shot map iterator drops later actions (REFERENCE.md §9.14); ours must not.
+    # The reference's one-shot map iterator drops later actions (docs/reference.md §9.14); ours must not.
     available = ["Walking", "Walking 1", "WalkDog", "WalkTogether 1", "Eating"]
     for _ in range(2):
         assert h36m.select_actions(available, ["Walking", "Eating"]) == ["Walking", "Walking 1", "Eating"]

@@ -1,16 +1,19 @@
 """Tests for poseaug_tf.models.augmentor (PoseAugmentor, valid_projection_mask) and augmentor_ops.
 
-Values are checked against tests/numpy_reference.py (float64, written from REFERENCE.md §2) applied to the trunk
+Values are checked against tests/numpy_reference.py (float64, written from docs/reference.md §2) applied to the trunk
 outputs, and against invariants (lengths, directions, distances, orthonormality).
 """
 
 from __future__ import annotations
+
+import math
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from poseaug_tf import placement as placement_lib
 from poseaug_tf import skeleton
 from poseaug_tf.models import augmentor_ops
 from poseaug_tf.models.augmentor import OUTPUT_KEYS, build_augmentor, valid_projection_mask
@@ -19,7 +22,7 @@ from tests.models.keras_contract import run_layer_contract
 
 BATCH = 24
 NOISE_DIM = 48
-# REFERENCE.md §2.3: bone k uses ratio BL_MAP[k]; §2.4: r = tanh(raw)·3.1415.
+# docs/reference.md §2.3: bone k uses ratio BL_MAP[k]; §2.4: r = tanh(raw)·3.1415.
 BL_MAP = (0, 1, 2, 0, 1, 2, 3, 4, 5, 6, 7, 8, 6, 7, 8)
 ROT_LIMIT = 3.1415
 LEFT_BONES, RIGHT_BONES = (3, 4, 5, 9, 10, 11), (0, 1, 2, 12, 13, 14)
@@ -50,7 +53,7 @@ def noise(rng):
 
 
 def trunk_outputs(model, pose, noise):
-    """Raw outputs of the four trunks on the inputs of REFERENCE.md §2.1 (built here, in NumPy)."""
+    """Raw outputs of the four trunks on the inputs of docs/reference.md §2.1 (built here, in NumPy)."""
     flat = (pose - pose[:, :1]).reshape(len(pose), -1)
     lengths = np.linalg.norm(ref.pose_to_bones(pose), axis=-1)
     inputs = {"ba": (flat, noise[:, 0]), "bl": (flat, lengths, noise[:, 1]), "r": (flat, noise[:, 2]),
@@ -61,7 +64,7 @@ def trunk_outputs(model, pose, noise):
 
 
 def numpy_augment(pose, raw, *, guard_depth=None):
-    """REFERENCE.md §2.2–2.4 in float64 from the trunk outputs; guard_depth adds the min-depth shift."""
+    """docs/reference.md §2.2–2.4 in float64 from the trunk outputs; guard_depth adds the min-depth shift."""
     bones, root = ref.pose_to_bones(pose), pose[:, :1].astype(np.float64)
     lengths = np.linalg.norm(bones, axis=-1, keepdims=True)
     unit = bones / lengths
@@ -220,7 +223,7 @@ def test_gradients_reach_every_variable_and_are_finite(pose, noise):
     for path, grad in grads.items():
         assert grad is not None and np.all(np.isfinite(grad)), path
         assert np.abs(grad.numpy()).max() > 0, path
-    # REFERENCE.md §2.8 routing: pose_ba depends on BA only, blr on BL only, rotation on R only.
+    # docs/reference.md §2.8 routing: pose_ba depends on BA only, blr on BL only, rotation on R only.
     for key, trunk in (("pose_ba", "ba_trunk"), ("blr", "bl_trunk"), ("rotation", "r_trunk")):
         reached = {p.split("/")[1] for p, g in _variable_grads(model, pose, noise, [key]).items() if g is not None}
         assert reached == {trunk}, key
@@ -327,3 +330,48 @@ def test_bad_inputs_raise(model, pose, noise):
         build_augmentor(use_kcs=True)
     with pytest.raises(ValueError, match="pose_2d"):
         valid_projection_mask(np.zeros((2, 16, 3)))
+
+
+def test_bounded_rt_places_within_the_ranges_with_the_trunk_outputs(pose, noise):
+    bounds = placement_lib.Placement(up_axis=(0.0, -1.0, 0.0), depth=(4.0, 6.0), image_x=(-0.2, 0.2),
+                                     image_y=(-0.1, 0.15), pitch_limit=math.radians(20),
+                                     roll_limit=math.radians(5))
+    keras.utils.set_random_seed(5)
+    model = build_augmentor(rt_mode="bounded", rt_anchor="none", placement=bounds.to_config(), seed=1)
+    out = model(pose, noise=noise)
+    raw = trunk_outputs(model, pose, noise)
+    yaw, pitch, roll = (np.tanh(raw["r"]) * [math.pi, math.radians(20), math.radians(5)]).T
+    np.testing.assert_allclose(out["rotation"].numpy(), np.stack([yaw, pitch, roll], -1), atol=1e-5)
+    u, v, d = np.tanh(raw["t"]).T
+    depth = 5.0 + d
+    root = np.stack([(0.2 * u) * depth, (0.025 + 0.125 * v) * depth, depth], -1)
+    np.testing.assert_allclose(out["translation"].numpy(), root, atol=1e-5)
+    np.testing.assert_allclose(out["pose_rt"].numpy()[:, 0], root, atol=1e-5)
+    # Rigid about the root; BA and BL are unchanged by the mode.
+    rel = out["pose_bl"].numpy() - out["pose_bl"].numpy()[:, :1]
+    np.testing.assert_allclose(out["pose_rt"].numpy() - root[:, None],
+                               np.einsum("bij,bkj->bki", out["rotation_matrix"].numpy(), rel), atol=1e-5)
+    assert model.get_config()["placement"] == bounds.to_config()
+    run_layer_contract(model, pose, call_kwargs={"noise": noise})
+    with pytest.raises(ValueError, match="needs a `placement`"):
+        build_augmentor(rt_mode="bounded")
+    with pytest.raises(ValueError, match="rt_mode"):
+        build_augmentor(rt_mode="free")
+
+
+def test_anchored_bounded_rt_starts_from_the_branch_noise(pose, noise):
+    bounds = placement_lib.Placement(up_axis=(0.0, -1.0, 0.0), depth=(4.0, 6.0), image_x=(-0.2, 0.2),
+                                     image_y=(-0.1, 0.1))
+    model = build_augmentor(rt_mode="bounded", rt_offset=0.25, placement=bounds.to_config(), seed=1)
+    out = model(pose, noise=noise)
+    raw = trunk_outputs(model, pose, noise)
+    erf = np.vectorize(math.erf)
+    anchor_rot, anchor_pos = erf(noise[:, 2, :3] / math.sqrt(2)), erf(noise[:, 3, :3] / math.sqrt(2))
+    unit_rot = anchor_rot + 0.25 * np.tanh(raw["r"])
+    unit_rot[:, 0] = (unit_rot[:, 0] + 1) % 2 - 1
+    unit_rot[:, 1:] = np.clip(unit_rot[:, 1:], -1, 1)
+    np.testing.assert_allclose(out["rotation"].numpy(), unit_rot * [math.pi, math.radians(30), math.radians(10)],
+                               atol=1e-5)
+    depth = 5.0 + np.clip(anchor_pos[:, 2] + 0.25 * np.tanh(raw["t"][:, 2]), -1, 1)
+    np.testing.assert_allclose(out["translation"].numpy()[:, 2], depth, atol=1e-5)
+    assert model.get_config()["rt_anchor"] == "noise" and model.get_config()["rt_offset"] == 0.25

@@ -43,7 +43,7 @@ def test_batch_norm_momentum_update_matches_numpy():
     flat = x.reshape(-1, 5).astype(np.float64)
     batch_mean, batch_var = flat.mean(0), flat.var(0)
     np.testing.assert_allclose(bn.moving_mean.numpy(), 0.9 * old_mean + 0.1 * batch_mean, rtol=1e-5, atol=1e-6)
-    # DEVIATION(REFERENCE.md §8): Keras updates the moving variance with the biased batch variance; PyTorch uses the
+    # DEVIATION(docs/reference.md §8): Keras updates the moving variance with the biased batch variance; PyTorch uses the
     # unbiased one (factor n/(n-1), 0.1% at n = 1024). Normalisation itself uses the biased variance in both.
     np.testing.assert_allclose(bn.moving_variance.numpy(), 0.9 * old_var + 0.1 * batch_var, rtol=1e-5)
     np.testing.assert_allclose(y.reshape(-1, 5), (flat - batch_mean) / np.sqrt(batch_var + 1e-5), atol=1e-4)
@@ -164,3 +164,22 @@ def test_dropout_config_round_trip_and_seeded_determinism():
     np.testing.assert_array_equal(drop(x, training=True), clone(x, training=True))
     with pytest.raises(ValueError, match="rate"):
         layers.Dropout(1.0)
+
+
+def test_dropout_rng_state_is_in_the_checkpoint(tmp_path):
+    """Resuming from a tf.train checkpoint must draw the masks an uninterrupted run draws (exact resume)."""
+    import tensorflow as tf
+
+    from poseaug_tf.models import build_estimator
+    model = build_estimator("mlp", units=16, num_stages=1, dropout_rate=0.25)
+    x = np.random.default_rng(0).normal(size=(8, 16, 2)).astype(np.float32)
+    model(x, training=True)
+    assert len(layers.rng_states(model)) == 3  # one per dropout layer
+    checkpoint = tf.train.Checkpoint(model=model, rng_states=layers.rng_states(model))
+    path = checkpoint.save(str(tmp_path / "ckpt"))
+    uninterrupted = [model(x, training=True).numpy() for _ in range(3)]
+    checkpoint.restore(path).assert_existing_objects_matched()
+    resumed = [model(x, training=True).numpy() for _ in range(3)]
+    for a, b in zip(uninterrupted, resumed):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(uninterrupted[0], uninterrupted[1])  # the masks do change from call to call

@@ -57,3 +57,17 @@ def test_per_action_figure_colours_and_errors(tmp_path):
         errors.per_action_figure({"baseline": {}})
     with pytest.raises(ValueError, match="per_joint_mpjpe"):
         errors.per_joint_figure({})
+
+
+def test_with_a_control_the_delta_is_against_the_control_and_every_model_gets_bars(tmp_path):
+    scores = _scores()
+    joints = np.arange(16, dtype=float)
+    scores["control"] = {"h36m": {"mpjpe": 47.0, "per_action_mpjpe": {"Walk": 42.0, "Sit": 52.0},
+                                  "per_joint_mpjpe": list(3 * joints)}}
+    assert errors.reference_model(scores) == "control"
+    _, _, values = errors.per_action_table(scores)
+    np.testing.assert_allclose(values[:, 0], [[52.0, 50.0, -2.0], [42.0, 41.5, -0.5], [47.0, 45.0, -2.0]])
+    assert "h36m control | h36m PoseAug | h36m Δ" in errors.per_action_markdown(scores)
+    top = errors.per_joint_figure(scores, dpi=40).axes[0]
+    heights = [p.get_height() for p in top.patches]  # in MODELS order: baseline, control, PoseAug
+    np.testing.assert_allclose(heights, list(joints) + list(3 * joints) + list(2 * joints))

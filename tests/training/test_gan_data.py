@@ -1,4 +1,4 @@
-"""Tests for poseaug_tf.training.gan_data: the bone-length swap (REFERENCE.md §1.10) and the GAN epoch feed
+"""Tests for poseaug_tf.training.gan_data: the bone-length swap (docs/reference.md §1.10) and the GAN epoch feed
 (§1.11). Bone geometry is recomputed here in NumPy from the parent table of §1.2 / bone order of §1.3."""
 
 from __future__ import annotations
@@ -9,13 +9,14 @@ import pytest
 from poseaug_tf import skeleton
 from poseaug_tf.data.synthetic import make_synthetic
 from poseaug_tf.training.gan_data import (augmented_pose_set, bone_length_swap, gan_epoch_dataset,
-                                           swap_rows)
+                                           identity_pose_set, swap_rows)
+from tests import numpy_reference as ref
 
 PARENTS = np.array([-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 8, 10, 11, 8, 13, 14])
-# Bone k = x[parent] − x[child] with child k + 1 (REFERENCE.md §1.3).
+# Bone k = x[parent] − x[child] with child k + 1 (docs/reference.md §1.3).
 BONE_CHILD = np.arange(1, 16)
 BONE_PARENT = PARENTS[BONE_CHILD]
-# REFERENCE.md §1.10 table (row 0 and row 4, bones 0, 1, 2, 6, 7, 8, 9, 10, 11), to 1e-5.
+# docs/reference.md §1.10 table (row 0 and row 4, bones 0, 1, 2, 6, 7, 8, 9, 10, 11), to 1e-5.
 TABLE_COLUMNS = [0, 1, 2, 6, 7, 8, 9, 10, 11]
 TABLE = {0: [0.13295, 0.44289, 0.45421, 0.23347, 0.25708, 0.18188, 0.15103, 0.27888, 0.25173],
          4: [0.14654, 0.45215, 0.43863, 0.26122, 0.25102, 0.21280, 0.16932, 0.28991, 0.24418]}
@@ -144,6 +145,13 @@ def test_gan_epoch_dataset_determinism_and_noise():
     # Different batches and branches carry different noise.
     assert not np.allclose(noise[:64], noise[64:128])
     assert np.abs(np.corrcoef(noise[:, 0].ravel(), noise[:, 1].ravel())[0, 1]) < 0.05
+    # The placement draws: uniform on [−1, 1) (mean 0, variance 1/3), independent of the normal noise.
+    unit = a["unit"].astype(np.float64)
+    assert unit.shape == (256, 6) and unit.min() >= -1.0 and unit.max() < 1.0
+    assert abs(unit.mean()) < 0.03 and abs(unit.var() - 1 / 3) < 0.02
+    assert np.abs(np.corrcoef(unit[:, 0], noise[:, 0, 0])[0, 1]) < 0.15
+    next_epoch = make(1, 5)
+    assert np.abs(np.corrcoef(unit[64:, 0], next_epoch["noise"][:192, 0, 0])[0, 1]) < 0.15
 
 
 def test_gan_epoch_dataset_too_small_raises():
@@ -173,3 +181,13 @@ def test_gan_epoch_dataset_swaps_as_gathered_like_the_whole_set_swap(source):
         np.testing.assert_allclose(on_the_fly[key], upfront[key], atol=1e-6, err_msg=key)
     assert not np.allclose(on_the_fly["pose_3d"], collect(gan_epoch_dataset(
         pose, cam, batch_size=32, seed=1, epoch=3))[0]["pose_3d"], atol=1e-3)  # the swap did change lengths
+
+
+def test_identity_pose_set_is_the_projection_of_the_source(source):
+    ident = identity_pose_set(source, chunk=20)  # several chunks
+    expected = np.stack([ref.project_h36m(p, k) for p, k in zip(source.pose3d.astype(np.float64), source.camera)])
+    np.testing.assert_allclose(ident.pose2d, expected, atol=1e-5)
+    assert ident.pose3d is source.pose3d and len(ident) == len(source)
+    # Without intrinsics there is nothing to project with: the set's own 2D is kept.
+    bare = augmented_pose_set(source.pose3d, source.pose2d + 0.5)
+    np.testing.assert_array_equal(identity_pose_set(bare).pose2d, source.pose2d + 0.5)

@@ -36,17 +36,22 @@ def test_train_and_evaluate_smoke(tmp_path):
     history = reporting.History(tmp_path)
     assert [r["epoch"] for r in history.stage("pretrain")] == [1, 2]
     assert [r["epoch"] for r in history.stage("poseaug")] == [0, 1, 2, 3]
-    # After the warm-up epoch the estimator trains on augmented and real data.
+    assert [r["epoch"] for r in history.stage("control")] == [0, 1, 2, 3]
+    # After the warm-up epoch the estimator trains on batches of real and augmented pairs.
     last = history.stage("poseaug")[-1]["train"]
-    assert {"g_loss", "d3d_loss", "d2d_loss", "p_loss_real", "ratio_ba", "ratio_rt"} <= set(last)
+    assert {"g_loss", "d2d_loss", "p_loss_mixed", "ratio_ba", "ratio_rt", "aug_scale_2d"} <= set(last)
+    assert "d3d_loss" not in last  # BA is off by default, and D3d judges only the BA pose
+    control = history.stage("control")[-1]["train"]
+    assert "p_loss_mixed" in control and not any(k.startswith(("g_", "d2d_")) for k in control)
     assert json.loads((tmp_path / "results.json").read_text()) == results
-    for model in ("baseline", "poseaug"):
+    assert "| synthetic_target | control |" in (tmp_path / "results.md").read_text()
+    for model in ("baseline", "control", "poseaug", "control_last", "poseaug_last"):
         for name in ("synthetic_source", "synthetic_target"):
             r = results[model][name]
             assert r["frames"] == 256
             assert all(np.isfinite(r[k]) for k in ("mpjpe", "pa_mpjpe", "pck", "auc"))
             assert 0 < r["pa_mpjpe"] <= r["mpjpe"]
-            assert "selected by val" in r["checkpoint"]
+            assert "selected by val" in r["checkpoint"] or model.endswith("_last")
     assert "Oracle" in (tmp_path / "results.md").read_text()
 
 

@@ -1,6 +1,6 @@
 """Tests for poseaug_tf.training.steps: the estimator step, global-norm clipping and the PoseAug GAN step.
 
-Loss values are recomputed here in NumPy from REFERENCE.md §5 on the networks' own (pre-step) outputs, so the
+Loss values are recomputed here in NumPy from docs/reference.md §5 on the networks' own (pre-step) outputs, so the
 step's wiring (which outputs feed which loss, weights, reductions) is checked independently of losses.py;
 gradient routing is checked by snapshotting every variable before and after a step.
 """
@@ -32,7 +32,7 @@ POOL_CAPACITY = 1024
 
 
 def np_project(points, intrinsics):
-    """REFERENCE.md §1.5 distorted projection with the [−1, 1] clamp, vectorised: (B, J, 3), (B, 9) → (B, J, 2)."""
+    """docs/reference.md §1.5 distorted projection with the [−1, 1] clamp, vectorised: (B, J, 3), (B, 9) → (B, J, 2)."""
     points = np.asarray(points, np.float64)
     k = np.asarray(intrinsics, np.float64)[:, None, :]
     ab = np.clip(points[..., :2] / points[..., 2:3], -1.0, 1.0)
@@ -159,7 +159,7 @@ def gan():
 
 
 def reference_g_terms(gan: GAN, batch) -> dict:
-    """Pre-step NumPy generator-loss terms (REFERENCE.md §5.2–5.5) from the networks' current outputs."""
+    """Pre-step NumPy generator-loss terms (docs/reference.md §5.2–5.5) from the networks' current outputs."""
     out = {k: v.numpy().astype(np.float64)
            for k, v in gan.augmentor(batch["pose_3d"], training=True, noise=batch["noise"]).items()}
     pose_in, cam = batch["pose_3d"].numpy().astype(np.float64), batch["camera"].numpy()
@@ -195,7 +195,7 @@ def test_gan_generator_step_routing_and_values(gan):
     assert all(changed(aug_vars, gan.augmentor.trainable_variables))
     assert not any(changed(d_vars, gan.d3d.variables + gan.d2d.variables))
     assert not any(changed(est_trainable, gan.estimator.trainable_variables))
-    # ...but the frozen estimator ran in training mode, so its BN moving statistics did move (REFERENCE §5.3).
+    # ...but the frozen estimator ran in training mode, so its BN moving statistics did move (docs/reference.md §5.3).
     assert gan.estimator.non_trainable_variables and all(changed(est_stats, gan.estimator.non_trainable_variables))
     assert (int(gan.pool_3d.count.numpy()), int(gan.pool_2d.count.numpy())) == pool_count
     assert "d3d_loss" not in m and "d2d_loss" not in m
@@ -264,7 +264,7 @@ def test_gan_step_with_discriminator_update(gan):
     assert not any(changed(est_trainable, gan.estimator.trainable_variables))
     assert (int(gan.d3d_opt.iterations.numpy()), int(gan.d2d_opt.iterations.numpy())) == (
         d_iterations[0] + 1, d_iterations[1] + 1)
-    # LS-GAN D losses (REFERENCE §5.2): real = the batch's real samples, fake = pose_ba / Π(pose_rt).
+    # LS-GAN D losses (docs/reference.md §5.2): real = the batch's real samples, fake = pose_ba / Π(pose_rt).
     assert float(m["d3d_loss"]) == pytest.approx(d3d_ref, rel=1e-4)
     assert float(m["d2d_loss"]) == pytest.approx(d2d_ref, rel=1e-4)
     assert float(m["d3d_real_score"]) == pytest.approx(real_scores_3d.mean(), rel=1e-4)

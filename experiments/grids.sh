@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Every grid of the README's Results section, one after another (about 2 h 30 min on the 2-core machine).
+# Each command resumes and skips finished runs; the tables land in runs/grid_<protocol>/summary.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="${PYTHON:-.venv/bin/python}"
+ARMS="baseline,control,poseaug,poseaug_paper,random"
+run() { "$PY" experiments/run.py --seeds=1,2,3 --jobs=2 "$@"; }
+run --protocol=cross_view --arms="$ARMS,poseaug_reference"
+run --protocol=cross_action --arms="$ARMS"
+run --protocol=synthetic --arms="$ARMS"
+run --protocol=standard --arms="$ARMS,poseaug_reference"
+run --protocol=s1 --arms="$ARMS"

@@ -1,0 +1,87 @@
+"""The experiment runner (experiments/run.py): the plan of a grid, the mean ± std table, and a real tiny grid."""
+
+from __future__ import annotations
+
+import json
+import math
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from configs import arms, protocols
+from experiments import run
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+def test_plan_shares_one_baseline_per_seed(tmp_path):
+    runs = run.plan("cross_view", [0, 3], ["baseline", "control", "poseaug_paper"], tmp_path, ["poseaug.epochs=4"])
+    assert [(r.arm, r.seed) for r in runs] == [("baseline", 0), ("control", 0), ("poseaug_paper", 0),
+                                               ("baseline", 3), ("control", 3), ("poseaug_paper", 3)]
+    paper = runs[2].command
+    assert "--config=configs/protocols.py:cross_view" in paper and "--config.seed=0" in paper
+    assert "--config.poseaug.feedback=paper" in paper and "--config.stage=poseaug" in paper
+    assert f"--config.poseaug.pretrained={tmp_path / 'seed0' / 'baseline' / 'baseline.weights.h5'}" in paper
+    assert "--config.poseaug.epochs=4" in paper and "--config.stage=pretrain" in runs[3].command
+    with pytest.raises(ValueError, match="Unknown arm"):
+        run.plan("cross_view", [0], ["poseaug_magic"], tmp_path, [])
+
+
+def _fake_run(root, arm, seed, scores):
+    workdir = root / f"seed{seed}" / arm
+    workdir.mkdir(parents=True)
+    key = "baseline" if arm == "baseline" else arms.ARMS[arm]["arms"]
+    entry = {name: {"mpjpe": m, "pa_mpjpe": p} for name, (m, p) in scores.items()}
+    (workdir / f"{key}.json").write_text("{}")
+    (workdir / "results.json").write_text(json.dumps({key: entry, f"{key}_last": entry}))
+    return run.Run(arm, seed, workdir, [])
+
+
+def test_summary_is_mean_and_sample_std_with_change_against_the_control(tmp_path):
+    runs = [_fake_run(tmp_path, "control", s, {"h36m": (50.0 + 2 * s, 40.0)}) for s in range(3)]
+    runs += [_fake_run(tmp_path, "poseaug", s, {"h36m": (45.0 + s, 38.0 + s)}) for s in range(3)]
+    runs.append(run.Run("random", 0, tmp_path / "missing", []))  # not finished: left out
+    summary = run.summarize(runs)
+    assert summary["selected"]["control"]["h36m"]["mpjpe"] == pytest.approx((52.0, 2.0))
+    assert summary["selected"]["poseaug"]["h36m"]["pa_mpjpe"] == pytest.approx((39.0, 1.0))
+    assert summary["selected"]["poseaug"]["h36m"]["seeds"] == 3 and "random" not in summary["selected"]
+    text = run.markdown(summary, title="t")
+    assert "| poseaug | 3 | 46.0 ± 1.0 / 39.0 ± 1.0 | -6.0 mm (-11.5 %) |" in text
+    assert "| control | 3 | 52.0 ± 2.0 / 40.0 ± 0.0 |  |" in text
+
+
+def test_every_arm_and_protocol_is_a_valid_config():
+    from configs import common
+    for name in protocols.PROTOCOLS:
+        config = protocols.get_config(name)
+        for overrides in arms.ARMS.values():
+            trial = config.copy_and_resolve_references()
+            for key, value in overrides.items():
+                node = trial
+                *parents, leaf = key.split(".")
+                for parent in parents:
+                    node = node[parent]
+                node[leaf] = value
+            common.validate(trial)
+    assert math.isclose(len(protocols.get_config("cross_view").data.train_cameras.split(",")), 2)
+
+
+@pytest.mark.slow
+def test_tiny_grid_runs_resumes_and_reports(tmp_path):
+    command = [sys.executable, "experiments/run.py", "--protocol=cross_view", "--smoke", "--seeds=0",
+               "--arms=baseline,control,random", f"--root={tmp_path}", "--jobs=2", "--set=poseaug.epochs=2"]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert set(summary["selected"]) == {"baseline", "control", "random"}
+    assert {"synthetic_source", "synthetic_target"} <= set(summary["selected"]["control"])
+    assert "| random | 1 |" in (tmp_path / "summary.md").read_text()
+    # A second call finds every run finished and only reports.
+    again = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "start " not in again.stdout
+    # Another setting in the same grid directory is refused, not mixed in.
+    other = subprocess.run(command[:-1] + ["--set=poseaug.epochs=3"], cwd=REPO, capture_output=True, text=True,
+                           timeout=300)
+    assert other.returncode != 0 and "another command" in other.stderr + other.stdout
