@@ -9,5 +9,8 @@ run() { "$PY" experiments/run.py --seeds=1,2,3 --jobs=2 "$@"; }
 run --protocol=cross_view --arms="$ARMS,poseaug_reference"
 run --protocol=cross_action --arms="$ARMS"
 run --protocol=synthetic --arms="$ARMS"
-run --protocol=standard --arms="$ARMS,poseaug_reference"
+# The BA diagnostic on cross-action (prints a table of these arms only; the last line restores the full one).
+run --protocol=cross_action --arms=baseline,control,lever_anchored_ba_paper
+run --protocol=cross_action --arms="$ARMS,lever_anchored_ba_paper" --report_only
 run --protocol=s1 --arms="$ARMS"
+run --protocol=standard --arms="$ARMS"
