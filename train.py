@@ -18,6 +18,8 @@ from ml_collections import config_flags  # noqa: E402
 
 from configs import common  # noqa: E402
 from poseaug_tf.training import loop, reporting  # noqa: E402
+from poseaug_tf.training.epoch import NonFiniteLossError  # noqa: E402
+from poseaug_tf.training.poseaug import CollapseError  # noqa: E402
 
 try:  # config_flags applies the --config.* overrides here, when the flag is defined
     _CONFIG = config_flags.DEFINE_config_file(
@@ -44,7 +46,11 @@ def main(argv):
         raise SystemExit(f"train.py: {error}") from None
     workdir = _WORKDIR.value or f"runs/{config.dataset}_{config.model.name}"
     logging.info("Workdir %s", workdir)
-    results = loop.train_and_evaluate(config, workdir)
+    try:
+        results = loop.train_and_evaluate(config, workdir)
+    except (NonFiniteLossError, CollapseError) as error:  # a diverged run: one line; its checkpoints stay
+        raise SystemExit(f"train.py: training stopped: {error} The checkpoints of the finished epochs are kept "
+                         f"in {workdir}.") from None
     print(reporting.results_markdown(results))
     if config.export.enabled and config.stage != "pretrain":
         from poseaug_tf import export  # noqa: E402  (TFLite converter only when exporting)

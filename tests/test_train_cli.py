@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -52,3 +53,16 @@ def test_every_shipped_config_is_valid():
     for module in (synthetic, h36m_mlp, h36m_semgcn, h36m_stgcn, h36m_videopose):
         common.validate(module.get_config())
     common.validate(synthetic.get_config("smoke"))
+
+
+@pytest.mark.slow
+def test_a_diverging_pretraining_stops_in_one_line_and_keeps_its_workdir(tmp_path):
+    workdir = tmp_path / "run"
+    done = subprocess.run([sys.executable, "train.py", "--config=configs/synthetic.py:smoke",
+                           "--config.pretrain.lr=1e6", "--config.figures.enabled=false", f"--workdir={workdir}"],
+                          cwd=REPO, capture_output=True, text=True, timeout=600)
+    last = done.stderr.strip().splitlines()[-1]
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert re.match(r"train\.py: training stopped: `\w+` became (nan|inf) at step \d+ \(pretrain 1/2, steps "
+                    r"\d+\.\.\d+\)\. The checkpoints", last), last
+    assert f"kept in {workdir}." in last and (workdir / "config.json").is_file()

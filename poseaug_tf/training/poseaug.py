@@ -295,7 +295,8 @@ class PoseAugStage:
         """Restores the last checkpoint and changes the seed; raises once `max_restarts` is exhausted."""
         self.restarts += 1
         if self.restarts > self.config.poseaug.max_restarts:
-            raise type(error)(f"{error}; gave up after {self.config.poseaug.max_restarts} rollbacks.") from error
+            raise type(error)(f"{str(error).rstrip('.')}; gave up after {self.config.poseaug.max_restarts} "
+                              "rollbacks.") from error
         reporting.write_json_atomic(self.restarts_path, self.restarts)
         networks.restore_checkpoint(self.ckpt, self.manager.latest_checkpoint)
         logging.warning("%s epoch %d: %s. Rolled back to epoch %d with a new seed (restart %d of %d).",
