@@ -24,6 +24,7 @@ import numpy as np
 from absl import logging
 
 from poseaug_tf import files
+from poseaug_tf.arms import ARMS, MODELS
 from poseaug_tf.plots import canvas, curves, distributions, errors, poses
 from poseaug_tf.plots.samples import AugmentationSample, sample_augmentations
 
@@ -41,7 +42,7 @@ class RunRecords:
     workdir: pathlib.Path
     config: Any                   # ml_collections.ConfigDict, or None without config.json
     history: list[dict]
-    selection: dict[str, dict]    # model (errors.MODELS) → {"epoch", "selection"} (baseline.json, <arm>.json)
+    selection: dict[str, dict]    # model (arms.MODELS) → {"epoch", "selection"} (baseline.json, <arm>.json)
 
 
 def _stage(model: str) -> str:
@@ -79,10 +80,10 @@ def load_run(workdir: str | pathlib.Path, *, selection: str = "run") -> RunRecor
     history = _read_json(workdir / "history.json", default=[])
     if selection == "last":
         last = {m: max((r["epoch"] for r in history if r["stage"] == _stage(m)), default=None)
-                for m in errors.MODELS}
+                for m in MODELS}
         chosen = {m: {"epoch": e, "selection": "last"} for m, e in last.items() if e is not None}
     else:
-        chosen = {m: s for m in errors.MODELS if (s := _read_json(workdir / f"{m}.json")) is not None}
+        chosen = {m: s for m in MODELS if (s := _read_json(workdir / f"{m}.json")) is not None}
     return RunRecords(workdir, config, history, chosen)
 
 
@@ -101,7 +102,7 @@ def selected_scores(run: RunRecords) -> tuple[dict, dict]:
     picks = {}
     if "baseline" in run.selection:
         picks["baseline"] = ("pretrain", run.selection["baseline"]["epoch"])
-    for arm in errors.MODELS[1:]:
+    for arm in ARMS:
         epochs = [r["epoch"] for r in run.history if r["stage"] == arm and r["epoch"] > 0]
         if find(*picks.get("baseline", ("", -1))) is None and find(arm, 0) is not None:
             picks["baseline"] = (arm, 0)
@@ -135,11 +136,10 @@ def restore_augmentor(run: RunRecords):
     latest = tf.train.latest_checkpoint(str(run.workdir / "poseaug" / "ckpt"))
     if latest is None:
         return None
-    options = {k: _config_value(run.config, f"poseaug.{k}", d) for k, d in
-               (("use_ba", True), ("use_bl", True), ("use_rt", True), ("depth_guard", "min_depth"),
-                ("rt_mode", "reference"), ("rt_anchor", "noise"), ("rt_offset", 0.25))}
-    options["placement"] = _read_json(run.workdir / "poseaug" / "placement.json")
-    augmentor = models.build_augmentor(seed=int(_config_value(run.config, "seed", 0)), **options)
+    from poseaug_tf.training.networks import augmentor_options
+    augmentor = models.build_augmentor(**augmentor_options(_config_value(run.config, "poseaug", {})),
+                                       placement=_read_json(run.workdir / "poseaug" / "placement.json"),
+                                       seed=int(_config_value(run.config, "seed", 0)))
     tf.train.Checkpoint(augmentor=augmentor).restore(latest).expect_partial()
     return augmentor
 

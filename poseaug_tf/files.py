@@ -66,7 +66,8 @@ def atomic_path(path: str | os.PathLike, *, suffix: str | None = None, durable: 
 
 
 def temporary_folder(parent: str | os.PathLike, *, prefix: str) -> pathlib.Path:
-    """A new hidden folder in `parent` with the umask's permissions (for a folder published by `publish_folder`)."""
+    """A new hidden folder in `parent` with the umask's permissions (an export's version folder, renamed into
+    place once complete)."""
     folder = pathlib.Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     os.chmod(folder, default_mode(directory=True))
     return folder

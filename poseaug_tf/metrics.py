@@ -1,8 +1,8 @@
 """3D pose metrics: MPJPE, PA-MPJPE, PCK, AUC and their aggregation.
 
 Every metric returns one value per frame, shape `(N,)`, so callers choose how to reduce (`aggregate`). Poses are
-compared exactly as given: no metric subtracts the root joint itself (docs/reference.md §7: the evaluation code makes both
-poses root-relative first; do the same before calling `mpjpe`).
+compared exactly as given: no metric subtracts the root joint itself (docs/reference.md §7: the evaluation code
+makes both poses root-relative first; do the same before calling `mpjpe`).
 
 Each function takes NumPy arrays or TensorFlow tensors. NumPy inputs are computed in float64 and return float64
 NumPy arrays (the path for final result tables). If either input is a `tf.Tensor`, the computation uses TF ops in the

@@ -149,7 +149,8 @@ def resolutions(table: dict) -> np.ndarray:
 
 
 def normalized_intrinsics(table: dict) -> np.ndarray:
-    """(4, 9) float32 normalised intrinsics `[fx, fy, cx, cy, k1, k2, k3, p1, p2]` per camera (docs/reference.md §1.5)."""
+    """(4, 9) float32 normalised intrinsics `[fx, fy, cx, cy, k1, k2, k3, p1, p2]` per camera (docs/reference.md
+    §1.5)."""
     return np.stack([camera_lib.normalize_intrinsics(c["focal_length"], c["center"], c["radial_distortion"],
                                                      c["tangential_distortion"], c["res_w"], c["res_h"])
                      for c in table["intrinsic"]])

@@ -15,9 +15,10 @@ a pure filter:
   front of the camera. It is a no-op for every pose that already clears the bound, so it never changes a
   realistic placement: in H36M (all subjects and cameras) the nearest joint is ≥ 2.05 m away (root 2.5–7.6 m),
   and at 1 m an H36M camera (normalised focal ≈ 2.29) sees only ±0.43 m laterally, so a pose the guard touches
-  is almost always out of frame and dropped by the buffer filter anyway. It exists to keep Z > 0 (no sign flip, no 1/Z blow-up in the projection and feedback
-  losses). The lift is a stop-gradient (straight-through) term: gradients are exactly the reference's, so a
-  pose pinned at the floor keeps learning through raw_z. `depth_guard="reference"` reproduces t_z = raw².
+  is almost always out of frame and dropped by the buffer filter anyway. It exists to keep Z > 0 (no sign
+  flip, no 1/Z blow-up in the projection and feedback losses). The lift is a stop-gradient (straight-through)
+  term: gradients are exactly the reference's, so a pose pinned at the floor keeps learning through raw_z.
+  `depth_guard="reference"` reproduces t_z = raw².
 * The augmentor never sees the camera intrinsics, so out-of-image poses are removed after projection by
   `valid_projection_mask(pose_2d, two_sided=True)` (|u|, |v| ≤ 1); `two_sided=False` is the reference's `≤ 1`
   test.

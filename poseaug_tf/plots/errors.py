@@ -12,9 +12,9 @@ from typing import Mapping
 import numpy as np
 
 from poseaug_tf import skeleton
+from poseaug_tf.arms import MODELS
 from poseaug_tf.plots import canvas
 
-MODELS = ("baseline", "control", "poseaug", "random")
 MODEL_COLORS = {"baseline": canvas.BASELINE_COLOR, "control": canvas.CONTROL_COLOR,
                 "poseaug": canvas.POSEAUG_COLOR, "random": canvas.RANDOM_COLOR}
 MAX_SETS = 3

@@ -26,12 +26,6 @@ class AugmentationSample:
     notes: dict[str, list[str]]       # stage → N short annotations
 
 
-def rotation_angle_deg(matrix: np.ndarray) -> np.ndarray:
-    """Angle in [0, 180] degrees of (N, 3, 3) rotation matrices (whatever the augmentor's parametrisation)."""
-    cos = 0.5 * (np.trace(matrix, axis1=-2, axis2=-1) - 1.0)
-    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
-
-
 def sample_augmentations(augmentor, pose_3d: np.ndarray, intrinsics: np.ndarray, *, seed: int = 0,
                          batch_size: int = 256, two_sided: bool = True) -> AugmentationSample:
     """Runs the augmentor (training-mode BatchNorm, fixed noise) on source poses and projects every stage.
@@ -73,8 +67,9 @@ def sample_augmentations(augmentor, pose_3d: np.ndarray, intrinsics: np.ndarray,
 
 def _notes(arrays: Mapping[str, np.ndarray]) -> dict[str, list[str]]:
     """Per-sample captions of the grid: root depth, BA/BL magnitudes, RT rotation angle and depth."""
+    from poseaug_tf.placement import rotation_angle
     return {"source": [f"root z {z:.1f} m" for z in arrays["source"][:, 0, 2]],
             "BA": [f"mean ba_diff {d:.2f}" for d in arrays["ba_diff"].mean(-1)],
             "BL": [f"mean |blr| {b:.3f}" for b in np.abs(arrays["blr"]).mean(-1)],
             "RT": [f"rot {a:.0f}°, root z {z:.1f} m" for a, z in
-                   zip(rotation_angle_deg(arrays["rotation_matrix"]), arrays["RT"][:, 0, 2])]}
+                   zip(np.degrees(rotation_angle(arrays["rotation_matrix"]).numpy()), arrays["RT"][:, 0, 2])]}

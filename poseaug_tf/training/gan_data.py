@@ -113,10 +113,10 @@ def gan_epoch_dataset(pose_3d: np.ndarray, camera: np.ndarray, *, batch_size: in
 def identity_pose_set(pose_set: PoseSet, *, chunk: int = 262144) -> PoseSet:
     """What an augmentor that changes nothing would give: each source pose with its own projection (Π(X), X).
 
-    The control arm trains its first estimator pass of every epoch on this in place of the augmented buffer
-    (docs/reference.md §6.2 step 3a), so that it runs exactly the PoseAug schedule with augmentation off. With ground-
-    truth 2D these are the training pairs themselves; with detector 2D they are the noise-free projections the
-    augmented buffer would hold. Sets without intrinsics keep their own 2D.
+    The control arm trains on this wherever the other arms use their augmented pairs (docs/reference.md §6.2
+    step 3a), so that it runs exactly the PoseAug schedule with augmentation off. With ground-truth 2D these are
+    the training pairs themselves; with detector 2D they are the noise-free projections the augmented buffer
+    would hold. Sets without intrinsics keep their own 2D.
 
     Returns:
       A PoseSet sharing `pose_set`'s 3D array, with a new (N, 16, 2) float32 2D array.

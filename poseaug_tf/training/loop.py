@@ -25,9 +25,10 @@ from absl import logging
 
 import poseaug_tf
 from poseaug_tf import files
+from poseaug_tf.arms import ARMS
 from poseaug_tf.training import networks, reporting
 from poseaug_tf.training.datasets import load_datasets
-from poseaug_tf.training.poseaug import ARMS, arm_weights, run_poseaug
+from poseaug_tf.training.poseaug import arm_weights, run_poseaug
 from poseaug_tf.training.pretrain import BASELINE_WEIGHTS, run_pretraining
 
 STAGES = ("pretrain", "poseaug", "both")

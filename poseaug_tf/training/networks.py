@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from typing import Mapping
 
 import keras
 import ml_collections
@@ -90,6 +91,16 @@ class GANNetworks:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
 
+# The augmentor's fields of `config.poseaug`, with the value a run whose config predates the field trained with.
+_AUGMENTOR_FIELDS = {"use_ba": True, "use_bl": True, "use_rt": True, "depth_guard": "min_depth",
+                     "rt_mode": "reference", "rt_anchor": "noise", "rt_offset": 0.25}
+
+
+def augmentor_options(poseaug: Mapping) -> dict:
+    """`models.build_augmentor` keyword arguments of a `config.poseaug` (a ConfigDict or a run's config.json)."""
+    return {k: poseaug[k] if k in poseaug else default for k, default in _AUGMENTOR_FIELDS.items()}
+
+
 def build_gan_networks(config: ml_collections.ConfigDict, estimator: keras.Model, *, num_replicas: int,
                        seed: int, placement: Placement | None = None) -> GANNetworks:
     """Augmentor, discriminators, their optimisers and the fake pools (call inside `strategy.scope()`).
@@ -98,9 +109,7 @@ def build_gan_networks(config: ml_collections.ConfigDict, estimator: keras.Model
     """
     a = config.poseaug
     sync = num_replicas > 1
-    augmentor = models.build_augmentor(use_ba=a.use_ba, use_bl=a.use_bl, use_rt=a.use_rt,
-                                       depth_guard=a.depth_guard, seed=seed, synchronized_bn=sync,
-                                       rt_mode=a.rt_mode, rt_anchor=a.rt_anchor, rt_offset=a.rt_offset,
+    augmentor = models.build_augmentor(**augmentor_options(a), seed=seed, synchronized_bn=sync,
                                        placement=None if placement is None else placement.to_config())
     nets = GANNetworks(
         augmentor=augmentor, estimator=estimator,

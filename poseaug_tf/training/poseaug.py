@@ -19,13 +19,13 @@ import tensorflow as tf
 from absl import logging
 
 from poseaug_tf import placement as placement_lib
+from poseaug_tf.arms import ARMS
 from poseaug_tf.data.pipeline import train_dataset
 from poseaug_tf.training import gan_data, networks, reporting, steps
 from poseaug_tf.training.datasets import Datasets, Evaluator
 from poseaug_tf.training.epoch import NonFiniteLossError, run_epoch
 from poseaug_tf.training.selection import SelectionState
 
-ARMS = ("control", "poseaug", "random")
 ESTIMATOR_BATCHES = ("separate", "mixed", "added")
 PLACEMENT_FILE = "placement.json"  # <workdir>/<arm>/: the measured ranges of the bounded RT and random arm
 

@@ -10,6 +10,7 @@ import tensorflow as tf
 from absl import logging
 
 from poseaug_tf import files
+from poseaug_tf.arms import MODELS
 
 RESULT_KEYS = ("mpjpe", "pa_mpjpe", "pck", "auc", "frames")
 
@@ -86,8 +87,6 @@ def record_epoch(history: History, writer: tf.summary.SummaryWriter, *, stage: s
     logging.info("%s epoch %d/%d: %s | MPJPE/PA-MPJPE mm: %s", stage, epoch, epochs, loss, scores)
 
 
-MODELS = ("baseline", "control", "poseaug", "random")
-"""Reported models in table order: the pretrained baseline, then the arms of the PoseAug stage."""
 
 
 def _model_rows(results: Mapping[str, Any], models: tuple[str, ...]) -> list[str]:

@@ -43,8 +43,8 @@ def test_batch_norm_momentum_update_matches_numpy():
     flat = x.reshape(-1, 5).astype(np.float64)
     batch_mean, batch_var = flat.mean(0), flat.var(0)
     np.testing.assert_allclose(bn.moving_mean.numpy(), 0.9 * old_mean + 0.1 * batch_mean, rtol=1e-5, atol=1e-6)
-    # DEVIATION(docs/reference.md §8): Keras updates the moving variance with the biased batch variance; PyTorch uses the
-    # unbiased one (factor n/(n-1), 0.1% at n = 1024). Normalisation itself uses the biased variance in both.
+    # DEVIATION(docs/reference.md §8): Keras updates the moving variance with the biased batch variance; PyTorch
+    # uses the unbiased one (factor n/(n-1), 0.1% at n = 1024). Normalisation itself uses the biased variance in both.
     np.testing.assert_allclose(bn.moving_variance.numpy(), 0.9 * old_var + 0.1 * batch_var, rtol=1e-5)
     np.testing.assert_allclose(y.reshape(-1, 5), (flat - batch_mean) / np.sqrt(batch_var + 1e-5), atol=1e-4)
 

@@ -30,8 +30,3 @@ def test_sample_augmentations_projects_every_stage_and_keeps_batchnorm_state(rng
     np.testing.assert_array_equal(again.poses_3d["RT"], sample.poses_3d["RT"])  # fixed noise: reproducible
     assert len(sample.notes["RT"]) == 40 and sample.notes["RT"][0].startswith("rot ")
 
-
-def test_rotation_angle_wraps_to_0_180():
-    axis_angle = np.array([[0.0, 0.0, np.radians(30.0)], [np.radians(270.0), 0.0, 0.0], [0.0, 0.0, 0.0]])
-    matrices = np.stack([ref.rodrigues(r) for r in axis_angle])
-    np.testing.assert_allclose(samples.rotation_angle_deg(matrices), [30.0, 90.0, 0.0], atol=1e-6)
