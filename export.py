@@ -13,11 +13,11 @@ from poseaug_tf.runtime import import_tensorflow_quietly
 import_tensorflow_quietly()
 
 import json  # noqa: E402
-import sys  # noqa: E402
 
-from absl import app, flags, logging  # noqa: E402
+from absl import app, flags  # noqa: E402
 
 from poseaug_tf import export  # noqa: E402
+from poseaug_tf.user_errors import absl_flags_parser, exit_on_input_error  # noqa: E402
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Training workdir (config.json + <weights>.weights.h5).",
                                required=True)
@@ -35,15 +35,11 @@ _H36M_DIR = flags.DEFINE_string("h36m_dir", None, "Also verify on Human3.6M S9/S
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    try:
+    with exit_on_input_error("export.py", also=(export.ExportVerificationError,)):
         version_dir = export.export_workdir(
             _WORKDIR.value, output_root=_OUTPUT_ROOT.value, name=_NAME.value, weights=_WEIGHTS.value,
             h36m_dir=_H36M_DIR.value, version=_VERSION.value, overwrite=_OVERWRITE.value,
             use_flip_tta=_FLIP.value, tflite_variants=[v for v in _TFLITE.value if v])
-    except (ValueError, FileExistsError, export.ExportVerificationError) as error:
-        logging.error("%s", error)
-        print(f"export.py: error: {error}", file=sys.stderr)
-        return 1
     report = json.loads((version_dir / export.REPORT_FILENAME).read_text())
     print(f"Exported {version_dir}")
     print(f"{'set':<18} {'variant':<12} {'max|Δ| mm':>10} {'ΔMPJPE mm':>10} {'bytes':>11}")
@@ -51,8 +47,7 @@ def main(argv):
         for variant, stats in variants.items():
             print(f"{set_name:<18} {variant:<12} {stats['max_abs_mm']:>10.2e} {stats['delta_mpjpe_mm']:>+10.3f} "
                   f"{report['file_bytes'][variant]:>11,d}")
-    return 0
 
 
 if __name__ == "__main__":
-    app.run(lambda argv: sys.exit(main(argv)))
+    app.run(main, flags_parser=absl_flags_parser("export.py"))

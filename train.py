@@ -17,55 +17,67 @@ from absl import app, flags, logging  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
 from configs import common  # noqa: E402
+from poseaug_tf.user_errors import InputError, absl_flags_parser, exit_on_input_error  # noqa: E402
 from poseaug_tf.training import loop, reporting  # noqa: E402
 from poseaug_tf.training.epoch import NonFiniteLossError  # noqa: E402
 from poseaug_tf.training.poseaug import CollapseError  # noqa: E402
 
-try:  # config_flags applies the --config.* overrides here, when the flag is defined
-    _CONFIG = config_flags.DEFINE_config_file(
-        "config", "configs/synthetic.py", "Training configuration file (configs/*.py[:arg]).", lock_config=True)
-except (AttributeError, KeyError) as _error:
-    _name = str(_error).strip("\"'")
-    _field = next((a.split("=")[0][2:] for a in sys.argv[1:]
-                   if a.startswith("--config.") and _name in a.split("=")[0].split(".")), _name)
-    sys.exit(f"train.py: unknown config field `{_field}`; every field is listed in configs/common.py.")
+PROGRAM = "train.py"
+
+
+def _unknown_field(error: Exception) -> InputError:
+    """ml_collections reports an unknown --config.<field> as a bare KeyError/AttributeError of its last part."""
+    name = str(error).strip("\"'")
+    field = next((a.split("=")[0][2:] for a in sys.argv[1:]
+                  if a.startswith("--config.") and name in a.split("=")[0].split(".")), name)
+    return InputError(f"unknown config field `{field}`; every field is listed in configs/common.py.")
+
+
+with exit_on_input_error(PROGRAM):
+    try:  # config_flags applies the --config.* overrides here when --config is not given, else at parsing
+        _CONFIG = config_flags.DEFINE_config_file(
+            "config", "configs/synthetic.py", "Training configuration file (configs/*.py[:arg]).", lock_config=True)
+    except (AttributeError, KeyError) as _error:
+        raise _unknown_field(_error) from None
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run directory (default runs/<config name>).")
 
 
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    config = _CONFIG.value
-    try:
-        common.validate(config)
-    except OSError:  # config_flags defers a failed load of the --config file to the first access
-        name = config_flags.get_config_filename(flags.FLAGS["config"])
-        raise SystemExit(f"train.py: cannot load the config file of --config={name!r}: "
-                         "expected configs/<name>.py[:arg].") from None
-    except ValueError as error:  # a user error: one line, exit code 1, nothing written
-        raise SystemExit(f"train.py: {error}") from None
-    workdir = _WORKDIR.value or f"runs/{config.dataset}_{config.model.name}"
-    logging.info("Workdir %s", workdir)
-    try:
-        results = loop.train_and_evaluate(config, workdir)
-    except (NonFiniteLossError, CollapseError) as error:  # a diverged run: one line; its checkpoints stay
-        raise SystemExit(f"train.py: training stopped: {error} The checkpoints of the finished epochs are kept "
-                         f"in {workdir}.") from None
+    with exit_on_input_error(PROGRAM):
+        config = _CONFIG.value
+        try:
+            common.validate(config)
+        except OSError:  # config_flags defers a failed load of the --config file to the first access
+            name = config_flags.get_config_filename(flags.FLAGS["config"])
+            raise InputError(f"cannot load the config file of --config={name!r}: expected configs/<name>.py[:arg].")
+        except ValueError as error:  # a user error: one line, exit code 1, nothing written
+            raise InputError(error) from None
+        workdir = _WORKDIR.value or f"runs/{config.dataset}_{config.model.name}"
+        try:
+            results = loop.train_and_evaluate(config, workdir)
+        except (NonFiniteLossError, CollapseError) as error:  # a diverged run: one line; its checkpoints stay
+            raise InputError(f"training stopped: {error} The checkpoints of the finished epochs are kept in "
+                             f"{workdir}.") from None
     print(reporting.results_markdown(results))
     if config.export.enabled and config.stage != "pretrain":
         from poseaug_tf import export  # noqa: E402  (TFLite converter only when exporting)
-        version_dir = export.export_workdir(workdir, name=config.export.name or None,
-                                            tflite_variants=export.TFLITE_VARIANTS if config.export.tflite else ())
+        with exit_on_input_error(PROGRAM, also=(export.ExportVerificationError,)):
+            version_dir = export.export_workdir(
+                workdir, name=config.export.name or None,
+                tflite_variants=export.TFLITE_VARIANTS if config.export.tflite else ())
         print(f"Exported the PoseAug estimator: {version_dir} (TF Serving layout; see saved_models/README.md)")
     print(f"Results: {workdir}/results.json, {workdir}/results.md; TensorBoard: tensorboard --logdir {workdir}")
 
 
 def parse_flags(argv):
-    """absl's parser, with one line (exit 1) instead of a traceback for a malformed flag."""
-    try:
-        return flags.FLAGS(argv)
-    except flags.Error as error:
-        raise SystemExit(f"train.py: {error}") from None
+    """absl's parser, with one line (exit 1) instead of a traceback for a malformed flag or an unknown field."""
+    with exit_on_input_error(PROGRAM):
+        try:
+            return absl_flags_parser(PROGRAM)(argv)
+        except (AttributeError, KeyError) as error:
+            raise _unknown_field(error) from None
 
 
 if __name__ == "__main__":

@@ -11,6 +11,9 @@ import numpy as np
 import tensorflow as tf
 
 INTRINSICS_SIZE = 9
+# The largest image side accepted with pixel inputs. No frame a pose detector runs on is this large; a value
+# beyond it is a unit mistake (1e30, a size in micrometres) that would squash every pose to a point.
+MAX_IMAGE_SIDE_PX = 100_000
 
 
 def _check_last(x: tf.Tensor, size: int, name: str) -> None:
@@ -59,6 +62,17 @@ def normalize_screen(kp_px, width, height) -> tf.Tensor:
     h = _image_size(height, kp_px.dtype)
     offset = tf.concat([tf.ones_like(w), h / w], axis=-1)
     return kp_px / w * 2.0 - offset
+
+
+def checked_image_size(image_size) -> tf.Tensor:
+    """`image_size` (..., 2) [width, height], with a graph assertion that every side lies in
+    [1, MAX_IMAGE_SIDE_PX] (NaN fails it), so that a served model answers a bad size with an error, not NaN."""
+    image_size = tf.convert_to_tensor(image_size)
+    plausible = tf.reduce_all((image_size >= 1.0) & (image_size <= MAX_IMAGE_SIDE_PX))
+    check = tf.debugging.Assert(plausible, [f"image_size: expected [width, height] of 1 to {MAX_IMAGE_SIDE_PX} "
+                                            "pixels in every row; received", image_size], summarize=8)
+    with tf.control_dependencies([check]):
+        return tf.identity(image_size)
 
 
 def image_coordinates(kp_norm, width, height) -> tf.Tensor:

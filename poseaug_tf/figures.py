@@ -16,7 +16,6 @@ batch-statistics BatchNorm (as in training); the augmentor's BatchNorm statistic
 from __future__ import annotations
 
 import dataclasses
-import json
 import pathlib
 from typing import Any, Callable, Mapping, Sequence
 
@@ -25,6 +24,7 @@ from absl import logging
 
 from poseaug_tf import files
 from poseaug_tf.arms import ARMS, MODELS
+from poseaug_tf.user_errors import InputError
 from poseaug_tf.plots import canvas, curves, distributions, errors, poses
 from poseaug_tf.plots.samples import AugmentationSample, sample_augmentations
 
@@ -50,13 +50,6 @@ def _stage(model: str) -> str:
     return "pretrain" if model == "baseline" else model
 
 
-def _read_json(path: pathlib.Path, default=None):
-    if not path.exists():
-        return default
-    with open(path) as f:
-        return json.load(f)
-
-
 def load_run(workdir: str | pathlib.Path, *, selection: str = "run") -> RunRecords:
     """Reads config.json, history.json, baseline.json and poseaug.json of a workdir (missing ones empty).
 
@@ -72,18 +65,18 @@ def load_run(workdir: str | pathlib.Path, *, selection: str = "run") -> RunRecor
         raise ValueError(f"Unknown `selection` {selection!r}; valid: {', '.join(SELECTIONS)}.")
     workdir = pathlib.Path(workdir)
     if not workdir.is_dir():
-        raise ValueError(f"Expected `workdir` to be a training directory; {workdir} does not exist.")
-    config = _read_json(workdir / "config.json")
+        raise InputError(f"{workdir}: not a training directory; expected the --workdir of a train.py run.")
+    config = files.read_json(workdir / "config.json")
     if config is not None:
         import ml_collections
         config = ml_collections.ConfigDict(config)
-    history = _read_json(workdir / "history.json", default=[])
+    history = files.read_json(workdir / "history.json", default=[])
     if selection == "last":
         last = {m: max((r["epoch"] for r in history if r["stage"] == _stage(m)), default=None)
                 for m in MODELS}
         chosen = {m: {"epoch": e, "selection": "last"} for m, e in last.items() if e is not None}
     else:
-        chosen = {m: s for m in MODELS if (s := _read_json(workdir / f"{m}.json")) is not None}
+        chosen = {m: s for m in MODELS if (s := files.read_json(workdir / f"{m}.json")) is not None}
     return RunRecords(workdir, config, history, chosen)
 
 
@@ -138,7 +131,7 @@ def restore_augmentor(run: RunRecords):
         return None
     from poseaug_tf.training.networks import augmentor_options
     augmentor = models.build_augmentor(**augmentor_options(_config_value(run.config, "poseaug", {})),
-                                       placement=_read_json(run.workdir / "poseaug" / "placement.json"),
+                                       placement=files.read_json(run.workdir / "poseaug" / "placement.json"),
                                        seed=int(_config_value(run.config, "seed", 0)))
     tf.train.Checkpoint(augmentor=augmentor).restore(latest).expect_partial()
     return augmentor
@@ -250,7 +243,7 @@ def _check_names(names: Sequence[str] | None) -> tuple[str, ...]:
     names = tuple(FIGURE_NAMES if names is None else names)
     unknown = [n for n in names if n not in FIGURE_NAMES]
     if unknown:
-        raise ValueError(f"Unknown figure `names` {unknown}; valid: {', '.join(FIGURE_NAMES)}.")
+        raise InputError(f"figures: unknown figure {', '.join(map(repr, unknown))}; valid: {', '.join(FIGURE_NAMES)}.")
     return names
 
 
@@ -292,12 +285,13 @@ def write_figures(workdir: str | pathlib.Path, *, names: Sequence[str] | None = 
       name → path of every file written ("per_action_table" for per_action.md).
 
     Raises:
-      ValueError: unknown `names`, missing `workdir`, or non-positive `num_samples`/`num_poses`.
+      InputError: unknown `names`, missing `workdir`, non-positive `num_samples`/`num_poses`, or an `out_dir`
+        that is a file or cannot be written.
     """
     if num_samples < 1 or num_poses < 1:
-        raise ValueError(f"Expected positive `num_samples` and `num_poses`; received {num_samples}, {num_poses}.")
+        raise InputError(f"num_samples, num_poses: expected positive numbers; received {num_samples}, {num_poses}.")
     ctx = _Context(load_run(workdir, selection=selection), datasets, augmentor, num_samples, num_poses, seed, dpi)
-    out = pathlib.Path(out_dir) if out_dir is not None else ctx.run.workdir / FIGURES_DIR
+    out = files.check_folder(out_dir if out_dir is not None else ctx.run.workdir / FIGURES_DIR, "figures folder")
     written: dict[str, pathlib.Path] = {}
 
     def save(name, fig):

@@ -10,14 +10,14 @@ deprecated `tf.lite.Interpreter`.
 
 from __future__ import annotations
 
-import json
 import os
 import pathlib
 
 import numpy as np
 import tensorflow as tf
 
-from poseaug_tf import camera, skeleton
+from poseaug_tf import camera, files, skeleton
+from poseaug_tf.user_errors import InputError, one_line
 from poseaug_tf.export import (INPUT_NORM, METADATA_FILENAME, OUTPUT, SERVING_SIGNATURE)
 
 DEFAULT_BATCH_SIZE = 4096
@@ -78,8 +78,7 @@ def read_metadata(path: str | os.PathLike) -> dict | None:
     """The export metadata of a SavedModel folder or of a TFLite file inside it (None when absent)."""
     path = pathlib.Path(path)
     version_dir = path if path.is_dir() else path.parent.parent
-    meta = version_dir / "assets" / METADATA_FILENAME
-    return json.loads(meta.read_text()) if meta.is_file() else None
+    return files.read_json(version_dir / "assets" / METADATA_FILENAME)
 
 
 class Lifter:
@@ -106,16 +105,19 @@ class Lifter:
         """Opens a SavedModel folder (with saved_model.pb) or a .tflite file.
 
         Raises:
-          ValueError: the path is neither.
+          InputError: the path is neither, or the model cannot be loaded (truncated, corrupt).
         """
         path = pathlib.Path(path)
         if path.is_dir() and (path / "saved_model.pb").is_file():
-            backend = SavedModelBackend(path)
+            kind, make = "SavedModel", lambda: SavedModelBackend(path)
         elif path.is_file() and path.suffix == ".tflite":
-            backend = TFLiteBackend(path, num_threads=num_threads)
+            kind, make = "TFLite model", lambda: TFLiteBackend(path, num_threads=num_threads)
         else:
-            raise ValueError(f"Expected `model` a SavedModel folder (with saved_model.pb) or a .tflite file; "
-                             f"received {str(path)!r}.")
+            raise InputError(f"{path}: expected a SavedModel folder (with saved_model.pb) or a .tflite file.")
+        try:
+            backend = make()
+        except Exception as error:  # noqa: BLE001 - whatever the loader trips on, the file is not a usable model
+            raise InputError(f"{path}: cannot load the {kind} ({type(error).__name__}: {one_line(error)}).") from None
         return cls(backend, metadata=read_metadata(path), use_flip_tta=use_flip_tta, batch_size=batch_size)
 
     def _predict(self, kp: np.ndarray) -> np.ndarray:
@@ -151,6 +153,7 @@ class Lifter:
         """
         kp = _check_pose_2d(kp_2d_px, "kp_2d_px")
         size = np.broadcast_to(np.asarray(image_size, np.float32), (len(kp), 2))
-        if not np.all(np.isfinite(size)) or np.any(size <= 0):
-            raise ValueError(f"Expected `image_size` positive [width, height]; received {image_size!r}.")
+        if not np.all((size >= 1) & (size <= camera.MAX_IMAGE_SIDE_PX)):
+            raise InputError(f"image_size: expected [width, height] of 1 to {camera.MAX_IMAGE_SIDE_PX} pixels; "
+                             f"received {image_size!r}.")
         return self.lift(camera.normalize_screen(kp, size[:, 0], size[:, 1]).numpy())

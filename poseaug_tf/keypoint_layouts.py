@@ -40,6 +40,7 @@ import zlib
 import numpy as np
 
 from poseaug_tf import skeleton
+from poseaug_tf.user_errors import InputError
 
 THORAX_FRACTION = 1.125
 SPINE_FRACTION = 0.545
@@ -93,25 +94,30 @@ ALIASES = {"coco": "coco17", "mmpose": "coco17", "detectron2": "coco17", "yolo":
            "h36m_17": "h36m17", "h36m_16": "h36m16", "sh": "mpii16", "mpii": "mpii16"}
 
 
-class KeypointError(ValueError):
+class KeypointError(InputError):
     """Unusable 2D keypoints; the message names the source, frame and joint."""
 
 
-def resolve_layout(name: str) -> Layout:
-    """The Layout called `name` (case-insensitive, aliases accepted). Raises KeypointError listing valid names."""
+def resolve_layout(name: str, where: str = "layout") -> Layout:
+    """The Layout called `name` (case-insensitive, aliases accepted).
+
+    Raises:
+      KeypointError: unknown name; the message starts with `where` (the flag or file field it came from).
+    """
     key = str(name).lower()
     key = ALIASES.get(key, key)
     if key not in LAYOUTS:
-        raise KeypointError(f"Unknown `layout` {name!r}; valid: {sorted(LAYOUTS)} or aliases {sorted(ALIASES)}.")
+        raise KeypointError(f"{where}: unknown layout {name!r}; valid: {', '.join(sorted(LAYOUTS))} or the aliases "
+                            f"{', '.join(sorted(ALIASES))}.")
     return LAYOUTS[key]
 
 
-def layout_for_count(num_joints: int) -> str:
+def layout_for_count(num_joints: int, source: str = "keypoints") -> str:
     """The layout implied by a joint count when unambiguous (16 → h36m16, 17 → coco17, 25, 33)."""
     guesses = {16: "h36m16", 17: "coco17", 25: "body25", 33: "mediapipe33"}
     if num_joints not in guesses:
-        raise KeypointError(f"Cannot infer the layout of {num_joints} keypoints; expected 16, 17, 25 or 33 "
-                            f"joints, or pass `layout`.")
+        raise KeypointError(f"{source}: cannot infer the layout of {num_joints} keypoints; expected 16, 17, 25 or "
+                            f"33 per frame, or a layout (--layout or the file's 'layout').")
     return guesses[num_joints]
 
 
@@ -258,8 +264,8 @@ def _json_frame(frame, index: int, num_joints: int | None, source: str):
 
 def _read_json(path: pathlib.Path, num_joints: int | None) -> KeypointInput:
     try:
-        doc = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        doc = json.loads(_read_text(path))
+    except json.JSONDecodeError as error:
         raise KeypointError(f"{path}: not valid JSON ({error}).")
     image_size = layout = None
     if isinstance(doc, dict):
@@ -290,8 +296,11 @@ def _read_json(path: pathlib.Path, num_joints: int | None) -> KeypointInput:
 def _size_array(size, where: str) -> np.ndarray | None:
     if size is None:
         return None
-    try:
-        array = np.asarray(size, dtype=np.float64)
+    try:  # numbers only: NumPy would also turn the strings "1920" or "nan" into floats
+        array = np.asarray(size)
+        if array.dtype.kind not in "iuf":
+            raise TypeError
+        array = array.astype(np.float64)
     except (TypeError, ValueError):
         raise KeypointError(f"{where}: 'image_size' must be numbers [width, height]; received {size!r:.60}.")
     if array.shape[-1:] != (2,) or array.ndim > 2:
@@ -300,8 +309,16 @@ def _size_array(size, where: str) -> np.ndarray | None:
     return array
 
 
+def _read_text(path: pathlib.Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise KeypointError(f"{path}: not a text file (byte {error.start} is not UTF-8); expected "
+                            f"{path.suffix.lstrip('.').upper()} text.") from None
+
+
 def _read_csv(path: pathlib.Path, num_joints: int | None) -> KeypointInput:
-    lines = csv.reader(path.read_text().splitlines())
+    lines = csv.reader(_read_text(path).splitlines())
     rows = [(i + 1, row) for i, row in enumerate(lines) if any(cell.strip() for cell in row)]
     if rows and all(not _is_number(cell) for cell in rows[0][1]):
         rows = rows[1:]  # header
@@ -369,7 +386,7 @@ def read_keypoints(path, *, layout: str | None = None) -> KeypointInput:
         raise KeypointError(f"{path}: input file does not exist.")
     if path.stat().st_size == 0:
         raise KeypointError(f"{path}: the file is empty.")
-    num_joints = resolve_layout(layout).num_joints if layout else None
+    num_joints = resolve_layout(layout, "--layout").num_joints if layout else None
     readers = {".json": lambda: _read_json(path, num_joints), ".csv": lambda: _read_csv(path, num_joints),
                ".npz": lambda: _read_npz(path)}
     if path.suffix.lower() not in readers:

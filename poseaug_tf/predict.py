@@ -22,10 +22,12 @@ import json  # noqa: E402
 import os  # noqa: E402
 import pathlib  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from poseaug_tf import files, skeleton  # noqa: E402
+from poseaug_tf import camera, files, skeleton  # noqa: E402
+from poseaug_tf.user_errors import InputError, exit_on_input_error  # noqa: E402
 from poseaug_tf.keypoint_layouts import (KeypointError, KeypointInput, layout_for_count, read_keypoints,  # noqa: E402
                                         resolve_layout, to_h36m16)
 
@@ -46,9 +48,9 @@ def parse_image_size(text: str) -> tuple[float, float]:
 
 def check_image_size(size, where: str) -> tuple[float, float]:
     size = np.asarray(size, dtype=np.float64).reshape(-1)
-    if size.shape != (2,) or not np.all(np.isfinite(size)) or np.any(size < 1):
-        raise KeypointError(f"{where}: expected image_size [width, height] of positive pixels; received "
-                            f"{size.tolist()}.")
+    if size.shape != (2,) or not np.all((size >= 1) & (size <= camera.MAX_IMAGE_SIDE_PX)):
+        raise KeypointError(f"{where}: expected image_size [width, height] of 1 to {camera.MAX_IMAGE_SIDE_PX:g} "
+                            f"pixels; received {size.tolist()}.")
     return float(size[0]), float(size[1])
 
 
@@ -77,7 +79,12 @@ def prepare(data: KeypointInput, *, source: str, layout: str | None = None, imag
     Raises:
       KeypointError: unknown layout, missing image size, unusable or out-of-image keypoints.
     """
-    name = resolve_layout(layout or data.layout or layout_for_count(data.keypoints.shape[1])).name
+    if layout:
+        name = resolve_layout(layout, "--layout").name
+    elif data.layout:
+        name = resolve_layout(data.layout, f"{source}, field 'layout'").name
+    else:
+        name = layout_for_count(data.keypoints.shape[1], source)
     if image_size is not None:
         size = check_image_size(image_size, "image_size")
     elif data.image_size is not None:
@@ -94,6 +101,19 @@ def prepare(data: KeypointInput, *, source: str, layout: str | None = None, imag
     kp_px = to_h36m16(data.keypoints, name, scores=data.scores, min_confidence=min_confidence, source=source)
     _check_in_image(kp_px, size, source)
     return kp_px, size.astype(np.float32), name
+
+
+def _check_writable_folder(path: pathlib.Path, flag: str) -> None:
+    """Fails before any work when `path`'s folder is missing or refuses a new file (tried, not guessed:
+    `os.access` says yes to root even on read-only mounts)."""
+    folder = path.parent
+    if not folder.is_dir():
+        raise InputError(f"{flag}: folder {str(folder)!r} does not exist.")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise InputError(f"{flag}: folder {str(folder)!r} is not writable ({error.strerror}).") from None
 
 
 def _atomic_write(path: pathlib.Path, write) -> None:
@@ -177,18 +197,19 @@ def predict_file(model: str | os.PathLike, input_path: str | os.PathLike, output
 
     output_path = pathlib.Path(output_path)
     if output_path.suffix not in (".json", ".npz"):
-        raise ValueError(f"--output: expected a .json or .npz file; received {str(output_path)!r}.")
-    if not output_path.parent.is_dir():
-        raise ValueError(f"--output: folder {str(output_path.parent)!r} does not exist.")
+        raise InputError(f"--output: expected a .json or .npz file; received {str(output_path)!r}.")
     if output_path.exists() and output_path.resolve() == pathlib.Path(input_path).resolve():
-        raise ValueError(f"--output: {str(output_path)!r} is the input file; choose another name.")
-    if not os.access(output_path.parent, os.W_OK):
-        raise ValueError(f"--output: folder {str(output_path.parent)!r} is not writable.")
+        raise InputError(f"--output: {str(output_path)!r} is the input file; choose another name.")
+    _check_writable_folder(output_path, "--output")
+    if plot_path is not None:
+        _check_writable_folder(pathlib.Path(plot_path), "--plot")
+    if not 0 <= min_confidence <= 1:
+        raise InputError(f"--min-confidence: expected a score in [0, 1]; received {min_confidence!r}.")
     data = read_keypoints(input_path, layout=layout)
     kp_px, size, layout_name = prepare(data, source=str(input_path), layout=layout, image_size=image_size,
                                        min_confidence=min_confidence)
     if plot_path is not None and not 0 <= plot_frame < len(kp_px):
-        raise ValueError(f"--plot-frame: expected 0..{len(kp_px) - 1}; received {plot_frame}.")
+        raise InputError(f"--plot-frame: expected 0..{len(kp_px) - 1}; received {plot_frame}.")
     lifter = Lifter.load(model, use_flip_tta=use_flip_tta, num_threads=num_threads)
     pose_3d = lifter.lift_pixels(kp_px, size)
     result = {"keypoints_3d": pose_3d, "keypoints_2d_px": kp_px, "image_size": size,
@@ -215,13 +236,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--num-threads", type=int, default=None, help="TFLite interpreter threads")
     args = parser.parse_args(argv)
     try:
-        size = None if args.image_size is None else parse_image_size(args.image_size)
-        result = predict_file(args.model, args.input, args.output, layout=args.layout, image_size=size,
-                              min_confidence=args.min_confidence, use_flip_tta=args.flip, plot_path=args.plot,
-                              plot_frame=args.plot_frame, num_threads=args.num_threads)
-    except (ValueError, OSError) as error:
-        print(f"predict: error: {error}", file=sys.stderr)
-        return 1
+        with exit_on_input_error("predict"):
+            size = None if args.image_size is None else parse_image_size(args.image_size)
+            result = predict_file(args.model, args.input, args.output, layout=args.layout, image_size=size,
+                                  min_confidence=args.min_confidence, use_flip_tta=args.flip, plot_path=args.plot,
+                                  plot_frame=args.plot_frame, num_threads=args.num_threads)
+    except SystemExit as exit_:
+        return exit_.code
     print(f"Wrote {len(result['keypoints_3d'])} poses to {args.output}")
     return 0
 

@@ -34,9 +34,11 @@ def main(argv) -> None:
     from absl import logging
 
     from poseaug_tf import figures
-    written = figures.write_figures(FLAGS.workdir, names=FLAGS.figures or None, out_dir=FLAGS.out_dir,
-                                    num_samples=FLAGS.num_samples, num_poses=FLAGS.num_poses, seed=FLAGS.seed,
-                                    dpi=FLAGS.dpi, selection=FLAGS.selection)
+    from poseaug_tf.user_errors import exit_on_input_error
+    with exit_on_input_error("visualize"):
+        written = figures.write_figures(FLAGS.workdir, names=FLAGS.figures or None, out_dir=FLAGS.out_dir,
+                                        num_samples=FLAGS.num_samples, num_poses=FLAGS.num_poses, seed=FLAGS.seed,
+                                        dpi=FLAGS.dpi, selection=FLAGS.selection)
     for name, path in written.items():
         logging.info("%s: %s", name, path)
     if not written:
@@ -47,4 +49,5 @@ if __name__ == "__main__":
     from poseaug_tf.runtime import import_tensorflow_quietly
 
     import_tensorflow_quietly()
-    app.run(main)
+    from poseaug_tf.user_errors import absl_flags_parser
+    app.run(main, flags_parser=absl_flags_parser("visualize"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import stat
 import subprocess
 import sys
 
@@ -15,8 +16,9 @@ from ai_edge_litert.interpreter import Interpreter
 from tensorflow.core.protobuf import saved_model_pb2
 
 from configs import common
-from poseaug_tf import export, skeleton
+from poseaug_tf import export, files, skeleton
 from poseaug_tf.data import make_synthetic
+from poseaug_tf.user_errors import InputError
 from poseaug_tf.training import networks
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -171,6 +173,46 @@ def test_pixel_signature_equals_normalising_outside(exported):
     np.testing.assert_allclose(pixels.numpy(), direct.numpy(), atol=1e-5)
 
 
+@pytest.mark.parametrize("size", [[0.0, 0.0], [-640.0, 480.0], [np.nan, 480.0], [1e30, 1e30], [640.0, 2e5]])
+def test_pixel_signature_rejects_implausible_image_sizes(exported, size):
+    version_dir, _, _ = exported
+    pixels = tf.saved_model.load(str(version_dir)).signatures["predict_pixels"]
+    sizes = tf.constant([[640.0, 480.0], size], tf.float32)  # one bad row fails the request
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"image_size: expected \[width, height\] of 1 to "
+                                                             r"100000 pixels in every row"):
+        pixels(keypoints_px=tf.fill([2, 16, 2], 100.0), image_size=sizes)
+
+
+def test_an_export_follows_the_umask(exported, tmp_path):
+    _, model, _ = exported
+    previous = os.umask(0o022)
+    try:
+        version_dir = export.export_model(model, tmp_path / "m", tflite_variants=("float32",),
+                                          sets=export.verification_sets(num_samples=32))
+    finally:
+        os.umask(previous)
+    modes = {p.relative_to(tmp_path): stat.S_IMODE(p.stat().st_mode) for p in [version_dir, *version_dir.rglob("*")]}
+    assert {m for p, m in modes.items() if (tmp_path / p).is_dir()} == {0o755}, modes
+    assert {m for p, m in modes.items() if (tmp_path / p).is_file()} == {0o644}, modes
+
+
+def test_an_interrupted_export_is_cleaned_up_and_a_held_folder_refused(exported, tmp_path):
+    _, model, _ = exported
+    sets = export.verification_sets(num_samples=32)
+    root = tmp_path / "m"
+    first = export.export_model(model, root, tflite_variants=(), sets=sets)
+    # What kills leave: an unfinished version folder, and version 1 moved aside by an --overwrite export.
+    (root / ".tmp-2-k1ll3d").mkdir()
+    (root / ".tmp-2-k1ll3d" / "saved_model.pb").write_bytes(b"half")
+    os.rename(first, root / ".old-1-0123abcd")
+    with files.exclusive_folder(root, "export folder"):
+        with pytest.raises(InputError, match="export folder is in use by another process"):
+            export.export_model(model, root, tflite_variants=(), sets=sets)
+    assert export.export_model(model, root, tflite_variants=(), sets=sets).name == "2"
+    assert sorted(p.name for p in root.iterdir()) == ["1", "2"]
+    assert (root / "1" / "saved_model.pb").is_file()
+
+
 def test_flip_flag_bakes_in_flip_averaging(exported, tmp_path):
     _, model, x = exported
     version_dir = export.export_model(model, tmp_path / "flip", use_flip_tta=True, tflite_variants=("float32",),
@@ -189,7 +231,7 @@ def test_refuses_to_overwrite_unless_asked(exported, tmp_path):
     sets = export.verification_sets(num_samples=32)
     first = export.export_model(model, tmp_path / "m", tflite_variants=(), sets=sets)
     stamp = (first / "saved_model.pb").stat().st_mtime_ns
-    with pytest.raises(FileExistsError, match="already exists"):
+    with pytest.raises(InputError, match="already exists"):
         export.export_model(model, tmp_path / "m", version=1, tflite_variants=(), sets=sets)
     assert (first / "saved_model.pb").stat().st_mtime_ns == stamp
     assert export.export_model(model, tmp_path / "m", tflite_variants=(), sets=sets).name == "2"
@@ -214,7 +256,7 @@ def test_next_version_and_bad_arguments(tmp_path):
     assert export.next_version(tmp_path / "absent") == 1
     with pytest.raises(ValueError, match="positive integer"):
         export.export_model(None, tmp_path, version=0)
-    with pytest.raises(ValueError, match="tflite_variants"):
+    with pytest.raises(InputError, match="tflite: expected variants from float32, float16, int8; received int4"):
         export.export_model(None, tmp_path, tflite_variants=("int4",))
     with pytest.raises(ValueError, match="config.json"):
         export.load_estimator(tmp_path)

@@ -97,10 +97,22 @@ def test_mapping_errors_name_frame_and_joint(rng):
     bad[1, 5, 0] = np.nan
     with pytest.raises(kl.KeypointError, match="frame 1, keypoint 5: non-finite"):
         kl.to_h36m16(bad, "coco17")
-    with pytest.raises(kl.KeypointError, match="Unknown `layout` 'halpe'"):
+    with pytest.raises(kl.KeypointError, match="layout: unknown layout 'halpe'; valid: body25, coco17"):
         kl.to_h36m16(kp, "halpe")
-    with pytest.raises(kl.KeypointError, match="Cannot infer the layout of 18"):
-        kl.layout_for_count(18)
+    with pytest.raises(kl.KeypointError, match="dets.json: cannot infer the layout of 18 keypoints"):
+        kl.layout_for_count(18, "dets.json")
+
+
+def test_binary_csv_and_text_image_sizes_name_the_file(tmp_path):
+    binary = tmp_path / "dets.csv"
+    binary.write_bytes(bytes(range(256)))
+    with pytest.raises(kl.KeypointError, match=r"dets.csv: not a text file \(byte 128 is not UTF-8\)"):
+        kl.read_keypoints(binary)
+    doc = tmp_path / "dets.json"
+    for size in (["640", "480"], [True, False], [[640, 480], "x"]):
+        doc.write_text(json.dumps({"image_size": size, "frames": [{"keypoints": [[1.0, 2.0]] * 17}]}))
+        with pytest.raises(kl.KeypointError, match="dets.json: 'image_size' must be numbers"):
+            kl.read_keypoints(doc)
 
 
 # --- readers ---------------------------------------------------------------------------------------------------

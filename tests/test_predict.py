@@ -157,7 +157,7 @@ def test_bad_model_and_output_paths(setup, tmp_path, capsys):
     cases = [(["--model", str(tmp_path)], "SavedModel folder"),
              (["--model", str(version_dir), "--output", str(tmp_path / "o.txt")], "expected a .json or .npz"),
              (["--model", str(version_dir), "--output", str(tmp_path / "no" / "o.json")], "does not exist"),
-             (["--model", str(version_dir), "--layout", "halpe"], "Unknown `layout` 'halpe'")]
+             (["--model", str(version_dir), "--layout", "halpe"], "--layout: unknown layout 'halpe'")]
     for args, match in cases:
         argv = ["--input", str(tmp_path / "doc.json"), "--output", str(tmp_path / "o.json"), *args]
         assert predict.main(argv) == 1
@@ -173,12 +173,17 @@ def test_output_never_overwrites_the_input_or_needs_a_writable_folder(setup, tmp
     assert predict.main(argv + ["--output", str(tmp_path / "." / "dets.npz")]) == 1
     assert "is the input file" in capsys.readouterr().err
     assert (tmp_path / "dets.npz").read_bytes() == before
-    # Root may write anywhere, so the folder's permission check is simulated rather than set with chmod.
+    # Root may write anywhere, so a folder refusing new files is simulated rather than set with chmod
+    # (tests/test_bad_inputs.py uses /sys, which refuses even root).
     locked = tmp_path / "locked"
     locked.mkdir()
-    real_access = os.access
-    monkeypatch.setattr(predict.os, "access", lambda path, mode: real_access(path, mode) and
-                        pathlib.Path(path) != locked)
+    real_temporary_file = predict.tempfile.TemporaryFile
+
+    def temporary_file(*args, dir=None, **kwargs):
+        if pathlib.Path(dir) == locked:
+            raise PermissionError(13, "Permission denied")
+        return real_temporary_file(*args, dir=dir, **kwargs)
+    monkeypatch.setattr(predict.tempfile, "TemporaryFile", temporary_file)
     assert predict.main(argv + ["--output", str(locked / "o.json")]) == 1
     assert "is not writable" in capsys.readouterr().err
     assert list(locked.iterdir()) == []

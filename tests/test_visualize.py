@@ -35,14 +35,16 @@ def test_main_writes_the_selected_figures(tmp_path):
     assert png_size(out / "training_curves.png") == canvas.expected_pixel_size("training_curves", dpi=50)
 
 
-def test_main_rejects_extra_arguments_and_unknown_figures(tmp_path):
+def test_main_rejects_extra_arguments_and_unknown_figures(tmp_path, capsys):
     fake_workdir.make_fake_workdir(tmp_path, with_checkpoint=False)
     with flagsaver.flagsaver(workdir=str(tmp_path)):
         with pytest.raises(app.UsageError, match="Unexpected arguments: extra"):
             visualize.main(["visualize", "extra"])
     with flagsaver.flagsaver(workdir=str(tmp_path), figures=["nope"]):
-        with pytest.raises(ValueError, match="Unknown figure `names`"):
+        with pytest.raises(SystemExit, match="1"):
             visualize.main(["visualize"])
+    assert capsys.readouterr().err == ("visualize: error: figures: unknown figure 'nope'; valid: augmentations, "
+                                       "distributions, training_curves, per_joint_errors, per_action_errors.\n")
 
 
 def test_module_runs_as_a_script(tmp_path):

@@ -126,7 +126,9 @@ def load_or_build(*, cache_dir: str | Path | None, prefix: str, options: dict, s
     Returns:
       (pose_set, built): `built` is True when the cache was (re)built in this call.
     """
-    path = cache_file(default_cache_dir() if cache_dir is None else cache_dir, prefix, options)
+    folder = files.ensure_folder(default_cache_dir() if cache_dir is None else cache_dir,
+                                 f"data cache folder (config.data.cache_dir or ${CACHE_DIR_ENV})")
+    path = cache_file(folder, prefix, options)
     fingerprints = [fingerprint_file(s) for s in sources]
     cached = read_cache(path, fingerprints)
     if cached is not None:

@@ -18,6 +18,8 @@ coordinate leaves the [−1, 1] range the estimators were trained on and the asp
 
 from __future__ import annotations
 
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -42,8 +44,8 @@ def read_npz(path: str | Path, *, allow_pickle: bool = False) -> dict[str, np.nd
             raise DataFormatError(f"{path} holds pickled object arrays; pass allow_pickle=True if, and only if, "
                                   "you trust the file (unpickling can execute code).") from error
         raise DataFormatError(f"{path}: not a readable npz file ({error}).") from error
-    except (OSError, EOFError) as error:
-        raise DataFormatError(f"{path}: not a readable npz file ({error}).") from error
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+        raise DataFormatError(f"{path}: not a readable npz file ({type(error).__name__}: {error}).") from None
 
 
 def check_array(arrays: dict, key: str, shape: tuple, path: Path) -> np.ndarray:

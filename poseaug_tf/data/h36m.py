@@ -14,7 +14,10 @@ read the cache. Every camera view of every frame is one sample; 3D is returned i
 
 from __future__ import annotations
 
+import pickle
 import sys
+import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -192,10 +195,10 @@ def read_pickled_npz(path: Path, key: str) -> dict:
             if key not in archive.files:
                 raise DataFormatError(f"{path}: missing key '{key}'; found {archive.files}.")
             value = archive[key]
-    except (OSError, EOFError, ValueError) as error:
-        if isinstance(error, DataFormatError):
-            raise
-        raise DataFormatError(f"{path}: not a readable npz file ({error}).") from error
+    except DataFormatError:
+        raise
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error, pickle.UnpicklingError) as error:
+        raise DataFormatError(f"{path}: not a readable npz file ({type(error).__name__}: {error}).") from None
     if value.dtype != object or value.shape != () or not isinstance(value.item(), dict):
         raise DataFormatError(f"{path}: key '{key}' should hold a pickled dict subject -> action -> data; "
                               f"received an array of dtype {value.dtype} and shape {value.shape}.")

@@ -13,15 +13,16 @@ import numpy as np
 
 from poseaug_tf import camera as camera_lib
 from poseaug_tf import skeleton
+from poseaug_tf.user_errors import InputError
 
 _ARRAY_FIELDS = ("pose3d", "pose2d", "camera", "action", "subject", "sequence")
 
 
-class DataFormatError(ValueError):
+class DataFormatError(InputError):
     """A data file has an unexpected layout, key, shape, joint count, frame count or non-finite values."""
 
 
-class DataFileNotFoundError(FileNotFoundError):
+class DataFileNotFoundError(InputError, FileNotFoundError):
     """A data file the requested options need does not exist."""
 
 

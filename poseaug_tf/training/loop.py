@@ -26,6 +26,7 @@ from absl import logging
 import poseaug_tf
 from poseaug_tf import files
 from poseaug_tf.arms import ARMS
+from poseaug_tf.user_errors import InputError
 from poseaug_tf.training import networks, reporting
 from poseaug_tf.training.datasets import load_datasets
 from poseaug_tf.training.poseaug import arm_weights, run_poseaug
@@ -42,7 +43,7 @@ def _log_to_file(workdir: pathlib.Path) -> None:
 
 def _record_run(config, workdir: pathlib.Path, fingerprint: str, strategy) -> None:
     config_json = workdir / "config.json"
-    previous = reporting.read_json(config_json)
+    previous = files.read_json(config_json)
     current = config.to_dict()
     if previous is not None and previous != current:
         logging.warning("The config differs from the one this workdir was started with; resuming with the "
@@ -79,7 +80,7 @@ def collect_results(workdir: pathlib.Path, history: reporting.History) -> dict:
     Every model gets the same fields; an arm also gets its last epoch ("<arm>_last") for comparison.
     """
     results = {"oracle": {}}
-    base = reporting.read_json(workdir / "baseline.json")
+    base = files.read_json(workdir / "baseline.json")
     if base is not None:
         name = f"{BASELINE_WEIGHTS} (pretrain epoch {base['epoch']}, selected by {base['selection']})"
         results["baseline"] = _stage_results(history, "pretrain", base["epoch"], name)
@@ -87,7 +88,7 @@ def collect_results(workdir: pathlib.Path, history: reporting.History) -> dict:
     for arm in ARMS:
         if not results.get("baseline") and history.stage(arm):
             results["baseline"] = _stage_results(history, arm, 0, f"initial estimator of the {arm} arm")
-        chosen = reporting.read_json(workdir / f"{arm}.json")
+        chosen = files.read_json(workdir / f"{arm}.json")
         if chosen is None:
             continue
         name = f"{arm_weights(arm)} ({arm} epoch {chosen['epoch']}, selected by {chosen['selection']})"
@@ -114,27 +115,43 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib
       The content of `<workdir>/results.json`.
 
     Raises:
-      ValueError: invalid stage, or PoseAug requested without a baseline.
+      ValueError: invalid stage.
+      InputError: the workdir is a file or cannot be written, PoseAug requested without a baseline, bad data.
     """
     if config.stage not in STAGES:
         raise ValueError(f"Unknown `stage` {config.stage!r}; valid: {', '.join(STAGES)}.")
     arms = parse_arms(config.arms)
-    workdir = pathlib.Path(workdir).expanduser()
-    workdir.mkdir(parents=True, exist_ok=True)
-    _log_to_file(workdir)
+    workdir = files.check_folder(workdir, "workdir")
+    baseline = workdir / BASELINE_WEIGHTS
+    if config.stage == "poseaug" and not (baseline.exists() or config.poseaug.pretrained):
+        raise InputError(f"stage=poseaug needs pretrained weights: {baseline} does not exist and "
+                         "`poseaug.pretrained` is empty. Run stage=pretrain (or both) first.")
+    if config.poseaug.pretrained and not pathlib.Path(config.poseaug.pretrained).is_file():
+        raise InputError(f"config.poseaug.pretrained: {config.poseaug.pretrained} does not exist; expected a "
+                         "<name>.weights.h5 file of the same model.")
     keras.utils.set_random_seed(config.seed)
     strategy = networks.get_strategy(config.distribute)
-    datasets = load_datasets(config)
+    datasets = load_datasets(config)  # before the workdir is created: bad data leaves nothing behind
+    files.ensure_folder(workdir, "workdir")
+    if not strategy.extended.should_checkpoint:  # a multi-worker run's other workers: the chief owns the workdir
+        return _train_and_evaluate(config, workdir, strategy, datasets, arms, baseline)
+    with files.exclusive_folder(workdir, "workdir"):
+        return _train_and_evaluate(config, workdir, strategy, datasets, arms, baseline)
+
+
+def _train_and_evaluate(config, workdir: pathlib.Path, strategy, datasets, arms: list[str],
+                        baseline: pathlib.Path) -> dict:
+    _log_to_file(workdir)
+    logging.info("Workdir %s", workdir)
+    if strategy.extended.should_checkpoint:
+        for path in files.remove_stale_temporaries(workdir):
+            logging.info("Removed %s, left by an interrupted write.", path)
     _record_run(config, workdir, datasets.fingerprint(), strategy)
     history = reporting.History(workdir)
     writer = tf.summary.create_file_writer(str(workdir / "tensorboard"))
-    baseline = workdir / BASELINE_WEIGHTS
     if config.stage in ("pretrain", "both"):
         baseline = run_pretraining(config, workdir, strategy, datasets, history, writer)
     if config.stage in ("poseaug", "both"):
-        if not (baseline.exists() or config.poseaug.pretrained):
-            raise ValueError(f"stage=poseaug needs pretrained weights: {baseline} does not exist and "
-                             "`poseaug.pretrained` is empty. Run stage=pretrain (or both) first.")
         for arm in arms:
             run_poseaug(config, workdir, strategy, datasets, history, writer, baseline, arm=arm)
     writer.flush()

@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from poseaug_tf import files
 from poseaug_tf import placement as placement_lib
 from poseaug_tf.arms import ARMS
 from poseaug_tf.data.pipeline import train_dataset
@@ -106,7 +107,7 @@ class PoseAugStage:
         self.dir = workdir / arm
         self.dir.mkdir(parents=True, exist_ok=True)
         self.restarts_path = self.dir / "restarts.json"
-        self.restarts = reporting.read_json(self.restarts_path, default=0)
+        self.restarts = files.read_json(self.restarts_path, default=0)
         self.placement = None
         if uses_placement(config, arm):
             self.placement = measure_placement(config, datasets.train.pose3d)

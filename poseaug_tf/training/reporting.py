@@ -29,14 +29,6 @@ def _jsonable(value):
     raise TypeError(f"Not JSON serialisable: {type(value).__name__}")
 
 
-def read_json(path: pathlib.Path, default: Any = None) -> Any:
-    path = pathlib.Path(path)
-    if not path.exists():
-        return default
-    with open(path) as f:
-        return json.load(f)
-
-
 class History:
     """Per-epoch records of a run (`<workdir>/history.json`), appended after each epoch and reloaded on resume.
 
@@ -45,7 +37,7 @@ class History:
 
     def __init__(self, workdir: pathlib.Path):
         self.path = pathlib.Path(workdir) / "history.json"
-        self.records: list[dict] = read_json(self.path, default=[])
+        self.records: list[dict] = files.read_json(self.path, default=[])
 
     def truncate(self, stage: str, epoch: int) -> None:
         """Drops records of `stage` after `epoch` (epochs redone after a resume or a rollback)."""

@@ -1,17 +1,19 @@
 """End-to-end: train_and_evaluate on the synthetic smoke config, resume after kill -9, collapse guard."""
 
+import hashlib
 import json
 import os
 import pathlib
 import signal
+import stat
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 
 from configs import synthetic
+from poseaug_tf import export
 from poseaug_tf.training import loop, reporting
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -26,7 +28,15 @@ def smoke_config(**poseaug):
 
 @pytest.mark.slow
 def test_train_and_evaluate_smoke(tmp_path):
-    results = loop.train_and_evaluate(smoke_config(), tmp_path)
+    previous = os.umask(0o022)
+    try:
+        results = loop.train_and_evaluate(smoke_config(), tmp_path)
+    finally:
+        os.umask(previous)
+    # Records, weights, checkpoints and logs are readable by others (a TF Serving or TensorBoard user).
+    modes = {p: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.rglob("*")}
+    assert {m for p, m in modes.items() if p.is_dir()} == {0o755}
+    assert {m for p, m in modes.items() if p.is_file()} == {0o644}, modes
     for name in ("config.json", "run_info.json", "history.json", "results.json", "results.md",
                  "baseline.weights.h5", "poseaug.weights.h5"):
         assert (tmp_path / name).is_file(), name
@@ -53,35 +63,68 @@ def test_train_and_evaluate_smoke(tmp_path):
             assert 0 < r["pa_mpjpe"] <= r["mpjpe"]
             assert "selected by val" in r["checkpoint"] or model.endswith("_last")
     assert "Oracle" in (tmp_path / "results.md").read_text()
+    # The barely trained smoke model exports with the default options (every TFLite variant within tolerance).
+    version_dir = export.export_workdir(tmp_path, output_root=tmp_path / "saved_models")
+    assert json.loads((version_dir / export.REPORT_FILENAME).read_text())["passed"]
 
 
-def _train_command(workdir):
-    return [sys.executable, "train.py", "--config=configs/synthetic.py:smoke", f"--workdir={workdir}"]
+KILL_AT = REPO / "tests" / "training" / "kill_at.py"
+
+
+def _train_command(workdir, kill_at: str | None = None):
+    program = [str(KILL_AT), kill_at] if kill_at else ["train.py"]
+    return [sys.executable, *program, "--config=configs/synthetic.py:smoke", f"--workdir={workdir}"]
+
+
+def _run_files(workdir: pathlib.Path) -> dict[str, str]:
+    """What a finished run reports: results.json and every weights file (sha256 of the bytes)."""
+    paths = [workdir / "results.json", *sorted(workdir.glob("*.weights.h5"))]
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
+
+
+# Each process of the interrupted run is killed at one point (tests/training/kill_at.py), resuming where the
+# previous one stopped: mid-epoch in pretraining, inside a checkpoint write, inside a weights/record write, then
+# the same in the PoseAug stage (whose arms start once pretraining is done).
+KILL_POINTS = ("batch:5", "checkpoint:1", "file:2", "batch:12", "checkpoint:2", "file:3", "batch:9")
 
 
 @pytest.mark.slow
-def test_resume_after_kill_9(tmp_path):
-    """kill -9 in the middle of the PoseAug stage; the same command resumes and finishes every epoch once."""
-    workdir = tmp_path / "run"
-    proc = subprocess.Popen(_train_command(workdir), cwd=REPO, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    deadline = time.time() + 600
-    state = workdir / "poseaug" / "ckpt" / "checkpoint"
-    try:
-        # Wait for PoseAug epoch 1 to be committed (the checkpoint after epoch 0 is the first one).
-        while time.time() < deadline and not (state.exists() and "ckpt-2" in state.read_text()):
-            time.sleep(0.5)
-    finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-    assert state.exists(), "the PoseAug stage never checkpointed"
+def test_resume_after_kill_9_is_exact(tmp_path):
+    """kill -9 at several points of both stages, dropout on: the finished run's results.json and weights are
+    byte-identical to an uninterrupted run's, and the kills' leftovers are removed on resume."""
+    config = synthetic.get_config("smoke")
+    assert config.model.name == "mlp" and config.model.dropout_rate < 0  # the model's default dropout, 0.5
+    reference = tmp_path / "uninterrupted"
+    done = subprocess.run(_train_command(reference), cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    workdir = tmp_path / "interrupted"
+    stages_reached = set()
+    for point in KILL_POINTS:
+        killed = subprocess.run(_train_command(workdir, point), cwd=REPO, capture_output=True, text=True,
+                                timeout=900)
+        assert killed.returncode == -signal.SIGKILL, (point, killed.returncode, killed.stderr[-3000:])
+        stages_reached |= {r["stage"] for r in reporting.History(workdir).records}
+        if point.startswith("checkpoint"):
+            assert list(workdir.rglob("ckpt-*_temp")), f"{point} left no unfinished checkpoint"
+    assert {"pretrain", "control"} <= stages_reached
     done = subprocess.run(_train_command(workdir), cwd=REPO, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "resumed from" in (workdir / "train.log").read_text()
+    log = (workdir / "train.log").read_text()
+    assert "resumed from" in log and "left by an interrupted write" in log
+    assert not list(workdir.rglob("ckpt-*_temp")) and not list(workdir.rglob(".tmp-*"))
     history = reporting.History(workdir)
     assert [r["epoch"] for r in history.stage("pretrain")] == [1, 2]
     assert [r["epoch"] for r in history.stage("poseaug")] == [0, 1, 2, 3]
-    assert json.loads((workdir / "results.json").read_text())["poseaug"]
+    assert _run_files(workdir) == _run_files(reference)
+
+
+def test_a_second_run_on_the_same_workdir_is_refused(tmp_path):
+    from poseaug_tf import files
+    from poseaug_tf.user_errors import InputError
+    with files.exclusive_folder(tmp_path, "workdir"):
+        with pytest.raises(InputError, match="in use by another process"):
+            loop.train_and_evaluate(smoke_config(), tmp_path)
 
 
 @pytest.mark.slow
