@@ -1,4 +1,5 @@
-# Two commands: `make demo` (set up + run the main job) and `make test` (set up + run the whole test suite).
+# Two commands: `make demo` (set up + run the main job) and `make test` (set up; format, lint and layering
+# checks; the whole test suite).
 # Both create ./.venv on first use (Python 3.11 from PATH) and reinstall when pyproject.toml changes.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -21,6 +22,9 @@ demo: $(STAMP)
 # pytest exit codes: 0 all passed, 1 failures, 2 interrupted, 3 internal error, 4 usage error,
 # 5 no tests collected. 5 is a failure here: an empty run must never look green.
 test: $(STAMP)
+	$(VENV)/bin/ruff format --check --quiet .
+	$(VENV)/bin/ruff check --quiet .
+	$(VENV)/bin/lint-imports --no-cache
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5): treating as failure" >&2; exit 1; fi; \
 	exit $$rc

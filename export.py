@@ -16,7 +16,7 @@ import json  # noqa: E402
 
 from absl import app, flags  # noqa: E402
 
-from poseaug_tf import export  # noqa: E402
+from poseaug_tf import export, serving_contract  # noqa: E402
 from poseaug_tf.user_errors import absl_flags_parser, exit_on_input_error  # noqa: E402
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Training workdir (config.json + <weights>.weights.h5).",
@@ -40,7 +40,7 @@ def main(argv):
             _WORKDIR.value, output_root=_OUTPUT_ROOT.value, name=_NAME.value, weights=_WEIGHTS.value,
             h36m_dir=_H36M_DIR.value, version=_VERSION.value, overwrite=_OVERWRITE.value,
             use_flip_tta=_FLIP.value, tflite_variants=[v for v in _TFLITE.value if v])
-    report = json.loads((version_dir / export.REPORT_FILENAME).read_text())
+    report = json.loads((version_dir / serving_contract.REPORT_FILENAME).read_text())
     print(f"Exported {version_dir}")
     print(f"{'set':<18} {'variant':<12} {'max|Δ| mm':>10} {'ΔMPJPE mm':>10} {'bytes':>11}")
     for set_name, variants in report["sets"].items():

@@ -13,14 +13,14 @@ import_tensorflow_quietly()
 
 import sys  # noqa: E402
 
-from absl import app, flags, logging  # noqa: E402
+from absl import app, flags  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
 from configs import common  # noqa: E402
-from poseaug_tf.user_errors import InputError, absl_flags_parser, exit_on_input_error  # noqa: E402
 from poseaug_tf.training import loop, reporting  # noqa: E402
 from poseaug_tf.training.epoch import NonFiniteLossError  # noqa: E402
 from poseaug_tf.training.poseaug import CollapseError  # noqa: E402
+from poseaug_tf.user_errors import InputError, absl_flags_parser, exit_on_input_error  # noqa: E402
 
 PROGRAM = "train.py"
 
@@ -51,12 +51,17 @@ def main(argv):
             common.validate(config)
         except OSError:  # config_flags defers a failed load of the --config file to the first access
             name = config_flags.get_config_filename(flags.FLAGS["config"])
-            raise InputError(f"cannot load the config file of --config={name!r}: expected configs/<name>.py[:arg].")
+            raise InputError(f"cannot load the config file of --config={name!r}: expected "
+                             "configs/<name>.py[:arg].") from None
         except ValueError as error:  # a user error: one line, exit code 1, nothing written
             raise InputError(error) from None
         workdir = _WORKDIR.value or f"runs/{config.dataset}_{config.model.name}"
+        callbacks = []
+        if config.figures.enabled:
+            from poseaug_tf import figures  # noqa: E402  (matplotlib only when figures are wanted)
+            callbacks.append(figures.FigureCallback(config.figures.every))
         try:
-            results = loop.train_and_evaluate(config, workdir)
+            results = loop.train_and_evaluate(config, workdir, callbacks=callbacks)
         except (NonFiniteLossError, CollapseError) as error:  # a diverged run: one line; its checkpoints stay
             raise InputError(f"training stopped: {error} The checkpoints of the finished epochs are kept in "
                              f"{workdir}.") from None

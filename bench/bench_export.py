@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from poseaug_tf import export, inference  # noqa: E402
+from poseaug_tf import export, inference, serving_contract  # noqa: E402
 
 _VERSION_DIR = flags.DEFINE_string("version_dir", None, "Exported version folder.", required=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Training workdir of the Keras reference; default: from the "
@@ -54,7 +54,7 @@ def _median_seconds(fn, repeats: int, calls: int = 1) -> float:
 def _timings(predict, inputs: dict) -> dict:
     row = {"latency_ms": 1000 * _median_seconds(lambda: predict(inputs[1]), _REPEATS.value, _CALLS.value)}
     for batch in (256, 1024):
-        row[f"poses_per_s_{batch}"] = batch / _median_seconds(lambda: predict(inputs[batch]), _REPEATS.value)
+        row[f"poses_per_s_{batch}"] = batch / _median_seconds(lambda b=batch: predict(inputs[b]), _REPEATS.value)
     return row
 
 
@@ -67,7 +67,7 @@ def _reference_set():
 def main(argv):
     del argv
     version_dir = pathlib.Path(_VERSION_DIR.value)
-    meta = inference.read_metadata(version_dir) or {}
+    meta = serving_contract.read_metadata(version_dir) or {}
     workdir = _WORKDIR.value or str(pathlib.Path(meta.get("source", "")).parent)
     model, _ = export.load_estimator(workdir)
     vset = _reference_set()
@@ -76,7 +76,7 @@ def main(argv):
     inputs = {b: vset.pose_2d[rng.choice(len(vset.pose_2d), b)] for b in (1, 256, 1024)}
 
     variants = [("saved_model", str(version_dir), inference.SavedModelBackend(version_dir))]
-    for path in sorted((version_dir / export.TFLITE_DIR).glob("*.tflite")):
+    for path in sorted((version_dir / serving_contract.TFLITE_DIR).glob("*.tflite")):
         for threads in _NUM_THREADS.value:
             variants.append((f"{path.stem.split('_')[-1]} ({threads} thr)", str(path),
                              inference.TFLiteBackend(path, num_threads=int(threads))))
@@ -89,7 +89,7 @@ def main(argv):
         path = pathlib.Path(path)
         size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
         if path.is_dir():  # the SavedModel folder also holds the TFLite files and the report: count the model only
-            size -= sum(p.stat().st_size for p in (path / export.TFLITE_DIR).glob("*"))
+            size -= sum(p.stat().st_size for p in (path / serving_contract.TFLITE_DIR).glob("*"))
         prediction = np.concatenate([backend.predict(vset.pose_2d[i:i + 1024])
                                      for i in range(0, len(vset.pose_2d), 1024)])
         stats = export.compare(reference, prediction, vset.pose_3d)

@@ -10,10 +10,9 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from poseaug_tf.serving_contract import MAX_IMAGE_SIDE_PX
+
 INTRINSICS_SIZE = 9
-# The largest image side accepted with pixel inputs. No frame a pose detector runs on is this large; a value
-# beyond it is a unit mistake (1e30, a size in micrometres) that would squash every pose to a point.
-MAX_IMAGE_SIDE_PX = 100_000
 
 
 def _check_last(x: tf.Tensor, size: int, name: str) -> None:

@@ -1,20 +1,9 @@
 """Export a trained estimator as a TF Serving SavedModel plus TFLite files, and verify every variant.
 
-Layout written by `export_workdir` (TF Serving's: integer version folders under the model name):
-
-    saved_models/<name>/<version>/saved_model.pb, variables/, fingerprint.pb
-    saved_models/<name>/<version>/assets/poseaug_metadata.json   # skeleton, joint names, units, normalisation
-    saved_models/<name>/<version>/tflite/pose_lifter_{float32,float16,int8}.tflite
-    saved_models/<name>/<version>/export_report.json             # deviation of each variant from Keras
-
-Signatures (method `tensorflow/serving/predict`):
-  serving_default: keypoints_2d (None, 16, 2) float32 normalised screen coords → keypoints_3d (None, 16, 3) float32
-    root-relative metres, camera frame.
-  predict_pixels: keypoints_px (None, 16, 2) float32 pixels (origin top-left) and image_size (None, 2) float32
-    [width, height] per example → keypoints_3d; normalises in the graph (docs/reference.md §1.6).
-
-The archive is built with `keras.export.ExportArchive`: `tf.saved_model.save` on a Keras 3 model converts to a
-weightless TFLite model that outputs NaN (the "TFLite trap"), so TFLite files are converted from this archive.
+The version folder's layout, signatures and metadata are those of `serving_contract` (TF Serving's layout:
+integer version folders under the model name). The archive is built with `keras.export.ExportArchive`:
+`tf.saved_model.save` on a Keras 3 model converts to a weightless TFLite model that outputs NaN (the "TFLite
+trap"), so TFLite files are converted from this archive.
 """
 
 from __future__ import annotations
@@ -36,16 +25,11 @@ import tensorflow as tf
 from absl import logging
 
 from poseaug_tf import camera, files, skeleton
+from poseaug_tf import serving_contract as contract
 from poseaug_tf.data.flip import predict_with_flip
 from poseaug_tf.user_errors import InputError, one_line
 
-METADATA_FILENAME = "poseaug_metadata.json"
-REPORT_FILENAME = "export_report.json"
-TFLITE_DIR = "tflite"
-SERVING_SIGNATURE = "serving_default"
-PIXEL_SIGNATURE = "predict_pixels"
-INPUT_NORM, INPUT_PX, INPUT_SIZE, OUTPUT = "keypoints_2d", "keypoints_px", "image_size", "keypoints_3d"
-TFLITE_VARIANTS = ("float32", "float16", "int8")
+TFLITE_VARIANTS = contract.TFLITE_VARIANTS
 VERIFY_SAMPLES = 2048
 VERIFY_SEED = 20210619
 
@@ -98,12 +82,13 @@ def load_estimator(workdir: str | os.PathLike, *, weights: str = "poseaug") -> t
         if not path.is_file():
             raise InputError(f"{path} does not exist; expected a training workdir with {path.name}.")
     config_dict = files.read_json(config_path)
-    # Runs written before a model option existed lack its key: take today's default for it.
-    from configs import common
-
-    config_dict["model"] = {**common.base_config().model.to_dict(), **config_dict.get("model", {})}
     config = ml_collections.ConfigDict(config_dict)
-    model = networks.build_estimator(config, synchronized_bn=False, stage="poseaug", precision="float32")
+    try:
+        model = networks.build_estimator(config, synchronized_bn=False, stage="poseaug", precision="float32")
+    except (KeyError, AttributeError) as error:
+        field = str(error).strip("\"'")
+        raise InputError(f"{config_path}: no field {field!r} for the model; expected the config.json that "
+                         "train.py wrote.") from None
     try:
         model.load_weights(str(weights_path))
     except (OSError, ValueError, KeyError) as error:  # truncated or foreign file, or another model's weights
@@ -121,20 +106,20 @@ def build_archive(model: keras.Model, *, use_flip_tta: bool = False) -> keras.ex
         return model(kp_2d_norm, training=False)
 
     def serve(keypoints_2d):
-        return {OUTPUT: lift(keypoints_2d)}
+        return {contract.OUTPUT: lift(keypoints_2d)}
 
     def predict_pixels(keypoints_px, image_size):
         size = camera.checked_image_size(image_size)
-        return {OUTPUT: lift(camera.normalize_screen(keypoints_px, size[:, 0], size[:, 1]))}
+        return {contract.OUTPUT: lift(camera.normalize_screen(keypoints_px, size[:, 0], size[:, 1]))}
 
     joints = skeleton.NUM_JOINTS
     archive = keras.export.ExportArchive()
     archive.track(model)
-    archive.add_endpoint(SERVING_SIGNATURE, serve,
-                         input_signature=[tf.TensorSpec((None, joints, 2), tf.float32, name=INPUT_NORM)])
-    archive.add_endpoint(PIXEL_SIGNATURE, predict_pixels, input_signature=[
-        tf.TensorSpec((None, joints, 2), tf.float32, name=INPUT_PX),
-        tf.TensorSpec((None, 2), tf.float32, name=INPUT_SIZE)])
+    archive.add_endpoint(contract.SERVING_SIGNATURE, serve,
+                         input_signature=[tf.TensorSpec((None, joints, 2), tf.float32, name=contract.INPUT_NORM)])
+    archive.add_endpoint(contract.PIXEL_SIGNATURE, predict_pixels, input_signature=[
+        tf.TensorSpec((None, joints, 2), tf.float32, name=contract.INPUT_PX),
+        tf.TensorSpec((None, 2), tf.float32, name=contract.INPUT_SIZE)])
     return archive
 
 
@@ -150,34 +135,13 @@ def convert_tflite(saved_model_dir: str | os.PathLike, variant: str) -> bytes:
     """
     if variant not in TFLITE_VARIANTS:
         raise ValueError(f"Expected `variant` in {TFLITE_VARIANTS}; received {variant!r}.")
-    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir), signature_keys=[SERVING_SIGNATURE])
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir),
+                                                         signature_keys=[contract.SERVING_SIGNATURE])
     if variant != "float32":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if variant == "float16":
         converter.target_spec.supported_types = [tf.float16]
     return converter.convert()
-
-
-def metadata(model: keras.Model, *, config: Mapping | None, use_flip_tta: bool, source: str) -> dict:
-    """The content of assets/poseaug_metadata.json: what a client needs to feed and read the model."""
-    return {
-        "format_version": 1,
-        "model": {"class": type(model).__name__, "parameters": int(model.count_params())},
-        "skeleton": "human36m_16",
-        "joint_names": list(skeleton.JOINT_NAMES),
-        "parents": list(skeleton.PARENTS),
-        "joints_left": list(skeleton.JOINTS_LEFT),
-        "joints_right": list(skeleton.JOINTS_RIGHT),
-        "input": {"keypoints_2d": "normalised screen coordinates: p_norm = p_px / w * 2 - [1, h / w]",
-                  "keypoints_px": "pixels, x right, y down, origin at the top-left corner",
-                  "image_size": "[width, height] in pixels, one row per example"},
-        "output": {"keypoints_3d": "camera frame (x right, y down, z forward), root-relative (Hip = 0)",
-                   "units": "metres"},
-        "signatures": [SERVING_SIGNATURE, PIXEL_SIGNATURE],
-        "flip_tta": bool(use_flip_tta),
-        "source": source,
-        "training_config": dict(config) if config is not None else None,
-    }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,10 +177,10 @@ def variant_predictors(version_dir: pathlib.Path) -> dict:
     from poseaug_tf.inference import TFLiteBackend  # inference imports this module's constants
 
     loaded = tf.saved_model.load(str(version_dir))
-    serve = loaded.signatures[SERVING_SIGNATURE]
-    predictors = {"saved_model": lambda x: serve(**{INPUT_NORM: tf.constant(x)})[OUTPUT].numpy()}
+    serve = loaded.signatures[contract.SERVING_SIGNATURE]
+    predictors = {"saved_model": lambda x: serve(**{contract.INPUT_NORM: tf.constant(x)})[contract.OUTPUT].numpy()}
     for variant in TFLITE_VARIANTS:
-        path = version_dir / TFLITE_DIR / f"pose_lifter_{variant}.tflite"
+        path = contract.tflite_path(version_dir, variant)
         if path.is_file():
             predictors[variant] = TFLiteBackend(path).predict
     return predictors
@@ -286,13 +250,13 @@ def _write_version(model: keras.Model, tmp_dir: pathlib.Path, *, use_flip_tta: b
                    meta: Mapping) -> dict:
     build_archive(model, use_flip_tta=use_flip_tta).write_out(str(tmp_dir), verbose=False)
     (tmp_dir / "assets").mkdir(exist_ok=True)
-    (tmp_dir / "assets" / METADATA_FILENAME).write_text(json.dumps(meta, indent=2))
+    (tmp_dir / "assets" / contract.METADATA_FILENAME).write_text(json.dumps(meta, indent=2))
     sizes = {"saved_model": sum(p.stat().st_size for p in tmp_dir.rglob("*") if p.is_file())}
     if tflite_variants:
-        (tmp_dir / TFLITE_DIR).mkdir()
+        (tmp_dir / contract.TFLITE_DIR).mkdir()
     for variant in tflite_variants:
         flatbuffer = convert_tflite(tmp_dir, variant)
-        (tmp_dir / TFLITE_DIR / f"pose_lifter_{variant}.tflite").write_bytes(flatbuffer)
+        contract.tflite_path(tmp_dir, variant).write_bytes(flatbuffer)
         sizes[variant] = len(flatbuffer)
     return sizes
 
@@ -391,7 +355,8 @@ def _export_version(model, output_dir: pathlib.Path, version_dir: pathlib.Path, 
     tmp_dir = files.temporary_folder(output_dir, prefix=f"{files.TEMPORARY_PREFIX}{version}-")
     try:
         start = time.time()
-        meta = metadata(model, config=config, use_flip_tta=use_flip_tta, source=source)
+        meta = contract.metadata(model_class=type(model).__name__, parameters=model.count_params(),
+                                 config=config, use_flip_tta=use_flip_tta, source=source)
         sizes = _write_version(model, tmp_dir, use_flip_tta=use_flip_tta, tflite_variants=tflite_variants,
                                meta=meta)
         report = verify_version(tmp_dir, model, verification_sets() if sets is None else sets,
@@ -402,7 +367,7 @@ def _export_version(model, output_dir: pathlib.Path, version_dir: pathlib.Path, 
             raise ExportVerificationError(
                 "Export verification failed; nothing was written to " f"{version_dir}:\n  "
                 + "\n  ".join(report["failures"]))
-        (tmp_dir / REPORT_FILENAME).write_text(json.dumps(report, indent=2))
+        (tmp_dir / contract.REPORT_FILENAME).write_text(json.dumps(report, indent=2))
         _publish(tmp_dir, version_dir, overwrite=overwrite)
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)

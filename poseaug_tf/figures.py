@@ -17,16 +17,18 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from absl import logging
 
 from poseaug_tf import files
 from poseaug_tf.arms import ARMS, MODELS
-from poseaug_tf.user_errors import InputError
 from poseaug_tf.plots import canvas, curves, distributions, errors, poses
 from poseaug_tf.plots.samples import AugmentationSample, sample_augmentations
+from poseaug_tf.training.callbacks import RunCallback
+from poseaug_tf.user_errors import InputError
 
 FIGURE_NAMES = ("augmentations", "distributions", "training_curves", "per_joint_errors", "per_action_errors")
 AUGMENTOR_FIGURES = ("augmentations", "distributions")
@@ -345,3 +347,19 @@ def tensorboard_images(writer, source: str | pathlib.Path | Mapping[str, Any], s
             tf.summary.image(f"figures/{name}", image[None], step=step)
     writer.flush()
     return images
+
+
+class FigureCallback(RunCallback):
+    """A run's figures: TensorBoard images every `every` PoseAug epochs (0: none), and the PNGs at the end."""
+
+    def __init__(self, every: int):
+        self.every = every
+
+    def on_arm_epoch_end(self, *, arm, epoch, workdir, writer, augmentor, datasets) -> None:
+        if arm == "poseaug" and self.every > 0 and epoch % self.every == 0:
+            tensorboard_images(writer, {"workdir": workdir, "augmentor": augmentor, "datasets": datasets},
+                               step=epoch)
+
+    def on_run_end(self, *, workdir, datasets) -> None:
+        written = write_figures(workdir, datasets=datasets, strict=False)
+        logging.info("Figures: %s", ", ".join(str(p) for p in written.values()))

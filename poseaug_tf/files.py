@@ -20,7 +20,8 @@ import os
 import pathlib
 import shutil
 import tempfile
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from poseaug_tf.user_errors import InputError
 

@@ -203,3 +203,72 @@ def rotate_points(points, rotation) -> tf.Tensor:
     """
     points = tf.convert_to_tensor(points)
     return tf.linalg.matmul(points, rotation, transpose_b=True)
+
+
+# --- joint layouts and the mirror ------------------------------------------------------------------------------
+def _take_joints(pose, indices, expected: int, name: str):
+    pose = tf.convert_to_tensor(pose)
+    if pose.shape.rank is not None and pose.shape.rank >= 2 and pose.shape[-2] != expected:
+        raise ValueError(
+            f"Expected `{name}` with {expected} joints on axis -2; received shape {tuple(pose.shape)}.")
+    return tf.gather(pose, indices, axis=-2)
+
+
+def convert_32_to_16(pose) -> tf.Tensor:
+    """Selects PoseAug's 16 joints from the 32-joint Human3.6M mocap skeleton.
+
+    Args:
+      pose: (..., 32, C) any float dtype.
+
+    Returns:
+      (..., 16, C) same dtype.
+    """
+    return _take_joints(pose, skeleton.H36M32_TO_16, 32, "pose")
+
+
+def convert_17_to_16(pose) -> tf.Tensor:
+    """Drops Neck/Nose (index 9) from the common 17-joint layout (VideoPose3D, CPN and Detectron files).
+
+    Args:
+      pose: (..., 17, C).
+
+    Returns:
+      (..., 16, C).
+    """
+    return _take_joints(pose, skeleton.H17_TO_16, 17, "pose")
+
+
+def convert_16_to_17(pose) -> tf.Tensor:
+    """Inserts a Neck/Nose joint at index 9 as the mean of Thorax and Head, as PoseAug's ST-GCN wrapper does.
+
+    Args:
+      pose: (..., 16, C).
+
+    Returns:
+      (..., 17, C) in JOINT_NAMES_17 order.
+    """
+    pose = tf.convert_to_tensor(pose)
+    if pose.shape.rank is not None and pose.shape[-2] != skeleton.NUM_JOINTS:
+        raise ValueError(f"Expected `pose` with 16 joints on axis -2; received shape {tuple(pose.shape)}.")
+    nose = 0.5 * (pose[..., 8:9, :] + pose[..., 9:10, :])
+    return tf.concat([pose[..., :skeleton.NECK_NOSE_17, :], nose, pose[..., skeleton.NECK_NOSE_17:, :]], axis=-2)
+
+
+def flip_pose(pose, *, mirror_axis: int = 0) -> tf.Tensor:
+    """Mirrors a pose: negates one coordinate and swaps left and right joints.
+
+    With normalised screen coordinates (origin at the image centre) and mirror_axis=0 this is the horizontal
+    image flip of flip test-time augmentation; for camera-frame 3D poses it mirrors about the x = 0 plane.
+
+    Args:
+      pose: (..., 16, C) with C = 2 or 3.
+      mirror_axis: the coordinate to negate.
+
+    Returns:
+      (..., 16, C), same dtype. Applying it twice gives back the input.
+    """
+    pose = _take_joints(pose, skeleton.FLIP_PERMUTATION, skeleton.NUM_JOINTS, "pose")
+    channels = pose.shape[-1]
+    sign = np.ones(channels, dtype=pose.dtype.as_numpy_dtype)
+    sign[mirror_axis] = -1
+    return pose * sign

@@ -16,9 +16,10 @@ import pathlib
 import numpy as np
 import tensorflow as tf
 
-from poseaug_tf import camera, files, skeleton
+from poseaug_tf import serving_contract as contract
+from poseaug_tf import skeleton
+from poseaug_tf.data.flip import predict_with_flip
 from poseaug_tf.user_errors import InputError, one_line
-from poseaug_tf.export import (INPUT_NORM, METADATA_FILENAME, OUTPUT, SERVING_SIGNATURE)
 
 DEFAULT_BATCH_SIZE = 4096
 
@@ -68,17 +69,10 @@ class SavedModelBackend:
     def __init__(self, path: str | os.PathLike):
         self.path = pathlib.Path(path)
         self._loaded = tf.saved_model.load(str(self.path))
-        self._serve = self._loaded.signatures[SERVING_SIGNATURE]
+        self._serve = self._loaded.signatures[contract.SERVING_SIGNATURE]
 
     def predict(self, kp_2d_norm: np.ndarray) -> np.ndarray:
-        return self._serve(**{INPUT_NORM: tf.constant(kp_2d_norm, tf.float32)})[OUTPUT].numpy()
-
-
-def read_metadata(path: str | os.PathLike) -> dict | None:
-    """The export metadata of a SavedModel folder or of a TFLite file inside it (None when absent)."""
-    path = pathlib.Path(path)
-    version_dir = path if path.is_dir() else path.parent.parent
-    return files.read_json(version_dir / "assets" / METADATA_FILENAME)
+        return self._serve(**{contract.INPUT_NORM: tf.constant(kp_2d_norm, tf.float32)})[contract.OUTPUT].numpy()
 
 
 class Lifter:
@@ -118,7 +112,7 @@ class Lifter:
             backend = make()
         except Exception as error:  # noqa: BLE001 - whatever the loader trips on, the file is not a usable model
             raise InputError(f"{path}: cannot load the {kind} ({type(error).__name__}: {one_line(error)}).") from None
-        return cls(backend, metadata=read_metadata(path), use_flip_tta=use_flip_tta, batch_size=batch_size)
+        return cls(backend, metadata=contract.read_metadata(path), use_flip_tta=use_flip_tta, batch_size=batch_size)
 
     def _predict(self, kp: np.ndarray) -> np.ndarray:
         return np.concatenate([self.backend.predict(kp[i:i + self.batch_size])
@@ -139,11 +133,9 @@ class Lifter:
         kp = _check_pose_2d(kp_2d_norm, "kp_2d_norm")
         if len(kp) == 0:
             return np.zeros((0, skeleton.NUM_JOINTS, 3), np.float32)
-        pose = self._predict(kp)
         if self.use_flip_tta and not self.baked_flip:
-            mirrored = self._predict(skeleton.flip_pose(kp).numpy())
-            pose = 0.5 * (pose + skeleton.flip_pose(mirrored).numpy())
-        return pose.astype(np.float32)
+            return predict_with_flip(lambda x: self._predict(np.asarray(x)), kp).numpy()
+        return self._predict(kp).astype(np.float32)
 
     def lift_pixels(self, kp_2d_px: np.ndarray, image_size) -> np.ndarray:
         """Lifts pixel keypoints (origin top-left) of images of `image_size` = (width, height) or (N, 2).
@@ -152,8 +144,7 @@ class Lifter:
           (N, 16, 3) float32 camera-frame metres, root-relative.
         """
         kp = _check_pose_2d(kp_2d_px, "kp_2d_px")
-        size = np.broadcast_to(np.asarray(image_size, np.float32), (len(kp), 2))
-        if not np.all((size >= 1) & (size <= camera.MAX_IMAGE_SIDE_PX)):
-            raise InputError(f"image_size: expected [width, height] of 1 to {camera.MAX_IMAGE_SIDE_PX} pixels; "
+        if not contract.plausible_image_size(image_size):
+            raise InputError(f"image_size: expected [width, height] of 1 to {contract.MAX_IMAGE_SIDE_PX} pixels; "
                              f"received {image_size!r}.")
-        return self.lift(camera.normalize_screen(kp, size[:, 0], size[:, 1]).numpy())
+        return self.lift(contract.normalize_pixels(kp, image_size))

@@ -266,7 +266,7 @@ def _read_json(path: pathlib.Path, num_joints: int | None) -> KeypointInput:
     try:
         doc = json.loads(_read_text(path))
     except json.JSONDecodeError as error:
-        raise KeypointError(f"{path}: not valid JSON ({error}).")
+        raise KeypointError(f"{path}: not valid JSON ({error}).") from None
     image_size = layout = None
     if isinstance(doc, dict):
         if "frames" not in doc:
@@ -302,7 +302,7 @@ def _size_array(size, where: str) -> np.ndarray | None:
             raise TypeError
         array = array.astype(np.float64)
     except (TypeError, ValueError):
-        raise KeypointError(f"{where}: 'image_size' must be numbers [width, height]; received {size!r:.60}.")
+        raise KeypointError(f"{where}: 'image_size' must be numbers [width, height]; received {size!r:.60}.") from None
     if array.shape[-1:] != (2,) or array.ndim > 2:
         raise KeypointError(f"{where}: expected 'image_size' [width, height] or one per frame; received shape "
                             f"{array.shape}.")

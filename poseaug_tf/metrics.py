@@ -16,7 +16,7 @@ for `*_mm` values). `pck` and `auc` take thresholds in millimetres and `mm_per_u
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import tensorflow as tf

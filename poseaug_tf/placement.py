@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import tensorflow as tf
@@ -73,7 +73,7 @@ class Placement:
         return {k: (list(v) if isinstance(v, tuple) else float(v)) for k, v in dataclasses.asdict(self).items()}
 
     @classmethod
-    def from_config(cls, config: Mapping) -> "Placement":
+    def from_config(cls, config: Mapping) -> Placement:
         return cls(**{k: (tuple(float(x) for x in v) if isinstance(v, (list, tuple)) else float(v))
                       for k, v in config.items()})
 

@@ -26,10 +26,17 @@ import tempfile  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from poseaug_tf import camera, files, skeleton  # noqa: E402
+from poseaug_tf import files, skeleton  # noqa: E402
+from poseaug_tf import serving_contract as contract  # noqa: E402
+from poseaug_tf.keypoint_layouts import (  # noqa: E402
+    KeypointError,
+    KeypointInput,
+    layout_for_count,
+    read_keypoints,
+    resolve_layout,
+    to_h36m16,
+)
 from poseaug_tf.user_errors import InputError, exit_on_input_error  # noqa: E402
-from poseaug_tf.keypoint_layouts import (KeypointError, KeypointInput, layout_for_count, read_keypoints,  # noqa: E402
-                                        resolve_layout, to_h36m16)
 
 DEFAULT_MIN_CONFIDENCE = 0.3
 OUTSIDE_MARGIN = 0.5  # keypoints may lie up to half an image outside the frame (detectors extrapolate)
@@ -42,14 +49,15 @@ def parse_image_size(text: str) -> tuple[float, float]:
     try:
         width, height = (float(p) for p in parts)
     except ValueError:
-        raise KeypointError(f"--image-size: expected WIDTHxHEIGHT in pixels, e.g. 1920x1080; received {text!r}.")
+        raise KeypointError(f"--image-size: expected WIDTHxHEIGHT in pixels, e.g. 1920x1080; received "
+                            f"{text!r}.") from None
     return check_image_size((width, height), "--image-size")
 
 
 def check_image_size(size, where: str) -> tuple[float, float]:
     size = np.asarray(size, dtype=np.float64).reshape(-1)
-    if size.shape != (2,) or not np.all((size >= 1) & (size <= camera.MAX_IMAGE_SIDE_PX)):
-        raise KeypointError(f"{where}: expected image_size [width, height] of 1 to {camera.MAX_IMAGE_SIDE_PX:g} "
+    if size.shape != (2,) or not contract.plausible_image_size(size):
+        raise KeypointError(f"{where}: expected image_size [width, height] of 1 to {contract.MAX_IMAGE_SIDE_PX:g} "
                             f"pixels; received {size.tolist()}.")
     return float(size[0]), float(size[1])
 
@@ -95,7 +103,7 @@ def prepare(data: KeypointInput, *, source: str, layout: str | None = None, imag
         size = np.broadcast_to(np.asarray(size, np.float64), (len(data.keypoints), 2))
     except ValueError:
         raise KeypointError(f"{source}: image_size of shape {np.shape(size)}; expected (2,) or one [width, height] "
-                            f"per frame ({len(data.keypoints)}, 2).")
+                            f"per frame ({len(data.keypoints)}, 2).") from None
     for frame, row in enumerate(size):
         check_image_size(row, f"{source}: frame {frame}: image_size")
     kp_px = to_h36m16(data.keypoints, name, scores=data.scores, min_confidence=min_confidence, source=source)

@@ -55,8 +55,8 @@ def import_tensorflow_quietly():
     with tempfile.TemporaryFile(mode="w+b") as capture:
         os.dup2(capture.fileno(), 2)
         try:
-            import tensorflow as tf
             import keras  # noqa: F401  (its import also probes devices)
+            import tensorflow as tf
             tf.config.list_physical_devices()
         finally:
             os.dup2(saved_fd, 2)

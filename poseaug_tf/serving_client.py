@@ -15,7 +15,7 @@ import urllib.request
 
 import numpy as np
 
-from poseaug_tf.export import INPUT_NORM, INPUT_PX, INPUT_SIZE, OUTPUT, PIXEL_SIGNATURE, SERVING_SIGNATURE
+from poseaug_tf.serving_contract import INPUT_NORM, INPUT_PX, INPUT_SIZE, OUTPUT, PIXEL_SIGNATURE, SERVING_SIGNATURE
 
 
 def _inputs(keypoints: np.ndarray, image_size) -> dict[str, np.ndarray]:

@@ -1,4 +1,7 @@
-"""The 16-joint Human3.6M skeleton of PoseAug, its 17- and 32-joint relatives and joint-order conversions.
+"""The 16-joint Human3.6M skeleton of PoseAug, its 17- and 32-joint relatives and the index tables between them.
+
+Constants and index tables only (NumPy, no TensorFlow), so that clients of an exported model can use them; the
+TensorFlow functions that apply them (conversions, the mirror) are in `geometry`.
 
 Joint order (docs/reference.md §1.2): 0 Hip (root), 1 RHip, 2 RKnee, 3 RFoot, 4 LHip, 5 LKnee, 6 LFoot, 7 Spine,
 8 Thorax, 9 Head, 10 LShoulder, 11 LElbow, 12 LWrist, 13 RShoulder, 14 RElbow, 15 RWrist.
@@ -8,7 +11,6 @@ Bone k is `x[BONE_PARENTS[k]] - x[BONE_CHILDREN[k]]` (parent minus child, docs/r
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
 
 NUM_JOINTS = 16
 NUM_BONES = 15
@@ -37,7 +39,6 @@ FLIP_PERMUTATION = _flip_permutation()
 # Bone k joins BONE_PARENTS[k] -> BONE_CHILDREN[k]; the child of bone k is joint k + 1.
 BONE_CHILDREN = tuple(range(1, NUM_JOINTS))
 BONE_PARENTS = tuple(PARENTS[child] for child in BONE_CHILDREN)
-BONE_NAMES = tuple(f"{JOINT_NAMES[p]}->{JOINT_NAMES[c]}" for p, c in zip(BONE_PARENTS, BONE_CHILDREN))
 
 # Hip->Spine and Spine->Thorax: BA keeps their directions (PoseAug gan_generator.py).
 SPINE_BONES = (6, 7)
@@ -49,7 +50,7 @@ BL_FIXED_RATIO = 4
 
 # Part-aware KCS (docs/reference.md §3.1), in the reference's output order lh, rh, ll, rl, hb. The reference names
 # the two leg parts the wrong way round ("ll" holds the right leg bones); we keep its order so that outputs
-# line up column by column, and name them by what they contain.
+# line up column by column; the comments name the parts by what they contain.
 KCS_PARTS = (
     (7, 9, 10, 11),          # left arm + Spine->Thorax
     (7, 12, 13, 14),         # right arm + Spine->Thorax
@@ -57,7 +58,6 @@ KCS_PARTS = (
     (0, 3, 4, 5, 6),         # left leg + hips + Hip->Spine   (reference name "rl")
     (0, 3, 6, 7, 8, 9, 12),  # torso
 )
-KCS_PART_NAMES = ("left_arm", "right_arm", "right_leg", "left_leg", "torso")
 
 # Bone lengths (metres, bone order above) of the five H36M training subjects S1, S5, S6, S7, S8
 # (PoseAug hm36s15678_bl_templates.npy, docs/reference.md §1.10). Left and right are equal.
@@ -89,71 +89,3 @@ SH_MPII_JOINT_NAMES = (
 )
 # Row j of a 16-joint pose comes from row SH_MPII_TO_16[j] of an SH/MPII-ordered array.
 SH_MPII_TO_16 = tuple(SH_MPII_JOINT_NAMES.index(name) for name in JOINT_NAMES)
-
-
-def _take_joints(pose, indices, expected: int, name: str):
-    pose = tf.convert_to_tensor(pose)
-    if pose.shape.rank is not None and pose.shape.rank >= 2 and pose.shape[-2] != expected:
-        raise ValueError(
-            f"Expected `{name}` with {expected} joints on axis -2; received shape {tuple(pose.shape)}.")
-    return tf.gather(pose, indices, axis=-2)
-
-
-def convert_32_to_16(pose) -> tf.Tensor:
-    """Selects PoseAug's 16 joints from the 32-joint Human3.6M mocap skeleton.
-
-    Args:
-      pose: (..., 32, C) any float dtype.
-
-    Returns:
-      (..., 16, C) same dtype.
-    """
-    return _take_joints(pose, H36M32_TO_16, 32, "pose")
-
-
-def convert_17_to_16(pose) -> tf.Tensor:
-    """Drops Neck/Nose (index 9) from the common 17-joint layout (VideoPose3D, CPN and Detectron files).
-
-    Args:
-      pose: (..., 17, C).
-
-    Returns:
-      (..., 16, C).
-    """
-    return _take_joints(pose, H17_TO_16, 17, "pose")
-
-
-def convert_16_to_17(pose) -> tf.Tensor:
-    """Inserts a Neck/Nose joint at index 9 as the mean of Thorax and Head, as PoseAug's ST-GCN wrapper does.
-
-    Args:
-      pose: (..., 16, C).
-
-    Returns:
-      (..., 17, C) in JOINT_NAMES_17 order.
-    """
-    pose = tf.convert_to_tensor(pose)
-    if pose.shape.rank is not None and pose.shape[-2] != NUM_JOINTS:
-        raise ValueError(f"Expected `pose` with 16 joints on axis -2; received shape {tuple(pose.shape)}.")
-    nose = 0.5 * (pose[..., 8:9, :] + pose[..., 9:10, :])
-    return tf.concat([pose[..., :NECK_NOSE_17, :], nose, pose[..., NECK_NOSE_17:, :]], axis=-2)
-
-
-def flip_pose(pose, *, mirror_axis: int = 0) -> tf.Tensor:
-    """Mirrors a pose: negates one coordinate and swaps left and right joints.
-
-    With normalised screen coordinates (origin at the image centre) and mirror_axis=0 this is the horizontal
-    image flip of flip test-time augmentation; for camera-frame 3D poses it mirrors about the x = 0 plane.
-
-    Args:
-      pose: (..., 16, C) with C = 2 or 3.
-      mirror_axis: the coordinate to negate.
-
-    Returns:
-      (..., 16, C), same dtype. Applying it twice gives back the input.
-    """
-    pose = _take_joints(pose, FLIP_PERMUTATION, NUM_JOINTS, "pose")
-    channels = pose.shape[-1]
-    sign = np.ones(channels, dtype=pose.dtype.as_numpy_dtype)
-    sign[mirror_axis] = -1
-    return pose * sign

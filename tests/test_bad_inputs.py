@@ -261,6 +261,8 @@ CASES = [
          both(copy_workdir, truncate("run/poseaug.weights.h5"))),
     Case("export-corrupt-config", "export", fixed("--workdir={case}/run", "--output_root={case}/out"),
          "run/config.json: not valid JSON", both(copy_workdir, write("run/config.json", "{"))),
+    Case("export-config-without-model", "export", fixed("--workdir={case}/run", "--output_root={case}/out"),
+         "run/config.json: no field 'model' for the model", both(copy_workdir, write("run/config.json", {"seed": 0}))),
     Case("export-read-only-root", "export",
          lambda case, world: [f"--workdir={world['workdir']}", f"--output_root={unwritable(case)}", "--tflite="],
          "cannot create or write the export folder", make_unwritable),

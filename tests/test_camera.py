@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from poseaug_tf import camera, skeleton
+from poseaug_tf import camera, geometry, skeleton
 from tests import numpy_reference as ref
 
 RTOL32 = 1e-5
@@ -140,7 +140,7 @@ def test_projected_ground_truth_matches_sh_detections(h36m_dir):
     positions_2d = np.load(detections_file, allow_pickle=True)["positions_2d"].item()
     distances = []
     for subject, action in (("S9", "Walking 1"), ("S1", "Directions 1")):
-        world = skeleton.convert_32_to_16(positions_3d[subject][action][::25]).numpy()
+        world = geometry.convert_32_to_16(positions_3d[subject][action][::25]).numpy()
         for cam_index, intrinsic in enumerate(cameras["intrinsic"]):
             extrinsic = cameras["extrinsic"][subject][cam_index]
             width, height = intrinsic["res_w"], intrinsic["res_h"]

@@ -16,10 +16,10 @@ from ai_edge_litert.interpreter import Interpreter
 from tensorflow.core.protobuf import saved_model_pb2
 
 from configs import common
-from poseaug_tf import export, files, skeleton
+from poseaug_tf import export, files, serving_contract, skeleton
 from poseaug_tf.data import make_synthetic
-from poseaug_tf.user_errors import InputError
 from poseaug_tf.training import networks
+from poseaug_tf.user_errors import InputError
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 LEFT, RIGHT = (4, 5, 6, 10, 11, 12), (1, 2, 3, 13, 14, 15)  # docs/reference.md §1.2, written out independently
@@ -74,8 +74,8 @@ def exported(tmp_path_factory):
 def test_layout_name_version_and_files(exported):
     version_dir, _, _ = exported
     assert version_dir.name == "1" and version_dir.parent.name == "tiny_run"
-    for name in ("saved_model.pb", "variables/variables.index", f"assets/{export.METADATA_FILENAME}",
-                 export.REPORT_FILENAME, *(f"tflite/pose_lifter_{v}.tflite" for v in export.TFLITE_VARIANTS)):
+    for name in ("saved_model.pb", "variables/variables.index", f"assets/{serving_contract.METADATA_FILENAME}",
+                 serving_contract.REPORT_FILENAME, *(f"tflite/pose_lifter_{v}.tflite" for v in export.TFLITE_VARIANTS)):
         assert (version_dir / name).is_file(), name
     assert not [p for p in version_dir.parent.iterdir() if p.name.startswith(".")]  # no temp folders left
 
@@ -98,7 +98,7 @@ def test_saved_model_and_tflite_match_keras(exported):
 
 def test_report_records_every_variant_within_tolerance(exported):
     version_dir, _, _ = exported
-    report = json.loads((version_dir / export.REPORT_FILENAME).read_text())
+    report = json.loads((version_dir / serving_contract.REPORT_FILENAME).read_text())
     assert report["passed"] and report["failures"] == []
     stats = report["sets"]["synthetic_source"]
     assert set(stats) == {"saved_model", *export.TFLITE_VARIANTS}
@@ -152,7 +152,7 @@ def test_fresh_process_loads_and_predicts(exported, tmp_path):
 
 def test_metadata_content(exported):
     version_dir, model, _ = exported
-    meta = json.loads((version_dir / "assets" / export.METADATA_FILENAME).read_text())
+    meta = json.loads((version_dir / "assets" / serving_contract.METADATA_FILENAME).read_text())
     assert meta["joint_names"] == list(skeleton.JOINT_NAMES)
     assert meta["parents"] == [-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 8, 10, 11, 8, 13, 14]
     assert meta["output"]["units"] == "metres" and meta["flip_tta"] is False
@@ -223,7 +223,7 @@ def test_flip_flag_bakes_in_flip_averaging(exported, tmp_path):
     np.testing.assert_allclose(served["keypoints_3d"].numpy(), expected, atol=1e-5)
     np.testing.assert_allclose(run_tflite(version_dir / "tflite/pose_lifter_float32.tflite", x), expected, atol=1e-5)
     assert not np.allclose(expected, plain, atol=1e-3)
-    assert json.loads((version_dir / "assets" / export.METADATA_FILENAME).read_text())["flip_tta"] is True
+    assert json.loads((version_dir / "assets" / serving_contract.METADATA_FILENAME).read_text())["flip_tta"] is True
 
 
 def test_refuses_to_overwrite_unless_asked(exported, tmp_path):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from poseaug_tf import geometry
+from poseaug_tf import geometry, skeleton
 from tests import numpy_reference as ref
 
 RTOL32 = 1e-5
@@ -133,3 +133,57 @@ def test_bad_shapes():
         geometry.pose_from_bones(np.zeros((2, 16, 3), np.float32))
     with pytest.raises(ValueError, match="axis_angle"):
         geometry.axis_angle_to_matrix(np.zeros((2, 4), np.float32))
+
+
+# --- joint layouts and the mirror ------------------------------------------------------------------------------
+def test_convert_32_to_16_picks_rows(rng):
+    pose32 = rng.normal(size=(3, 32, 2)).astype(np.float32)
+    pose16 = geometry.convert_32_to_16(pose32).numpy()
+    for j, source in enumerate(ref.H36M32_KEPT_16):
+        np.testing.assert_array_equal(pose16[:, j], pose32[:, source])
+    via17 = geometry.convert_17_to_16(pose32[:, list(skeleton.H36M32_TO_17)]).numpy()
+    np.testing.assert_array_equal(via17, pose16)
+
+
+def test_convert_16_to_17_inserts_neck_mean(rng):
+    pose16 = rng.normal(size=(2, 5, 16, 3)).astype(np.float32)
+    pose17 = geometry.convert_16_to_17(pose16).numpy()
+    assert pose17.shape == (2, 5, 17, 3)
+    np.testing.assert_allclose(pose17[..., 9, :], (pose16[..., 8, :] + pose16[..., 9, :]) / 2, rtol=1e-6)
+    np.testing.assert_array_equal(np.delete(pose17, 9, axis=-2), pose16)
+    np.testing.assert_array_equal(geometry.convert_17_to_16(pose17).numpy(), pose16)
+
+
+def test_flip_twice_is_identity(rng):
+    for channels in (2, 3):
+        pose = rng.normal(size=(4, 16, channels)).astype(np.float32)
+        np.testing.assert_array_equal(geometry.flip_pose(geometry.flip_pose(pose)).numpy(), pose)
+
+
+def test_flip_swaps_sides_and_negates_x(rng):
+    pose = rng.normal(size=(3, 16, 3)).astype(np.float32)
+    flipped = geometry.flip_pose(pose).numpy()
+    names = list(skeleton.JOINT_NAMES)
+    for j, name in enumerate(names):
+        mirror = {"L": "R", "R": "L"}[name[0]] + name[1:] if name[0] in "LR" else name
+        source = names.index(mirror)
+        np.testing.assert_array_equal(flipped[:, j], pose[:, source] * np.array([-1.0, 1.0, 1.0], np.float32))
+    flipped_y = geometry.flip_pose(pose, mirror_axis=1).numpy()
+    np.testing.assert_array_equal(flipped_y[:, 0], pose[:, 0] * np.array([1.0, -1.0, 1.0], np.float32))
+
+
+def test_conversions_graph_equals_eager(rng):
+    pose16 = tf.constant(rng.normal(size=(4, 16, 3)), tf.float32)
+    for fn in (geometry.convert_16_to_17, geometry.flip_pose):
+        graph_fn = tf.function(fn)
+        np.testing.assert_array_equal(graph_fn(pose16).numpy(), fn(pose16).numpy())
+        assert graph_fn.experimental_get_tracing_count() == 1
+
+
+def test_bad_joint_counts():
+    with pytest.raises(ValueError, match="32 joints"):
+        geometry.convert_32_to_16(np.zeros((2, 17, 3), np.float32))
+    with pytest.raises(ValueError, match="17 joints"):
+        geometry.convert_17_to_16(np.zeros((2, 16, 3), np.float32))
+    with pytest.raises(ValueError, match="16 joints"):
+        geometry.convert_16_to_17(np.zeros((2, 17, 3), np.float32))

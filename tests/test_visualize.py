@@ -63,7 +63,8 @@ def test_module_runs_as_a_script(tmp_path):
 def test_figures_of_a_real_smoke_run(tmp_path):
     from configs import synthetic
     from poseaug_tf.training.loop import train_and_evaluate
-    train_and_evaluate(synthetic.get_config("smoke"), tmp_path)
+    train_and_evaluate(synthetic.get_config("smoke"), tmp_path, callbacks=[figures.FigureCallback(every=1)])
+    assert (tmp_path / "figures" / "training_curves.png").is_file()  # drawn by the callback at the end
     written = figures.write_figures(tmp_path, num_samples=256)
     assert set(written) == set(figures.FIGURE_NAMES) | {"per_action_table"}
     for name in figures.FIGURE_NAMES:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-from poseaug_tf import skeleton
+from poseaug_tf import geometry
 
 
 def predict_with_flip(predict_fn: Callable[[tf.Tensor], tf.Tensor], pose_2d) -> tf.Tensor:
@@ -27,5 +27,5 @@ def predict_with_flip(predict_fn: Callable[[tf.Tensor], tf.Tensor], pose_2d) -> 
         raise ValueError(f"Expected `pose_2d` of shape (B, 16, 2); received {tuple(pose_2d.shape)}.")
     # Two calls with the input's batch shape (not one on a doubled batch), so fixed-shape exported models work.
     direct = tf.convert_to_tensor(predict_fn(pose_2d))
-    flipped = tf.convert_to_tensor(predict_fn(skeleton.flip_pose(pose_2d, mirror_axis=0)))
-    return 0.5 * (direct + skeleton.flip_pose(flipped, mirror_axis=0))
+    flipped = tf.convert_to_tensor(predict_fn(geometry.flip_pose(pose_2d, mirror_axis=0)))
+    return 0.5 * (direct + geometry.flip_pose(flipped, mirror_axis=0))

@@ -15,7 +15,7 @@ Each element is a dict {"pose_3d": (B, 16, 3), "pose_2d": (B, 16, 2), "camera": 
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import tensorflow as tf

@@ -29,7 +29,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from poseaug_tf import geometry, placement as placement_lib, skeleton
+from poseaug_tf import geometry, skeleton
+from poseaug_tf import placement as placement_lib
 from poseaug_tf.models import augmentor_ops
 from poseaug_tf.models.augmentor_ops import AugmentorTrunk
 

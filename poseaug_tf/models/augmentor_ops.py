@@ -61,7 +61,8 @@ class AugmentorTrunk(keras.layers.Layer):
         self.bn_in = layers.batch_norm(synchronized=synchronized_bn, name="bn_in")
         self.block_dense = [layers.dense(hidden_units, fan_in=hidden_units, name=f"block{i // 2}_dense{i % 2}")
                             for i in range(2 * num_blocks)]
-        self.block_bn = [layers.batch_norm(synchronized=synchronized_bn, name=f"block{i // 2}_bn{i % 2}") for i in range(2 * num_blocks)]
+        self.block_bn = [layers.batch_norm(synchronized=synchronized_bn, name=f"block{i // 2}_bn{i % 2}")
+                         for i in range(2 * num_blocks)]
         self.dense_out = layers.dense(output_dim, fan_in=hidden_units, name="dense_out")
 
     def build(self, input_shape=None):

@@ -230,7 +230,7 @@ class Estimator(keras.Model):
         return {"name": self.name, "trainable": self.trainable, **{k: getattr(self, k) for k in self.CONFIG_KEYS}}
 
     @classmethod
-    def from_config(cls, config: dict) -> "Estimator":
+    def from_config(cls, config: dict) -> Estimator:
         return cls(**config)
 
 

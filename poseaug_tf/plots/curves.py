@@ -8,7 +8,7 @@ stages apart: pretraining dashed, PoseAug solid, control dotted, random dash-dot
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.ticker import FormatStrFormatter, MaxNLocator, NullFormatter

@@ -24,7 +24,7 @@ The histograms of every set use identical bins and ranges, and are normalised to
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.colors import LogNorm

@@ -7,7 +7,7 @@ PoseAug − baseline.
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 

@@ -9,7 +9,7 @@ rotation are comparable across panels; the position change of RT shows in the 2D
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.patches import Rectangle

@@ -6,7 +6,7 @@ import collections
 import math
 import sys
 import time
-from typing import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import tensorflow as tf
 from tqdm import tqdm

@@ -17,6 +17,7 @@ import logging as py_logging
 import pathlib
 import platform
 import time
+from collections.abc import Sequence
 
 import keras
 import ml_collections
@@ -26,11 +27,12 @@ from absl import logging
 import poseaug_tf
 from poseaug_tf import files
 from poseaug_tf.arms import ARMS
-from poseaug_tf.user_errors import InputError
 from poseaug_tf.training import networks, reporting
+from poseaug_tf.training.callbacks import RunCallback
 from poseaug_tf.training.datasets import load_datasets
 from poseaug_tf.training.poseaug import arm_weights, run_poseaug
 from poseaug_tf.training.pretrain import BASELINE_WEIGHTS, run_pretraining
+from poseaug_tf.user_errors import InputError
 
 STAGES = ("pretrain", "poseaug", "both")
 
@@ -108,8 +110,11 @@ def parse_arms(value: str) -> list[str]:
     return arms
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib.Path) -> dict:
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *,
+                       callbacks: Sequence[RunCallback] = ()) -> dict:
     """Runs the configured stages in `workdir` (resuming whatever an earlier run left) and reports.
+
+    `callbacks` add work the run itself does not do (train.py passes `figures.FigureCallback`).
 
     Returns:
       The content of `<workdir>/results.json`.
@@ -134,13 +139,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib
     datasets = load_datasets(config)  # before the workdir is created: bad data leaves nothing behind
     files.ensure_folder(workdir, "workdir")
     if not strategy.extended.should_checkpoint:  # a multi-worker run's other workers: the chief owns the workdir
-        return _train_and_evaluate(config, workdir, strategy, datasets, arms, baseline)
+        return _train_and_evaluate(config, workdir, strategy, datasets, arms, baseline, callbacks)
     with files.exclusive_folder(workdir, "workdir"):
-        return _train_and_evaluate(config, workdir, strategy, datasets, arms, baseline)
+        return _train_and_evaluate(config, workdir, strategy, datasets, arms, baseline, callbacks)
 
 
 def _train_and_evaluate(config, workdir: pathlib.Path, strategy, datasets, arms: list[str],
-                        baseline: pathlib.Path) -> dict:
+                        baseline: pathlib.Path, callbacks: Sequence[RunCallback]) -> dict:
     _log_to_file(workdir)
     logging.info("Workdir %s", workdir)
     if strategy.extended.should_checkpoint:
@@ -153,13 +158,12 @@ def _train_and_evaluate(config, workdir: pathlib.Path, strategy, datasets, arms:
         baseline = run_pretraining(config, workdir, strategy, datasets, history, writer)
     if config.stage in ("poseaug", "both"):
         for arm in arms:
-            run_poseaug(config, workdir, strategy, datasets, history, writer, baseline, arm=arm)
+            run_poseaug(config, workdir, strategy, datasets, history, writer, baseline, arm=arm,
+                        callbacks=callbacks)
     writer.flush()
     results = collect_results(workdir, history)
     reporting.write_json_atomic(workdir / "results.json", results)
     files.write_text_atomic(workdir / "results.md", reporting.results_markdown(results))
-    if config.figures.enabled:
-        from poseaug_tf import figures  # matplotlib only when figures are wanted
-        written = figures.write_figures(workdir, datasets=datasets, strict=False)
-        logging.info("Figures: %s", ", ".join(str(p) for p in written.values()))
+    for callback in callbacks:
+        callback.on_run_end(workdir=workdir, datasets=datasets)
     return results

@@ -12,6 +12,7 @@ and model selection.
 from __future__ import annotations
 
 import pathlib
+from collections.abc import Sequence
 
 import ml_collections
 import numpy as np
@@ -23,6 +24,7 @@ from poseaug_tf import placement as placement_lib
 from poseaug_tf.arms import ARMS
 from poseaug_tf.data.pipeline import train_dataset
 from poseaug_tf.training import gan_data, networks, reporting, steps
+from poseaug_tf.training.callbacks import RunCallback
 from poseaug_tf.training.datasets import Datasets, Evaluator
 from poseaug_tf.training.epoch import NonFiniteLossError, run_epoch
 from poseaug_tf.training.selection import SelectionState
@@ -306,7 +308,8 @@ class PoseAugStage:
 
 
 def run_poseaug(config, workdir: pathlib.Path, strategy, datasets: Datasets, history: reporting.History,
-                writer: tf.summary.SummaryWriter, baseline: pathlib.Path, *, arm: str = "poseaug") -> None:
+                writer: tf.summary.SummaryWriter, baseline: pathlib.Path, *, arm: str = "poseaug",
+                callbacks: Sequence[RunCallback] = ()) -> None:
     """Runs (or resumes) one arm's epochs and writes `<workdir>/<arm>.weights.h5` (the selected model)."""
     stage = PoseAugStage(config, workdir, strategy, datasets, baseline, arm=arm)
     history.truncate(arm, int(stage.state.epoch))
@@ -324,11 +327,9 @@ def run_poseaug(config, workdir: pathlib.Path, strategy, datasets: Datasets, his
             continue
         reporting.record_epoch(history, writer, stage=arm, epoch=epoch, epochs=epochs, train=train,
                                results=results)
-        if (arm == "poseaug" and config.figures.enabled and config.figures.every > 0
-                and epoch % config.figures.every == 0):
-            from poseaug_tf import figures  # matplotlib only when figures are wanted
-            figures.tensorboard_images(writer, {"workdir": workdir, "augmentor": stage.nets.augmentor,
-                                                "datasets": datasets}, step=epoch)
+        for callback in callbacks:
+            callback.on_arm_epoch_end(arm=arm, epoch=epoch, workdir=workdir, writer=writer,
+                                      augmentor=stage.nets.augmentor, datasets=datasets)
         # Warm-up epochs leave the estimator untrained (only BN statistics move), so a PoseAug model is
         # selected among the epochs that trained it.
         stage.state.update(stage.dir, stage.nets.estimator, epoch, results["validation"].mpjpe,

@@ -10,12 +10,13 @@ all-reduce, which changes the result on more than one replica, so clipping is do
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import keras
 import tensorflow as tf
 
-from poseaug_tf import camera, losses, placement as placement_lib
+from poseaug_tf import camera, losses
+from poseaug_tf import placement as placement_lib
 from poseaug_tf.training.pools import FakePool
 
 

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from poseaug_tf.data import DataFileNotFoundError, DataFormatError, h36m, h36m_cameras, load_h36m
-from tests import numpy_reference as ref
 from tests.data.conftest import FAKE_SEQUENCES
 
 # docs/reference.md §1.5 printed values (rounded there), checked against the built-in float32 table.

@@ -25,21 +25,21 @@ def test_curves_show_the_history_values(tmp_path):
     records = fake_workdir.history_records()
     fig = curves.training_curves_figure(records, warmup=1, selected={"poseaug": ("poseaug", 2)}, dpi=40)
     mpjpe = _axis(fig, "MPJPE")
-    star = next(l for l in mpjpe.lines if l.get_label() == "selected poseaug")
+    star = next(line for line in mpjpe.lines if line.get_label() == "selected poseaug")
     np.testing.assert_allclose(star.get_xdata(), [4, 4, 4])  # PoseAug epoch 2 after 2 pretraining epochs
     np.testing.assert_allclose(star.get_ydata(), [records[4]["eval"][n]["mpjpe"] for n in sorted(records[4]["eval"])])
     target = [r["eval"]["synthetic_target"]["mpjpe"] for r in records if r["stage"] == "poseaug"]
-    solid = [l for l in mpjpe.lines if l.get_linestyle() == "-" and l.get_label() == "synthetic_target"][0]
+    solid = [line for line in mpjpe.lines if line.get_linestyle() == "-" and line.get_label() == "synthetic_target"][0]
     np.testing.assert_allclose(solid.get_ydata(), target)
     np.testing.assert_allclose(solid.get_xdata(), [2, 3, 4, 5])
     ratios = _axis(fig, "feedback error ratios")
-    ratio_ba = next(l for l in ratios.lines if l.get_label() == "ratio_ba")
+    ratio_ba = next(line for line in ratios.lines if line.get_label() == "ratio_ba")
     np.testing.assert_allclose(ratio_ba.get_xdata(), [4, 5])  # PoseAug epochs 2, 3 (after the warm-up)
     np.testing.assert_allclose(ratio_ba.get_ydata(), [r["train"]["ratio_ba"] for r in records[-2:]])
     other = _axis(fig, "other")
-    labels = {l.get_label() for l in other.lines}
+    labels = {line.get_label() for line in other.lines}
     assert {"grad_norm", "g_grad_norm", "buffer_size"} <= labels  # unknown metrics are not dropped
-    buffer = next(l for l in other.lines if l.get_label() == "buffer_size")
+    buffer = next(line for line in other.lines if line.get_label() == "buffer_size")
     np.testing.assert_allclose(buffer.get_ydata(), [r["train"]["buffer_size"] * 1e-3 for r in records[-2:]])
     assert _axis(fig, "estimator loss").get_yscale() == "log"
     path = canvas.save_png(fig, tmp_path / "c.png")

@@ -14,7 +14,8 @@ def _scores():
     return {
         "baseline": {"h36m": {"mpjpe": 50.0, "per_action_mpjpe": {"Walk": 40.0, "Sit": 60.0},
                               "per_joint_mpjpe": list(joints)},
-                     "validation": {"mpjpe": 30.0, "per_action_mpjpe": {"Walk": 30.0}, "per_joint_mpjpe": list(joints)}},
+                     "validation": {"mpjpe": 30.0, "per_action_mpjpe": {"Walk": 30.0},
+                                    "per_joint_mpjpe": list(joints)}},
         "poseaug": {"h36m": {"mpjpe": 45.0, "per_action_mpjpe": {"Walk": 41.5, "Sit": 50.0},
                              "per_joint_mpjpe": list(2 * joints)}},
     }

@@ -8,8 +8,13 @@ import pytest
 
 from poseaug_tf import skeleton
 from poseaug_tf.data.synthetic import make_synthetic
-from poseaug_tf.training.gan_data import (augmented_pose_set, bone_length_swap, gan_epoch_dataset,
-                                           identity_pose_set, swap_rows)
+from poseaug_tf.training.gan_data import (
+    augmented_pose_set,
+    bone_length_swap,
+    gan_epoch_dataset,
+    identity_pose_set,
+    swap_rows,
+)
 from tests import numpy_reference as ref
 
 PARENTS = np.array([-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 8, 10, 11, 8, 13, 14])

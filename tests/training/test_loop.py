@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from configs import synthetic
-from poseaug_tf import export
+from poseaug_tf import export, serving_contract
 from poseaug_tf.training import loop, reporting
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -65,7 +65,7 @@ def test_train_and_evaluate_smoke(tmp_path):
     assert "Oracle" in (tmp_path / "results.md").read_text()
     # The barely trained smoke model exports with the default options (every TFLite variant within tolerance).
     version_dir = export.export_workdir(tmp_path, output_root=tmp_path / "saved_models")
-    assert json.loads((version_dir / export.REPORT_FILENAME).read_text())["passed"]
+    assert json.loads((version_dir / serving_contract.REPORT_FILENAME).read_text())["passed"]
 
 
 KILL_AT = REPO / "tests" / "training" / "kill_at.py"
