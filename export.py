@@ -19,15 +19,18 @@ from absl import app, flags  # noqa: E402
 from poseaug_tf import export, serving_contract  # noqa: E402
 from poseaug_tf.user_errors import absl_flags_parser, exit_on_input_error  # noqa: E402
 
-_WORKDIR = flags.DEFINE_string("workdir", None, "Training workdir (config.json + <weights>.weights.h5).",
-                               required=True)
+_WORKDIR = flags.DEFINE_string("workdir", None, "Training workdir (config.json + <weights>.weights.h5).", required=True)
 _NAME = flags.DEFINE_string("name", None, "Model name (folder under --output_root); default: workdir basename.")
 _VERSION = flags.DEFINE_integer("version", None, "Version folder (positive integer); default: next free one.")
 _OUTPUT_ROOT = flags.DEFINE_string("output_root", "saved_models", "Folder holding one sub-folder per model.")
 _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace an existing version.")
 _FLIP = flags.DEFINE_bool("flip", False, "Bake flip test-time augmentation into every signature.")
-_WEIGHTS = flags.DEFINE_enum("weights", "poseaug", ["poseaug", "baseline", "control", "random"],
-                             "Which estimator of the run: the PoseAug arm (default), the baseline or another arm.")
+_WEIGHTS = flags.DEFINE_enum(
+    "weights",
+    "poseaug",
+    ["poseaug", "baseline", "control", "random"],
+    "Which estimator of the run: the PoseAug arm (default), the baseline or another arm.",
+)
 _TFLITE = flags.DEFINE_list("tflite", list(export.TFLITE_VARIANTS), "TFLite variants ('' for none).")
 _H36M_DIR = flags.DEFINE_string("h36m_dir", None, "Also verify on Human3.6M S9/S11 from this folder.")
 
@@ -37,16 +40,25 @@ def main(argv):
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     with exit_on_input_error("export.py", also=(export.ExportVerificationError,)):
         version_dir = export.export_workdir(
-            _WORKDIR.value, output_root=_OUTPUT_ROOT.value, name=_NAME.value, weights=_WEIGHTS.value,
-            h36m_dir=_H36M_DIR.value, version=_VERSION.value, overwrite=_OVERWRITE.value,
-            use_flip_tta=_FLIP.value, tflite_variants=[v for v in _TFLITE.value if v])
+            _WORKDIR.value,
+            output_root=_OUTPUT_ROOT.value,
+            name=_NAME.value,
+            weights=_WEIGHTS.value,
+            h36m_dir=_H36M_DIR.value,
+            version=_VERSION.value,
+            overwrite=_OVERWRITE.value,
+            use_flip_tta=_FLIP.value,
+            tflite_variants=[v for v in _TFLITE.value if v],
+        )
     report = json.loads((version_dir / serving_contract.REPORT_FILENAME).read_text())
     print(f"Exported {version_dir}")
     print(f"{'set':<18} {'variant':<12} {'max|Δ| mm':>10} {'ΔMPJPE mm':>10} {'bytes':>11}")
     for set_name, variants in report["sets"].items():
         for variant, stats in variants.items():
-            print(f"{set_name:<18} {variant:<12} {stats['max_abs_mm']:>10.2e} {stats['delta_mpjpe_mm']:>+10.3f} "
-                  f"{report['file_bytes'][variant]:>11,d}")
+            print(
+                f"{set_name:<18} {variant:<12} {stats['max_abs_mm']:>10.2e} {stats['delta_mpjpe_mm']:>+10.3f} "
+                f"{report['file_bytes'][variant]:>11,d}"
+            )
 
 
 if __name__ == "__main__":

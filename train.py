@@ -28,15 +28,18 @@ PROGRAM = "train.py"
 def _unknown_field(error: Exception) -> InputError:
     """ml_collections reports an unknown --config.<field> as a bare KeyError/AttributeError of its last part."""
     name = str(error).strip("\"'")
-    field = next((a.split("=")[0][2:] for a in sys.argv[1:]
-                  if a.startswith("--config.") and name in a.split("=")[0].split(".")), name)
+    field = next(
+        (a.split("=")[0][2:] for a in sys.argv[1:] if a.startswith("--config.") and name in a.split("=")[0].split(".")),
+        name,
+    )
     return InputError(f"unknown config field `{field}`; every field is listed in configs/common.py.")
 
 
 with exit_on_input_error(PROGRAM):
     try:  # config_flags applies the --config.* overrides here when --config is not given, else at parsing
         _CONFIG = config_flags.DEFINE_config_file(
-            "config", "configs/synthetic.py", "Training configuration file (configs/*.py[:arg]).", lock_config=True)
+            "config", "configs/synthetic.py", "Training configuration file (configs/*.py[:arg]).", lock_config=True
+        )
     except (AttributeError, KeyError) as _error:
         raise _unknown_field(_error) from None
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run directory (default runs/<config name>).")
@@ -51,27 +54,33 @@ def main(argv):
             common.validate(config)
         except OSError:  # config_flags defers a failed load of the --config file to the first access
             name = config_flags.get_config_filename(flags.FLAGS["config"])
-            raise InputError(f"cannot load the config file of --config={name!r}: expected "
-                             "configs/<name>.py[:arg].") from None
+            raise InputError(
+                f"cannot load the config file of --config={name!r}: expected configs/<name>.py[:arg]."
+            ) from None
         except ValueError as error:  # a user error: one line, exit code 1, nothing written
             raise InputError(error) from None
         workdir = _WORKDIR.value or f"runs/{config.dataset}_{config.model.name}"
         callbacks = []
         if config.figures.enabled:
             from poseaug_tf import figures  # noqa: E402  (matplotlib only when figures are wanted)
+
             callbacks.append(figures.FigureCallback(config.figures.every))
         try:
             results = loop.train_and_evaluate(config, workdir, callbacks=callbacks)
         except (NonFiniteLossError, CollapseError) as error:  # a diverged run: one line; its checkpoints stay
-            raise InputError(f"training stopped: {error} The checkpoints of the finished epochs are kept in "
-                             f"{workdir}.") from None
+            raise InputError(
+                f"training stopped: {error} The checkpoints of the finished epochs are kept in {workdir}."
+            ) from None
     print(reporting.results_markdown(results))
     if config.export.enabled and config.stage != "pretrain":
         from poseaug_tf import export  # noqa: E402  (TFLite converter only when exporting)
+
         with exit_on_input_error(PROGRAM, also=(export.ExportVerificationError,)):
             version_dir = export.export_workdir(
-                workdir, name=config.export.name or None,
-                tflite_variants=export.TFLITE_VARIANTS if config.export.tflite else ())
+                workdir,
+                name=config.export.name or None,
+                tflite_variants=export.TFLITE_VARIANTS if config.export.tflite else (),
+            )
         print(f"Exported the PoseAug estimator: {version_dir} (TF Serving layout; see saved_models/README.md)")
     print(f"Results: {workdir}/results.json, {workdir}/results.md; TensorBoard: tensorboard --logdir {workdir}")
 

@@ -31,10 +31,14 @@ from absl import app, flags  # noqa: E402
 from poseaug_tf import export, inference, serving_contract  # noqa: E402
 
 _VERSION_DIR = flags.DEFINE_string("version_dir", None, "Exported version folder.", required=True)
-_WORKDIR = flags.DEFINE_string("workdir", None, "Training workdir of the Keras reference; default: from the "
-                               "export metadata's weights path.")
-_H36M_DIR = flags.DEFINE_string("h36m_dir", str(pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
-                                                / "h36m"), "Human3.6M folder (skipped when absent).")
+_WORKDIR = flags.DEFINE_string(
+    "workdir", None, "Training workdir of the Keras reference; default: from the export metadata's weights path."
+)
+_H36M_DIR = flags.DEFINE_string(
+    "h36m_dir",
+    str(pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "h36m"),
+    "Human3.6M folder (skipped when absent).",
+)
 _NUM_THREADS = flags.DEFINE_list("num_threads", ["1", "2"], "TFLite interpreter thread counts to time.")
 _REPEATS = flags.DEFINE_integer("repeats", 7, "Timed runs (median reported).")
 _CALLS = flags.DEFINE_integer("calls", 200, "One-pose calls per latency run.")
@@ -78,28 +82,42 @@ def main(argv):
     variants = [("saved_model", str(version_dir), inference.SavedModelBackend(version_dir))]
     for path in sorted((version_dir / serving_contract.TFLITE_DIR).glob("*.tflite")):
         for threads in _NUM_THREADS.value:
-            variants.append((f"{path.stem.split('_')[-1]} ({threads} thr)", str(path),
-                             inference.TFLiteBackend(path, num_threads=int(threads))))
-    print(f"Model {meta.get('model', {}).get('class')} ({meta.get('model', {}).get('parameters', 0):,} params), "
-          f"{version_dir}; accuracy on {vset.name} ({len(vset.pose_2d)} poses); {os.cpu_count()} CPU cores\n")
-    print("| variant | size (MB) | 1-pose latency (ms) | batch-256 poses/s | batch-1024 poses/s | max abs Δ (mm) "
-          "| ΔMPJPE (mm) |")
+            variants.append(
+                (
+                    f"{path.stem.split('_')[-1]} ({threads} thr)",
+                    str(path),
+                    inference.TFLiteBackend(path, num_threads=int(threads)),
+                )
+            )
+    print(
+        f"Model {meta.get('model', {}).get('class')} ({meta.get('model', {}).get('parameters', 0):,} params), "
+        f"{version_dir}; accuracy on {vset.name} ({len(vset.pose_2d)} poses); {os.cpu_count()} CPU cores\n"
+    )
+    print(
+        "| variant | size (MB) | 1-pose latency (ms) | batch-256 poses/s | batch-1024 poses/s | max abs Δ (mm) "
+        "| ΔMPJPE (mm) |"
+    )
     print("|---|---|---|---|---|---|---|")
     for name, path, backend in variants:
         path = pathlib.Path(path)
         size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
         if path.is_dir():  # the SavedModel folder also holds the TFLite files and the report: count the model only
             size -= sum(p.stat().st_size for p in (path / serving_contract.TFLITE_DIR).glob("*"))
-        prediction = np.concatenate([backend.predict(vset.pose_2d[i:i + 1024])
-                                     for i in range(0, len(vset.pose_2d), 1024)])
+        prediction = np.concatenate(
+            [backend.predict(vset.pose_2d[i : i + 1024]) for i in range(0, len(vset.pose_2d), 1024)]
+        )
         stats = export.compare(reference, prediction, vset.pose_3d)
         row = _timings(backend.predict, inputs)
-        print(f"| {name} | {size / 1e6:.1f} | {row['latency_ms']:.3f} | {row['poses_per_s_256']:,.0f} | "
-              f"{row['poses_per_s_1024']:,.0f} | {stats['max_abs_mm']:.2e} | {stats['delta_mpjpe_mm']:+.3f} |")
+        print(
+            f"| {name} | {size / 1e6:.1f} | {row['latency_ms']:.3f} | {row['poses_per_s_256']:,.0f} | "
+            f"{row['poses_per_s_1024']:,.0f} | {stats['max_abs_mm']:.2e} | {stats['delta_mpjpe_mm']:+.3f} |"
+        )
     keras_fn = tf.function(lambda x: model(x, training=False))
     row = _timings(lambda x: keras_fn(tf.constant(x)).numpy(), inputs)
-    print(f"| keras (tf.function) | - | {row['latency_ms']:.3f} | {row['poses_per_s_256']:,.0f} | "
-          f"{row['poses_per_s_1024']:,.0f} | 0 | +0.000 (MPJPE {stats['mpjpe_keras_mm']:.1f}) |")
+    print(
+        f"| keras (tf.function) | - | {row['latency_ms']:.3f} | {row['poses_per_s_256']:,.0f} | "
+        f"{row['poses_per_s_1024']:,.0f} | 0 | +0.000 (MPJPE {stats['mpjpe_keras_mm']:.1f}) |"
+    )
 
 
 if __name__ == "__main__":

@@ -37,11 +37,13 @@ def _rss_kb(pid: int) -> int:
 
 
 def _random_init_weights(path: pathlib.Path) -> None:
-    code = ("import sys; sys.path.insert(0, sys.argv[2]);"
-            "from poseaug_tf.runtime import import_tensorflow_quietly; import_tensorflow_quietly();"
-            "from configs import h36m_videopose; from poseaug_tf.training import networks;"
-            "c = h36m_videopose.get_config();"
-            "networks.build_estimator(c, synchronized_bn=False, stage='poseaug').save_weights(sys.argv[1])")
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[2]);"
+        "from poseaug_tf.runtime import import_tensorflow_quietly; import_tensorflow_quietly();"
+        "from configs import h36m_videopose; from poseaug_tf.training import networks;"
+        "c = h36m_videopose.get_config();"
+        "networks.build_estimator(c, synchronized_bn=False, stage='poseaug').save_weights(sys.argv[1])"
+    )
     subprocess.run([sys.executable, "-c", code, str(path), str(REPO)], check=True)
 
 
@@ -55,12 +57,22 @@ def main(argv):
         if not pretrained:
             pretrained = str(pathlib.Path(tmp) / "init.weights.h5")
             _random_init_weights(pathlib.Path(pretrained))
-        cmd = [sys.executable, str(REPO / "train.py"), "--config=" + str(REPO / "configs/h36m_videopose.py"),
-               f"--config.data.dir={FLAGS.h36m_dir}", f"--config.data.stride={FLAGS.stride}",
-               f"--config.data.test_stride={FLAGS.stride}", "--config.stage=poseaug",
-               f"--config.poseaug.pretrained={pretrained}", "--config.poseaug.epochs=1",
-               "--config.poseaug.warmup=0", f"--config.model.precision={FLAGS.precision}",
-               "--config.figures.enabled=false", "--config.export.enabled=false", f"--workdir={workdir}"]
+        cmd = [
+            sys.executable,
+            str(REPO / "train.py"),
+            "--config=" + str(REPO / "configs/h36m_videopose.py"),
+            f"--config.data.dir={FLAGS.h36m_dir}",
+            f"--config.data.stride={FLAGS.stride}",
+            f"--config.data.test_stride={FLAGS.stride}",
+            "--config.stage=poseaug",
+            f"--config.poseaug.pretrained={pretrained}",
+            "--config.poseaug.epochs=1",
+            "--config.poseaug.warmup=0",
+            f"--config.model.precision={FLAGS.precision}",
+            "--config.figures.enabled=false",
+            "--config.export.enabled=false",
+            f"--workdir={workdir}",
+        ]
         print("$ " + " ".join(cmd), flush=True)
         start = time.perf_counter()
         log = open(pathlib.Path(tmp) / "train.log", "w")
@@ -78,8 +90,10 @@ def main(argv):
             sys.exit(f"train.py failed with exit code {child.returncode}.")
         record = json.loads((workdir / "history.json").read_text())[-1]["train"]
     gan, fake, real = record["seconds"], record.get("p_seconds_fake", 0.0), record.get("p_seconds_real", 0.0)
-    print(f"\nOne PoseAug epoch on Human3.6M, stride {FLAGS.stride}, VideoPose, {FLAGS.precision} "
-          f"(buffer {int(record.get('buffer_size', 0)):,} valid augmented pairs)\n")
+    print(
+        f"\nOne PoseAug epoch on Human3.6M, stride {FLAGS.stride}, VideoPose, {FLAGS.precision} "
+        f"(buffer {int(record.get('buffer_size', 0)):,} valid augmented pairs)\n"
+    )
     print("| measure | value |\n|---|---:|")
     print(f"| GAN pass | {gan / 60:.1f} min |")
     print(f"| estimator pass on augmented data | {fake / 60:.1f} min |")

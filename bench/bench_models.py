@@ -62,17 +62,24 @@ def _pose_3d_cam(batch: int, rng: np.random.Generator) -> np.ndarray:
 
 def benches() -> list[Bench]:
     """All benchmark entries; the augmentor/discriminators join when their module exists."""
-    entries = [Bench(name, lambda name=name: models.build_estimator(name), _kp_2d)
-               for name in ("videopose", "mlp", "semgcn", "stgcn")]
+    entries = [
+        Bench(name, lambda name=name: models.build_estimator(name), _kp_2d)
+        for name in ("videopose", "mlp", "semgcn", "stgcn")
+    ]
     entries += [
         Bench("augmentor", models.build_augmentor, _pose_3d_cam),
         Bench("discriminator_3d", models.build_discriminator_3d, _pose_3d_cam),
         Bench("discriminator_2d", models.build_discriminator_2d, _kp_2d),
         # One (B, 1024) dropout activation, 0.25 as in the estimators: Keras's layer against ours.
-        Bench("keras.layers.Dropout", lambda: _single_layer(keras.layers.Dropout(0.25)), _activation,
-              "gradient w.r.t. the input"),
-        Bench("poseaug_tf Dropout", lambda: _single_layer(layers.Dropout(0.25)), _activation,
-              "gradient w.r.t. the input"),
+        Bench(
+            "keras.layers.Dropout",
+            lambda: _single_layer(keras.layers.Dropout(0.25)),
+            _activation,
+            "gradient w.r.t. the input",
+        ),
+        Bench(
+            "poseaug_tf Dropout", lambda: _single_layer(layers.Dropout(0.25)), _activation, "gradient w.r.t. the input"
+        ),
     ]
     return entries
 
@@ -133,8 +140,10 @@ def main(argv):
             f"| {bench.name} | {params:,} | {median * 1e3:.1f} | {best * 1e3:.1f} | "
             f"{_BATCH.value / median:,.0f} | {bench.note} |"
         )
-    print(f"\nBatch {_BATCH.value}, forward+backward, median of {_REPEATS.value} "
-          f"(TF {tf.__version__}, Keras {keras.__version__}, {platform.machine()}, {os.cpu_count()} CPUs)\n")
+    print(
+        f"\nBatch {_BATCH.value}, forward+backward, median of {_REPEATS.value} "
+        f"(TF {tf.__version__}, Keras {keras.__version__}, {platform.machine()}, {os.cpu_count()} CPUs)\n"
+    )
     print("| network | trainable params | median ms/step | min ms/step | samples/s | note |")
     print("|---|---:|---:|---:|---:|---|")
     print("\n".join(rows))

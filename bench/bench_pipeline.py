@@ -40,12 +40,17 @@ def _synthetic(n: int):
     import numpy as np
 
     from poseaug_tf.data import PoseSet
+
     rng = np.random.default_rng(0)
-    return PoseSet(pose3d=rng.standard_normal((n, 16, 3), dtype=np.float32),
-                   pose2d=rng.standard_normal((n, 16, 2), dtype=np.float32),
-                   camera=rng.standard_normal((n, 9), dtype=np.float32),
-                   action=np.full(n, "Walking", dtype=object), subject=np.full(n, "S1", dtype=object),
-                   sequence=np.zeros(n, np.int32), name=f"synthetic {n}")
+    return PoseSet(
+        pose3d=rng.standard_normal((n, 16, 3), dtype=np.float32),
+        pose2d=rng.standard_normal((n, 16, 2), dtype=np.float32),
+        camera=rng.standard_normal((n, 9), dtype=np.float32),
+        action=np.full(n, "Walking", dtype=object),
+        subject=np.full(n, "S1", dtype=object),
+        sequence=np.zeros(n, np.int32),
+        name=f"synthetic {n}",
+    )
 
 
 def _throughput(dataset, batches: int, runs: int) -> tuple[float, float]:
@@ -74,13 +79,17 @@ def _epoch_seconds(dataset, runs: int) -> float:
 
 def _pipeline_rows(label: str, pose_set, args) -> None:
     from poseaug_tf.data.pipeline import eval_dataset, train_dataset
+
     train = train_dataset(pose_set, batch_size=BATCH, seed=0)
     evaluation = eval_dataset(pose_set, batch_size=BATCH)
     for kind, dataset in (("train (shuffle+gather)", train), ("eval (ordered slices)", evaluation)):
         bps, sps = _throughput(dataset, min(args.batches, len(pose_set) // BATCH - 1), args.runs)
         epoch = _epoch_seconds(dataset, max(1, args.runs // 2))
-        print(f"| {label} | {kind} | {len(pose_set):,} | {bps:,.0f} | {sps:,.0f} | {epoch:.2f} s "
-              f"({len(pose_set) / epoch:,.0f}/s) |", flush=True)
+        print(
+            f"| {label} | {kind} | {len(pose_set):,} | {bps:,.0f} | {sps:,.0f} | {epoch:.2f} s "
+            f"({len(pose_set) / epoch:,.0f}/s) |",
+            flush=True,
+        )
 
 
 def part_synthetic(args) -> None:
@@ -95,6 +104,7 @@ def part_real(args) -> None:
         return
     from poseaug_tf.data import load_h36m
     from poseaug_tf.data.h36m import TEST_SUBJECTS, TRAIN_SUBJECTS
+
     with tempfile.TemporaryDirectory() as cache_dir:
         for what in ("build", "load"):
             start = time.perf_counter()
@@ -102,9 +112,12 @@ def part_real(args) -> None:
             mid = time.perf_counter()
             test = load_h36m(H36M_DIR, TEST_SUBJECTS, "sh_pt_mpii", cache_dir=cache_dir)
             end = time.perf_counter()
-            print(f"cache {what}: train gt {len(train):,} samples {mid - start:.2f} s; "
-                  f"test sh_pt_mpii {len(test):,} samples {end - mid:.2f} s; peak RSS so far "
-                  f"{_peak_rss_mb():,.0f} MB", flush=True)
+            print(
+                f"cache {what}: train gt {len(train):,} samples {mid - start:.2f} s; "
+                f"test sh_pt_mpii {len(test):,} samples {end - mid:.2f} s; peak RSS so far "
+                f"{_peak_rss_mb():,.0f} MB",
+                flush=True,
+            )
             if what == "build":
                 sizes = sum(p.stat().st_size for p in pathlib.Path(cache_dir).glob("*.h5"))
                 print(f"cache size on disk: {sizes / 2**20:,.0f} MB")
@@ -123,8 +136,10 @@ def main() -> None:
         print("| data | pipeline | samples | batches/s | samples/s | full epoch |")
         print("|---|---|---|---|---|---|", flush=True)
         for part in ("synthetic", "real"):
-            subprocess.run([sys.executable, __file__, "--part", part, "--runs", str(args.runs),
-                            "--batches", str(args.batches)], check=True)
+            subprocess.run(
+                [sys.executable, __file__, "--part", part, "--runs", str(args.runs), "--batches", str(args.batches)],
+                check=True,
+            )
         return
     {"synthetic": part_synthetic, "real": part_real}[args.part](args)
 

@@ -64,17 +64,34 @@ def _measure(config, strategy, precision, data):
     """Rows (name, (median, min, max)) for one precision, and the compiled steps for the epoch timing."""
     nets = _setup(config, strategy, precision)
     est_batches = list(train_dataset(data, batch_size=FLAGS.batch, seed=0).take(4))
-    gan_batches = list(gan_data.gan_epoch_dataset(data.pose3d, data.camera, batch_size=FLAGS.batch, seed=0,
-                                                  epoch=1).take(4))
+    gan_batches = list(
+        gan_data.gan_epoch_dataset(data.pose3d, data.camera, batch_size=FLAGS.batch, seed=0, epoch=1).take(4)
+    )
     opt = networks.adam(1e-4)
     opt.build(nets.estimator.trainable_variables)
     pretrain = steps.distribute(steps.make_estimator_step(nets.estimator, opt), strategy)
     settings = steps.GANSettings()
-    gan = {flag: steps.distribute(steps.make_gan_step(
-        augmentor=nets.augmentor, estimator=nets.estimator, d3d=nets.d3d, d2d=nets.d2d,
-        g_optimizer=nets.g_optimizer, d3d_optimizer=nets.d3d_optimizer, d2d_optimizer=nets.d2d_optimizer,
-        pool_3d=nets.pool_3d, pool_2d=nets.pool_2d, settings=settings, with_feedback=True, with_d_update=flag),
-        strategy, gather_keys=steps.GATHERED_GAN_KEYS) for flag in (True, False)}
+    gan = {
+        flag: steps.distribute(
+            steps.make_gan_step(
+                augmentor=nets.augmentor,
+                estimator=nets.estimator,
+                d3d=nets.d3d,
+                d2d=nets.d2d,
+                g_optimizer=nets.g_optimizer,
+                d3d_optimizer=nets.d3d_optimizer,
+                d2d_optimizer=nets.d2d_optimizer,
+                pool_3d=nets.pool_3d,
+                pool_2d=nets.pool_2d,
+                settings=settings,
+                with_feedback=True,
+                with_d_update=flag,
+            ),
+            strategy,
+            gather_keys=steps.GATHERED_GAN_KEYS,
+        )
+        for flag in (True, False)
+    }
     args = (tf.constant(3.0), tf.constant(2.0))
     counter = [0]
 
@@ -86,11 +103,17 @@ def _measure(config, strategy, precision, data):
     predict = evaluation.make_predict_fn(nets.estimator)
     eval_batches = [b["pose_2d"] for b in est_batches]
     kw = dict(runs=FLAGS.runs, batch_size=FLAGS.batch)
-    rows = [(f"pretraining step ({precision})", _median_rate(pretrain, est_batches, steps_per_run=FLAGS.steps, **kw)),
-            (f"PoseAug GAN iteration ({precision})",
-             _median_rate(gan_iteration, gan_batches, steps_per_run=2 * FLAGS.steps, **kw)),
-            (f"evaluation forward ({precision})",
-             _median_rate(lambda x: {"y": predict(x)}, eval_batches, steps_per_run=4 * FLAGS.steps, **kw))]
+    rows = [
+        (f"pretraining step ({precision})", _median_rate(pretrain, est_batches, steps_per_run=FLAGS.steps, **kw)),
+        (
+            f"PoseAug GAN iteration ({precision})",
+            _median_rate(gan_iteration, gan_batches, steps_per_run=2 * FLAGS.steps, **kw),
+        ),
+        (
+            f"evaluation forward ({precision})",
+            _median_rate(lambda x: {"y": predict(x)}, eval_batches, steps_per_run=4 * FLAGS.steps, **kw),
+        ),
+    ]
     return rows, gan_iteration, pretrain
 
 
@@ -107,8 +130,10 @@ def main(argv):
         rows += measured
         if train is not None:
             epochs.append(_h36m_epoch(train, gan_iteration, pretrain, precision))
-    print(f"\n{FLAGS.model}, batch {FLAGS.batch}, median of {FLAGS.runs} runs × {FLAGS.steps} steps, "
-          f"TF {tf.__version__}, {len(tf.config.list_logical_devices('CPU'))} CPU device(s)\n")
+    print(
+        f"\n{FLAGS.model}, batch {FLAGS.batch}, median of {FLAGS.runs} runs × {FLAGS.steps} steps, "
+        f"TF {tf.__version__}, {len(tf.config.list_logical_devices('CPU'))} CPU device(s)\n"
+    )
     print("| step | median samples/s | min | max |\n|---|---|---|---|")
     for name, (med, lo, hi) in rows:
         print(f"| {name} | {med:,.0f} | {lo:,.0f} | {hi:,.0f} |")
@@ -126,6 +151,7 @@ def _h36m_train():
     if not FLAGS.h36m_stride or not (data_dir / "data_3d_h36m.npz").exists():
         return None
     from poseaug_tf.data import load_h36m
+
     return load_h36m(data_dir, ["S1", "S5", "S6", "S7", "S8"], stride=FLAGS.h36m_stride)
 
 
@@ -135,8 +161,9 @@ def _h36m_epoch(train, gan_iteration, pretrain, precision) -> str:
     start = time.perf_counter()
     swap = gan_data.swap_rows(len(train), np.random.default_rng(0))
     n_aug = 0
-    for batch in gan_data.gan_epoch_dataset(train.pose3d, train.camera, batch_size=FLAGS.batch, seed=0, epoch=1,
-                                            swap=swap):
+    for batch in gan_data.gan_epoch_dataset(
+        train.pose3d, train.camera, batch_size=FLAGS.batch, seed=0, epoch=1, swap=swap
+    ):
         out = gan_iteration(batch)
         n_aug += int(out["aug_valid"].numpy().sum())
     gan_time = time.perf_counter() - start
@@ -146,9 +173,11 @@ def _h36m_epoch(train, gan_iteration, pretrain, precision) -> str:
     # The augmented pass has n_aug samples; time it as the same per-sample cost as the real pass.
     fake_time = real_time * n_aug / len(train)
     total = gan_time + real_time + fake_time
-    return (f"Human3.6M PoseAug epoch ({precision}) at stride {FLAGS.h36m_stride} ({len(train):,} samples): GAN "
-            f"pass {gan_time:.0f} s, real pass {real_time:.0f} s, augmented pass ≈{fake_time:.0f} s "
-            f"({n_aug:,} valid) → {total / 60:.1f} min; stride 1 ≈ {total * FLAGS.h36m_stride / 60:.0f} min")
+    return (
+        f"Human3.6M PoseAug epoch ({precision}) at stride {FLAGS.h36m_stride} ({len(train):,} samples): GAN "
+        f"pass {gan_time:.0f} s, real pass {real_time:.0f} s, augmented pass ≈{fake_time:.0f} s "
+        f"({n_aug:,} valid) → {total / 60:.1f} min; stride 1 ≈ {total * FLAGS.h36m_stride / 60:.0f} min"
+    )
 
 
 if __name__ == "__main__":

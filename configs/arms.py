@@ -11,16 +11,29 @@ spells out every setting the study varied, so that it means the same whatever th
 BASELINE = "baseline"
 
 # The settings of PoseAug as the official code trains it, for every change this project made to training.
-REFERENCE = {"poseaug.use_ba": True, "poseaug.rt_mode": "reference", "poseaug.d2d_real": "source",
-             "poseaug.estimator_batches": "separate", "poseaug.protect_estimator_bn": False,
-             "poseaug.depth_guard": "reference", "poseaug.two_sided_filter": False}
+REFERENCE = {
+    "poseaug.use_ba": True,
+    "poseaug.rt_mode": "reference",
+    "poseaug.d2d_real": "source",
+    "poseaug.estimator_batches": "separate",
+    "poseaug.protect_estimator_bn": False,
+    "poseaug.depth_guard": "reference",
+    "poseaug.two_sided_filter": False,
+}
 
 
 def _lever(*, ba=False, rt="bounded", anchor="noise", d2d="replaced", batches="mixed", fraction=0.5, **extra):
     """A PoseAug arm of the lever study: the study's five levers, then any other override."""
-    return {"arms": "poseaug", "poseaug.use_ba": ba, "poseaug.rt_mode": rt, "poseaug.rt_anchor": anchor,
-            "poseaug.d2d_real": d2d, "poseaug.estimator_batches": batches, "poseaug.augmented_fraction": fraction,
-            **extra}
+    return {
+        "arms": "poseaug",
+        "poseaug.use_ba": ba,
+        "poseaug.rt_mode": rt,
+        "poseaug.rt_anchor": anchor,
+        "poseaug.d2d_real": d2d,
+        "poseaug.estimator_batches": batches,
+        "poseaug.augmented_fraction": fraction,
+        **extra,
+    }
 
 
 ARMS = {
@@ -35,14 +48,18 @@ ARMS = {
     # Non-learned augmentation: bone-length swap and a uniform random placement (yaw, pitch, roll, position).
     "random": {"arms": "random"},
     # The lever study (one row of the README's table each).
-    "lever_reference_ba": {"arms": "poseaug", "poseaug.use_ba": True, "poseaug.rt_mode": "reference",
-                           "poseaug.d2d_real": "source", "poseaug.estimator_batches": "separate",
-                           "poseaug.protect_estimator_bn": False},
+    "lever_reference_ba": {
+        "arms": "poseaug",
+        "poseaug.use_ba": True,
+        "poseaug.rt_mode": "reference",
+        "poseaug.d2d_real": "source",
+        "poseaug.estimator_batches": "separate",
+        "poseaug.protect_estimator_bn": False,
+    },
     "lever_free_source_d2d": _lever(ba=True, anchor="none", d2d="source"),
     "lever_free": _lever(ba=True, anchor="none"),
     "lever_anchored_ba": _lever(ba=True),
-    "lever_anchored_weak_ba": _lever(ba=True, **{"poseaug.ba_range_center": 0.05,
-                                                 "poseaug.ba_range_half_width": 0.04}),
+    "lever_anchored_weak_ba": _lever(ba=True, **{"poseaug.ba_range_center": 0.05, "poseaug.ba_range_half_width": 0.04}),
     "lever_anchored_ba_paper": _lever(ba=True, **{"poseaug.feedback": "paper", "poseaug.regularizer": "paper"}),
     "lever_anchored_ba_no_feedback": _lever(ba=True, **{"poseaug.feedback": "none"}),
     "lever_anchored": _lever(),
@@ -53,11 +70,13 @@ ARMS = {
     "lever_anchored_quarter": _lever(fraction=0.25),
     "lever_anchored_quarter_margin": _lever(fraction=0.25, **{"poseaug.placement_margin": 0.5}),
     "lever_random_separate": {"arms": "random", "poseaug.estimator_batches": "separate"},
-    "lever_random_mixed": {"arms": "random", "poseaug.estimator_batches": "mixed",
-                           "poseaug.augmented_fraction": 0.5},
+    "lever_random_mixed": {"arms": "random", "poseaug.estimator_batches": "mixed", "poseaug.augmented_fraction": 0.5},
     "lever_random_added": {"arms": "random", "poseaug.estimator_batches": "added"},
-    "lever_random_quarter": {"arms": "random", "poseaug.estimator_batches": "mixed",
-                             "poseaug.augmented_fraction": 0.25},
+    "lever_random_quarter": {
+        "arms": "random",
+        "poseaug.estimator_batches": "mixed",
+        "poseaug.augmented_fraction": 0.25,
+    },
     "lever_control_separate": {"arms": "control", "poseaug.estimator_batches": "separate"},
     "lever_control_added": {"arms": "control", "poseaug.estimator_batches": "added"},
 }

@@ -9,85 +9,122 @@ import ml_collections
 def base_config() -> ml_collections.ConfigDict:
     """The reference's settings for Human3.6M with VideoPose and ground-truth 2D."""
     c = ml_collections.ConfigDict()
-    c.dataset = "h36m"            # "h36m" or "synthetic"
+    c.dataset = "h36m"  # "h36m" or "synthetic"
     c.seed = 0
-    c.stage = "both"              # "pretrain", "poseaug" or "both"
+    c.stage = "both"  # "pretrain", "poseaug" or "both"
     # Arms of the PoseAug stage, run in this order from the same baseline with the same schedule:
     # "control" (augmentation off), "poseaug" (the learned augmentor), "random" (non-learned placements).
     c.arms = "control,poseaug"
-    c.distribute = "auto"         # "auto" (MirroredStrategy on >1 GPU, multi-worker with TF_CONFIG), "default"
-    c.selection = "val"           # reported checkpoint: "val" (best validation MPJPE) or "last"; never a test set
+    c.distribute = "auto"  # "auto" (MirroredStrategy on >1 GPU, multi-worker with TF_CONFIG), "default"
+    c.selection = "val"  # reported checkpoint: "val" (best validation MPJPE) or "last"; never a test set
 
-    c.data = ml_collections.ConfigDict(dict(
-        dir="data/h36m",           # Human3.6M npz files (see README "Data")
-        keypoints="gt",            # gt, cpn_ft_h36m_dbb, detectron_ft_h36m, hr, sh_pt_mpii
-        stride=1,                  # frame stride of the training subjects
-        test_stride=1,             # frame stride of S9/S11
-        train_subjects="S1,S5,S6,S7,S8",
-        test_subjects="S9,S11",
-        actions="*",               # comma-separated action names, "*" for all
-        train_cameras="",          # cross-view protocol: training cameras (indices 0-3 or ids), "" for all;
-                                   #   S9/S11 in the other cameras become the `h36m_cross_view` set
-        holdout_actions="",        # cross-action protocol: actions removed from training, evaluated on S9/S11
-                                   #   as the `h36m_cross_action` set (e.g. "Sitting,SittingDown,Photo")
-        validation="tail",         # "tail" (last 10% of every sequence), "subject" or "random"
-        validation_fraction=0.1,
-        validation_subjects="",    # for validation="subject", e.g. "S8"
-        cameras_json="",           # override of the built-in camera table
-        cache_dir="",              # default ~/.cache/poseaug_tf or $POSEAUG_CACHE_DIR
-        mpi_3dhp="",               # test_3dhp.npz or mpi_inf_3dhp_valid.npz; evaluated with flip TTA
-        generic="",                # comma-separated name=path.npz test sets (README "Generic test sets")
-        synthetic_train=20000,     # synthetic dataset sizes
-        synthetic_eval=4000,
-        synthetic_target_eval=0,   # h36m runs: also evaluate on this many synthetic "wild" target samples
-    ))
-    c.model = ml_collections.ConfigDict(dict(
-        name="videopose",          # videopose, mlp, semgcn (gcn), stgcn
-        dropout_rate=-1.0,         # < 0: the model's reference default
-        num_stages=2,              # mlp only
-        width=0,                   # 0: reference width (videopose/semgcn channels, mlp units); ST-GCN fixed
-        num_blocks=0,              # 0: reference depth (videopose/semgcn residual blocks)
-        precision="float32",       # or "mixed_bfloat16": bf16 matmuls, float32 weights/losses (≈1.7× on AVX512-BF16)
-    ))
-    c.pretrain = ml_collections.ConfigDict(dict(
-        epochs=50, batch_size=1024, lr=1e-3, lr_decay_steps=100000, lr_decay_rate=0.96, clip_norm=1.0,
-    ))
-    c.poseaug = ml_collections.ConfigDict(dict(
-        epochs=50, warmup=2, d_interval=2, batch_size=1024,
-        lr_g=1e-4, lr_d=1e-4, lr_p=1e-4, clip_norm=1.0,
-        feedback="code",           # "code" (released banded ratios), "paper" (Eq. 9) or "none"
-        ba_center_start=3.0, ba_center_end=5.0, ba_half_width=2.0,
-        rt_center=17.0, rt_half_width=15.0, feedback_weight_ba=0.1, feedback_weight_rt=0.01,
-        paper_beta_start=2.0, paper_beta_end=4.0, paper_feedback_weight=1.0,
-        regularizer="code",        # "code" (two-sided BA band + BL rectified L2) or "paper" (Eq. 10)
-        ba_range_center=0.205, ba_range_half_width=0.165, bl_limit=0.1, paper_ba_threshold=0.2,
-        weight_d2d=1.0, weight_d3d=6.0, weight_diff=3.0,
-        # BA is off by default: with the code's feedback and band it bends every bone by ≈ 40° and cost 25 mm on
-        # the cross-view protocol (README, "What changed and why"); use_ba=True is the reference.
-        use_ba=False, use_bl=True, use_rt=True, use_d2d=True, use_d3d=True,
-        kcs="part",                # "part" (part-aware KCS) or "full" (whole-body KCS, Table 7)
-        depth_guard="min_depth",   # "min_depth" or "reference" (t_z = raw², no guard)
-        two_sided_filter=True,     # False: the reference's one-sided out-of-frame check
-        bl_swap=True,              # per-epoch bone-length swap of the GAN data (reference)
-        protect_estimator_bn=True, # keep the estimator's BN statistics out of the GAN pass (False: reference)
-        estimator_batches="mixed", # "separate": a pass on the augmented pairs, then one on real (reference);
-                                   #   "mixed": one pass whose batches mix real and augmented pairs;
-                                   #   "added": two real passes, augmented pairs added to every batch
-        augmented_fraction=0.25,   # "mixed": share of augmented pairs in each estimator batch
-        augmented_per_real=1.0,    # "added": augmented pairs per real pair in each estimator batch
-        rt_mode="bounded",         # "bounded" (placement ranges) or "reference" (any rotation, free translation)
-        rt_anchor="noise",         # bounded RT: "noise" (uniform anchor from the branch noise + learned offset)
-                                   #   or "none" (fully learned placement; collapses onto saturated values)
-        rt_offset=0.25,            # bounded, anchored RT: largest learned offset, in unit parameters ([−1, 1])
-        d2d_real="replaced",       # D2d's real 2D: "replaced" (source poses at random placements) or "source"
-        placement_margin=0.0,      # bounded RT / random arm: training depth and image-position ranges widened
-                                   #   by this fraction of their width on each side
-        yaw_limit_deg=180.0, pitch_limit_deg=30.0, roll_limit_deg=10.0,
-        pool_size=4096,
-        max_restarts=2,            # collapse / non-finite guard: rollbacks with a new seed
-        min_valid_fraction=0.02,   # an epoch keeping fewer augmented samples than this has collapsed
-        pretrained="",             # estimator weights to start from instead of this workdir's baseline
-    ))
+    c.data = ml_collections.ConfigDict(
+        dict(
+            dir="data/h36m",  # Human3.6M npz files (see README "Data")
+            keypoints="gt",  # gt, cpn_ft_h36m_dbb, detectron_ft_h36m, hr, sh_pt_mpii
+            stride=1,  # frame stride of the training subjects
+            test_stride=1,  # frame stride of S9/S11
+            train_subjects="S1,S5,S6,S7,S8",
+            test_subjects="S9,S11",
+            actions="*",  # comma-separated action names, "*" for all
+            train_cameras="",  # cross-view protocol: training cameras (indices 0-3 or ids), "" for all;
+            #   S9/S11 in the other cameras become the `h36m_cross_view` set
+            holdout_actions="",  # cross-action protocol: actions removed from training, evaluated on S9/S11
+            #   as the `h36m_cross_action` set (e.g. "Sitting,SittingDown,Photo")
+            validation="tail",  # "tail" (last 10% of every sequence), "subject" or "random"
+            validation_fraction=0.1,
+            validation_subjects="",  # for validation="subject", e.g. "S8"
+            cameras_json="",  # override of the built-in camera table
+            cache_dir="",  # default ~/.cache/poseaug_tf or $POSEAUG_CACHE_DIR
+            mpi_3dhp="",  # test_3dhp.npz or mpi_inf_3dhp_valid.npz; evaluated with flip TTA
+            generic="",  # comma-separated name=path.npz test sets (README "Generic test sets")
+            synthetic_train=20000,  # synthetic dataset sizes
+            synthetic_eval=4000,
+            synthetic_target_eval=0,  # h36m runs: also evaluate on this many synthetic "wild" target samples
+        )
+    )
+    c.model = ml_collections.ConfigDict(
+        dict(
+            name="videopose",  # videopose, mlp, semgcn (gcn), stgcn
+            dropout_rate=-1.0,  # < 0: the model's reference default
+            num_stages=2,  # mlp only
+            width=0,  # 0: reference width (videopose/semgcn channels, mlp units); ST-GCN fixed
+            num_blocks=0,  # 0: reference depth (videopose/semgcn residual blocks)
+            precision="float32",  # or "mixed_bfloat16": bf16 matmuls, float32 weights/losses (≈1.7× on AVX512-BF16)
+        )
+    )
+    c.pretrain = ml_collections.ConfigDict(
+        dict(
+            epochs=50,
+            batch_size=1024,
+            lr=1e-3,
+            lr_decay_steps=100000,
+            lr_decay_rate=0.96,
+            clip_norm=1.0,
+        )
+    )
+    c.poseaug = ml_collections.ConfigDict(
+        dict(
+            epochs=50,
+            warmup=2,
+            d_interval=2,
+            batch_size=1024,
+            lr_g=1e-4,
+            lr_d=1e-4,
+            lr_p=1e-4,
+            clip_norm=1.0,
+            feedback="code",  # "code" (released banded ratios), "paper" (Eq. 9) or "none"
+            ba_center_start=3.0,
+            ba_center_end=5.0,
+            ba_half_width=2.0,
+            rt_center=17.0,
+            rt_half_width=15.0,
+            feedback_weight_ba=0.1,
+            feedback_weight_rt=0.01,
+            paper_beta_start=2.0,
+            paper_beta_end=4.0,
+            paper_feedback_weight=1.0,
+            regularizer="code",  # "code" (two-sided BA band + BL rectified L2) or "paper" (Eq. 10)
+            ba_range_center=0.205,
+            ba_range_half_width=0.165,
+            bl_limit=0.1,
+            paper_ba_threshold=0.2,
+            weight_d2d=1.0,
+            weight_d3d=6.0,
+            weight_diff=3.0,
+            # BA is off by default: with the code's feedback and band it bends every bone by ≈ 40° and cost 25 mm on
+            # the cross-view protocol (README, "What changed and why"); use_ba=True is the reference.
+            use_ba=False,
+            use_bl=True,
+            use_rt=True,
+            use_d2d=True,
+            use_d3d=True,
+            kcs="part",  # "part" (part-aware KCS) or "full" (whole-body KCS, Table 7)
+            depth_guard="min_depth",  # "min_depth" or "reference" (t_z = raw², no guard)
+            two_sided_filter=True,  # False: the reference's one-sided out-of-frame check
+            bl_swap=True,  # per-epoch bone-length swap of the GAN data (reference)
+            protect_estimator_bn=True,  # keep the estimator's BN statistics out of the GAN pass (False: reference)
+            estimator_batches="mixed",  # "separate": a pass on the augmented pairs, then one on real (reference);
+            #   "mixed": one pass whose batches mix real and augmented pairs;
+            #   "added": two real passes, augmented pairs added to every batch
+            augmented_fraction=0.25,  # "mixed": share of augmented pairs in each estimator batch
+            augmented_per_real=1.0,  # "added": augmented pairs per real pair in each estimator batch
+            rt_mode="bounded",  # "bounded" (placement ranges) or "reference" (any rotation, free translation)
+            rt_anchor="noise",  # bounded RT: "noise" (uniform anchor from the branch noise + learned offset)
+            #   or "none" (fully learned placement; collapses onto saturated values)
+            rt_offset=0.25,  # bounded, anchored RT: largest learned offset, in unit parameters ([−1, 1])
+            d2d_real="replaced",  # D2d's real 2D: "replaced" (source poses at random placements) or "source"
+            placement_margin=0.0,  # bounded RT / random arm: training depth and image-position ranges widened
+            #   by this fraction of their width on each side
+            yaw_limit_deg=180.0,
+            pitch_limit_deg=30.0,
+            roll_limit_deg=10.0,
+            pool_size=4096,
+            max_restarts=2,  # collapse / non-finite guard: rollbacks with a new seed
+            min_valid_fraction=0.02,  # an epoch keeping fewer augmented samples than this has collapsed
+            pretrained="",  # estimator weights to start from instead of this workdir's baseline
+        )
+    )
     c.eval = ml_collections.ConfigDict(dict(batch_size=4096, pck_joints="all"))  # or "3dhp14"
     c.export = ml_collections.ConfigDict(dict(enabled=True, name="", tflite=True))
     c.figures = ml_collections.ConfigDict(dict(enabled=True, every=5))
@@ -117,19 +154,36 @@ CHOICES = {
 ARM_NAMES = ("control", "poseaug", "random")
 # Numeric fields: (lowest, highest, bounds included); None for no upper bound.
 RANGES = {
-    "pretrain.epochs": (1, None, True), "pretrain.batch_size": (1, None, True), "pretrain.lr": (0, None, False),
-    "pretrain.clip_norm": (0, None, False), "poseaug.epochs": (1, None, True), "poseaug.warmup": (0, None, True),
-    "poseaug.d_interval": (1, None, True), "poseaug.batch_size": (2, None, True),
-    "poseaug.lr_g": (0, None, True), "poseaug.lr_d": (0, None, True), "poseaug.lr_p": (0, None, False),
-    "poseaug.clip_norm": (0, None, False), "poseaug.augmented_fraction": (0, 1, False),
-    "poseaug.placement_margin": (0, None, True), "poseaug.rt_offset": (0, 2, True),
-    "poseaug.augmented_per_real": (0, None, False), "poseaug.yaw_limit_deg": (0, 180, True),
-    "poseaug.pitch_limit_deg": (0, 180, True), "poseaug.roll_limit_deg": (0, 180, True),
-    "poseaug.pool_size": (1, None, True), "poseaug.max_restarts": (0, None, True),
-    "poseaug.min_valid_fraction": (0, 1, True), "data.stride": (1, None, True), "data.test_stride": (1, None, True),
-    "data.validation_fraction": (0, 1, False), "data.synthetic_train": (1, None, True),
-    "data.synthetic_eval": (1, None, True), "data.synthetic_target_eval": (0, None, True),
-    "eval.batch_size": (1, None, True), "model.num_stages": (1, None, True),
+    "pretrain.epochs": (1, None, True),
+    "pretrain.batch_size": (1, None, True),
+    "pretrain.lr": (0, None, False),
+    "pretrain.clip_norm": (0, None, False),
+    "poseaug.epochs": (1, None, True),
+    "poseaug.warmup": (0, None, True),
+    "poseaug.d_interval": (1, None, True),
+    "poseaug.batch_size": (2, None, True),
+    "poseaug.lr_g": (0, None, True),
+    "poseaug.lr_d": (0, None, True),
+    "poseaug.lr_p": (0, None, False),
+    "poseaug.clip_norm": (0, None, False),
+    "poseaug.augmented_fraction": (0, 1, False),
+    "poseaug.placement_margin": (0, None, True),
+    "poseaug.rt_offset": (0, 2, True),
+    "poseaug.augmented_per_real": (0, None, False),
+    "poseaug.yaw_limit_deg": (0, 180, True),
+    "poseaug.pitch_limit_deg": (0, 180, True),
+    "poseaug.roll_limit_deg": (0, 180, True),
+    "poseaug.pool_size": (1, None, True),
+    "poseaug.max_restarts": (0, None, True),
+    "poseaug.min_valid_fraction": (0, 1, True),
+    "data.stride": (1, None, True),
+    "data.test_stride": (1, None, True),
+    "data.validation_fraction": (0, 1, False),
+    "data.synthetic_train": (1, None, True),
+    "data.synthetic_eval": (1, None, True),
+    "data.synthetic_target_eval": (0, None, True),
+    "eval.batch_size": (1, None, True),
+    "model.num_stages": (1, None, True),
 }
 
 
@@ -154,24 +208,32 @@ def validate(config: ml_collections.ConfigDict) -> None:
         value = _get(config, path)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"config.{path}: expected a number; received {value!r}.")
-        outside = (value < low or (high is not None and value > high)) if inclusive else (
-            value <= low or (high is not None and value >= high))
+        outside = (
+            (value < low or (high is not None and value > high))
+            if inclusive
+            else (value <= low or (high is not None and value >= high))
+        )
         if outside or value != value:
-            bound = (f"{'>=' if inclusive else '>'} {low}"
-                     + (f" and {'<=' if inclusive else '<'} {high}" if high is not None else ""))
+            bound = f"{'>=' if inclusive else '>'} {low}" + (
+                f" and {'<=' if inclusive else '<'} {high}" if high is not None else ""
+            )
             raise ValueError(f"config.{path}: expected a value {bound}; received {value!r}.")
     rate = config.model.dropout_rate
     if not (rate < 0 or 0 <= rate < 1):
-        raise ValueError(f"config.model.dropout_rate: expected a value in [0, 1) (< 0: the model's default); "
-                         f"received {rate!r}.")
+        raise ValueError(
+            f"config.model.dropout_rate: expected a value in [0, 1) (< 0: the model's default); received {rate!r}."
+        )
     arms = [a.strip() for a in str(config.arms).split(",") if a.strip()]
     if not arms or any(a not in ARM_NAMES for a in arms) or len(set(arms)) < len(arms):
-        raise ValueError(f"config.arms: expected distinct names from {', '.join(ARM_NAMES)}; "
-                         f"received {config.arms!r}.")
+        raise ValueError(f"config.arms: expected distinct names from {', '.join(ARM_NAMES)}; received {config.arms!r}.")
     a = config.poseaug
     if a.warmup >= a.epochs:
-        raise ValueError(f"config.poseaug.warmup: expected fewer warm-up epochs than poseaug.epochs "
-                         f"({a.epochs}); received {a.warmup}.")
+        raise ValueError(
+            f"config.poseaug.warmup: expected fewer warm-up epochs than poseaug.epochs "
+            f"({a.epochs}); received {a.warmup}."
+        )
     if a.estimator_batches == "mixed" and not 1 <= round(a.batch_size * a.augmented_fraction) < a.batch_size:
-        raise ValueError(f"config.poseaug.augmented_fraction: {a.augmented_fraction} of a batch of "
-                         f"{a.batch_size} leaves no real or no augmented sample.")
+        raise ValueError(
+            f"config.poseaug.augmented_fraction: {a.augmented_fraction} of a batch of "
+            f"{a.batch_size} leaves no real or no augmented sample."
+        )

@@ -35,8 +35,9 @@ _SEEDS = flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds; each pretrains its 
 _ARMS = flags.DEFINE_list("arms", list(arms_lib.DEFAULT_ARMS), "Arms (configs/arms.py) and `baseline`.")
 _ROOT = flags.DEFINE_string("root", None, "Grid directory (default runs/grid_<protocol>).")
 _JOBS = flags.DEFINE_integer("jobs", 1, "Runs at once.", lower_bound=1)
-_THREADS = flags.DEFINE_integer("threads", 0, "TensorFlow threads per run (0: TF's default; 1 when jobs > 1).",
-                                lower_bound=0)
+_THREADS = flags.DEFINE_integer(
+    "threads", 0, "TensorFlow threads per run (0: TF's default; 1 when jobs > 1).", lower_bound=0
+)
 _SET = flags.DEFINE_multi_string("set", [], "Extra config override for every run, e.g. poseaug.epochs=6.")
 _SMOKE = flags.DEFINE_bool("smoke", False, "Seconds-long runs on tiny synthetic data (tests).")
 _REPORT_ONLY = flags.DEFINE_bool("report_only", False, "Only aggregate the finished runs.")
@@ -60,8 +61,9 @@ def _flag(key: str, value) -> str:
     return f"--config.{key}={text}"
 
 
-def plan(protocol: str, seeds: list[int], arms: list[str], root: pathlib.Path, extra: list[str],
-         smoke: bool = False) -> list[Run]:
+def plan(
+    protocol: str, seeds: list[int], arms: list[str], root: pathlib.Path, extra: list[str], smoke: bool = False
+) -> list[Run]:
     """The runs of the grid, baselines first.
 
     Raises:
@@ -75,16 +77,28 @@ def plan(protocol: str, seeds: list[int], arms: list[str], root: pathlib.Path, e
     for seed in seeds:
         base_dir = root / f"seed{seed}" / arms_lib.BASELINE
         common = [sys.executable, "train.py", config, f"--config.seed={seed}", *(f"--config.{e}" for e in extra)]
-        runs.append(Run(arms_lib.BASELINE, seed, base_dir,
-                        common + ["--config.stage=pretrain", f"--workdir={base_dir}"]))
+        runs.append(
+            Run(arms_lib.BASELINE, seed, base_dir, common + ["--config.stage=pretrain", f"--workdir={base_dir}"])
+        )
         for arm in arms:
             if arm == arms_lib.BASELINE:
                 continue
             workdir = root / f"seed{seed}" / arm
             overrides = [_flag(k, v) for k, v in arms_lib.ARMS[arm].items()]
-            runs.append(Run(arm, seed, workdir, common + overrides + [
-                "--config.stage=poseaug", f"--config.poseaug.pretrained={base_dir / 'baseline.weights.h5'}",
-                f"--workdir={workdir}"]))
+            runs.append(
+                Run(
+                    arm,
+                    seed,
+                    workdir,
+                    common
+                    + overrides
+                    + [
+                        "--config.stage=poseaug",
+                        f"--config.poseaug.pretrained={base_dir / 'baseline.weights.h5'}",
+                        f"--workdir={workdir}",
+                    ],
+                )
+            )
     return runs
 
 
@@ -99,8 +113,10 @@ def check_commands(runs: list[Run]) -> None:
         if record.is_file():
             previous = json.loads(record.read_text())
             if previous[2:] != run.command[2:]:
-                raise SystemExit(f"{run.workdir} was started with another command:\n  {' '.join(previous[2:])}"
-                                 f"\nnow:\n  {' '.join(run.command[2:])}\nUse another --root.")
+                raise SystemExit(
+                    f"{run.workdir} was started with another command:\n  {' '.join(previous[2:])}"
+                    f"\nnow:\n  {' '.join(run.command[2:])}\nUse another --root."
+                )
 
 
 def _record_command(run: Run) -> None:
@@ -129,12 +145,16 @@ def execute(runs: list[Run], *, jobs: int, threads: int) -> None:
             if proc.returncode != 0:
                 for _, other, _ in running:
                     other.terminate()
-                raise SystemExit(f"{run.arm} seed {run.seed} failed (exit {proc.returncode}); "
-                                 f"see {run.workdir / 'runner.log'}")
+                raise SystemExit(
+                    f"{run.arm} seed {run.seed} failed (exit {proc.returncode}); see {run.workdir / 'runner.log'}"
+                )
             finished += 1
             eta = (time.time() - start) / finished * (total - finished)
-            print(f"[{finished}/{total}] {run.arm} seed {run.seed} done in {time.time() - began:.0f} s "
-                  f"(ETA {eta / 60:.0f} min)", flush=True)
+            print(
+                f"[{finished}/{total}] {run.arm} seed {run.seed} done in {time.time() - began:.0f} s "
+                f"(ETA {eta / 60:.0f} min)",
+                flush=True,
+            )
         ready = [r for r in pending if r.arm == arms_lib.BASELINE or _baseline_done(runs, r.seed)]
         while ready and len(running) < jobs:
             run = ready.pop(0)
@@ -142,8 +162,7 @@ def execute(runs: list[Run], *, jobs: int, threads: int) -> None:
             _record_command(run)
             log = open(run.workdir / "runner.log", "a")  # noqa: SIM115 (closed with the process)
             print(f"start {run.arm} seed {run.seed}: {run.workdir}", flush=True)
-            running.append((run, subprocess.Popen(run.command, cwd=REPO, env=env, stdout=log, stderr=log),
-                            time.time()))
+            running.append((run, subprocess.Popen(run.command, cwd=REPO, env=env, stdout=log, stderr=log), time.time()))
         time.sleep(1.0)
 
 
@@ -175,9 +194,16 @@ def summarize(runs: list[Run]) -> dict:
                 cell = values[kind].setdefault(run.arm, {}).setdefault(name, {"mpjpe": [], "pa_mpjpe": []})
                 cell["mpjpe"].append(scores["mpjpe"])
                 cell["pa_mpjpe"].append(scores["pa_mpjpe"])
-    return {kind: {arm: {name: {"mpjpe": _mean_std(c["mpjpe"]), "pa_mpjpe": _mean_std(c["pa_mpjpe"]),
-                                "seeds": len(c["mpjpe"])} for name, c in per_set.items()}
-                   for arm, per_set in per_arm.items()} for kind, per_arm in values.items()}
+    return {
+        kind: {
+            arm: {
+                name: {"mpjpe": _mean_std(c["mpjpe"]), "pa_mpjpe": _mean_std(c["pa_mpjpe"]), "seeds": len(c["mpjpe"])}
+                for name, c in per_set.items()
+            }
+            for arm, per_set in per_arm.items()
+        }
+        for kind, per_arm in values.items()
+    }
 
 
 def _control_arm(per_arm: dict) -> str | None:
@@ -195,10 +221,12 @@ def markdown(summary: dict, *, title: str) -> str:
         sets = sorted({s for per_set in per_arm.values() for s in per_set if s != "validation"})
         if not sets:
             continue
-        lines += [f"MPJPE / PA-MPJPE (mm), mean ± std over seeds, {label}; "
-                  "Δ: change of the mean MPJPE against the control.",
-                  "", "| arm | seeds | " + " | ".join(f"{s} | Δ" for s in sets) + " |",
-                  "|---|---|" + "---|---|" * len(sets)]
+        lines += [
+            f"MPJPE / PA-MPJPE (mm), mean ± std over seeds, {label}; Δ: change of the mean MPJPE against the control.",
+            "",
+            "| arm | seeds | " + " | ".join(f"{s} | Δ" for s in sets) + " |",
+            "|---|---|" + "---|---|" * len(sets),
+        ]
         control = per_arm.get(_control_arm(per_arm), {})
         for arm, per_set in per_arm.items():
             cells = []
@@ -210,8 +238,11 @@ def markdown(summary: dict, *, title: str) -> str:
                 (m, sd), (pm, psd) = r["mpjpe"], r["pa_mpjpe"]
                 cells.append(f"{m:.1f} ± {sd:.1f} / {pm:.1f} ± {psd:.1f}")
                 ref = control.get(s)
-                cells.append(f"{m - ref['mpjpe'][0]:+.1f} mm ({100 * (m / ref['mpjpe'][0] - 1):+.1f} %)"
-                             if ref and arm != _control_arm(per_arm) else "")
+                cells.append(
+                    f"{m - ref['mpjpe'][0]:+.1f} mm ({100 * (m / ref['mpjpe'][0] - 1):+.1f} %)"
+                    if ref and arm != _control_arm(per_arm)
+                    else ""
+                )
             seeds = max(r["seeds"] for r in per_set.values())
             lines.append(f"| {arm} | {seeds} | " + " | ".join(cells) + " |")
         lines.append("")
@@ -230,8 +261,11 @@ def main(argv):
     if not _REPORT_ONLY.value:
         execute(runs, jobs=_JOBS.value, threads=_THREADS.value)
     summary = summarize(runs)
-    text = markdown(summary, title=f"{_PROTOCOL.value}: {', '.join(_ARMS.value)}; seeds {', '.join(_SEEDS.value)}"
-                    + (f"; {' '.join(extra)}" if extra else ""))
+    text = markdown(
+        summary,
+        title=f"{_PROTOCOL.value}: {', '.join(_ARMS.value)}; seeds {', '.join(_SEEDS.value)}"
+        + (f"; {' '.join(extra)}" if extra else ""),
+    )
     root.mkdir(parents=True, exist_ok=True)
     (root / "summary.md").write_text(text)
     (root / "summary.json").write_text(json.dumps(summary, indent=2))

@@ -35,8 +35,9 @@ def normalize_intrinsics(focal, center, radial, tangential, width: float, height
     """
     focal = np.asarray(focal, np.float64) / width * 2.0
     center = np.asarray(center, np.float64) / width * 2.0 - np.array([1.0, height / width])
-    return np.concatenate([focal, center, np.asarray(radial, np.float64),
-                           np.asarray(tangential, np.float64)]).astype(np.float32)
+    return np.concatenate([focal, center, np.asarray(radial, np.float64), np.asarray(tangential, np.float64)]).astype(
+        np.float32
+    )
 
 
 def _image_size(size, dtype) -> tf.Tensor:
@@ -68,8 +69,11 @@ def checked_image_size(image_size) -> tf.Tensor:
     [1, MAX_IMAGE_SIDE_PX] (NaN fails it), so that a served model answers a bad size with an error, not NaN."""
     image_size = tf.convert_to_tensor(image_size)
     plausible = tf.reduce_all((image_size >= 1.0) & (image_size <= MAX_IMAGE_SIDE_PX))
-    check = tf.debugging.Assert(plausible, [f"image_size: expected [width, height] of 1 to {MAX_IMAGE_SIDE_PX} "
-                                            "pixels in every row; received", image_size], summarize=8)
+    check = tf.debugging.Assert(
+        plausible,
+        [f"image_size: expected [width, height] of 1 to {MAX_IMAGE_SIDE_PX} pixels in every row; received", image_size],
+        summarize=8,
+    )
     with tf.control_dependencies([check]):
         return tf.identity(image_size)
 

@@ -28,6 +28,7 @@ def make_predict_fn(estimator: keras.Model, *, use_flip_tta: bool = False) -> Ca
     Returns:
       A `tf.function` (B, 16, 2) float32 → (B, 16, 3) float32, BatchNorm and dropout in inference mode.
     """
+
     def direct(pose_2d):
         return estimator(pose_2d, training=False)
 
@@ -38,8 +39,9 @@ def make_predict_fn(estimator: keras.Model, *, use_flip_tta: bool = False) -> Ca
     return predict
 
 
-def predict_set(predict_fn: Callable[[tf.Tensor], tf.Tensor], pose_set: PoseSet, *,
-                batch_size: int = EVAL_BATCH_SIZE) -> np.ndarray:
+def predict_set(
+    predict_fn: Callable[[tf.Tensor], tf.Tensor], pose_set: PoseSet, *, batch_size: int = EVAL_BATCH_SIZE
+) -> np.ndarray:
     """Runs a compiled predict function (`make_predict_fn`) over a set, in set order.
 
     Returns:
@@ -49,13 +51,14 @@ def predict_set(predict_fn: Callable[[tf.Tensor], tf.Tensor], pose_set: PoseSet,
     start = 0
     for batch in eval_dataset(pose_set, batch_size=batch_size):
         pred = predict_fn(batch["pose_2d"]).numpy()
-        out[start:start + len(pred)] = pred
+        out[start : start + len(pred)] = pred
         start += len(pred)
     return out
 
 
-def predict(estimator: keras.Model, pose_set: PoseSet, *, use_flip_tta: bool = False,
-            batch_size: int = EVAL_BATCH_SIZE) -> np.ndarray:
+def predict(
+    estimator: keras.Model, pose_set: PoseSet, *, use_flip_tta: bool = False, batch_size: int = EVAL_BATCH_SIZE
+) -> np.ndarray:
     """Predictions of `estimator` for every sample of a set, in set order: (N, 16, 3) metres."""
     return predict_set(make_predict_fn(estimator, use_flip_tta=use_flip_tta), pose_set, batch_size=batch_size)
 
@@ -89,13 +92,26 @@ class EvalResult:
 
     def summary(self) -> dict:
         """The JSON-friendly headline numbers."""
-        return {"mpjpe": self.mpjpe, "pa_mpjpe": self.pa_mpjpe, "mpjpe_action_mean": self.mpjpe_action_mean,
-                "pa_mpjpe_action_mean": self.pa_mpjpe_action_mean, "pck": self.pck, "auc": self.auc,
-                "frames": self.num_frames, "flip_tta": self.use_flip_tta}
+        return {
+            "mpjpe": self.mpjpe,
+            "pa_mpjpe": self.pa_mpjpe,
+            "mpjpe_action_mean": self.mpjpe_action_mean,
+            "pa_mpjpe_action_mean": self.pa_mpjpe_action_mean,
+            "pck": self.pck,
+            "auc": self.auc,
+            "frames": self.num_frames,
+            "flip_tta": self.use_flip_tta,
+        }
 
 
-def score(pred_rel: np.ndarray, pose_set: PoseSet, *, name: str, use_flip_tta: bool = False,
-          joints: Sequence[int] | None = None) -> EvalResult:
+def score(
+    pred_rel: np.ndarray,
+    pose_set: PoseSet,
+    *,
+    name: str,
+    use_flip_tta: bool = False,
+    joints: Sequence[int] | None = None,
+) -> EvalResult:
     """Scores root-relative predictions against a set's targets (root subtracted from both, docs/reference.md §7).
 
     Args:
@@ -126,14 +142,29 @@ def score(pred_rel: np.ndarray, pose_set: PoseSet, *, name: str, use_flip_tta: b
     p1 = metrics.aggregate(per_frame, pose_set.action)
     p2 = metrics.aggregate(per_frame_pa, pose_set.action)
     return EvalResult(
-        name=name, mpjpe=p1.frame_mean, pa_mpjpe=p2.frame_mean, mpjpe_action_mean=p1.action_mean,
-        pa_mpjpe_action_mean=p2.action_mean, pck=100.0 * float(np.mean(pck)), auc=100.0 * float(np.mean(auc)),
-        num_frames=n, per_action_mpjpe=p1.per_action,
-        per_joint_mpjpe=tuple(float(e) for e in joint_err_sum / n), use_flip_tta=use_flip_tta)
+        name=name,
+        mpjpe=p1.frame_mean,
+        pa_mpjpe=p2.frame_mean,
+        mpjpe_action_mean=p1.action_mean,
+        pa_mpjpe_action_mean=p2.action_mean,
+        pck=100.0 * float(np.mean(pck)),
+        auc=100.0 * float(np.mean(auc)),
+        num_frames=n,
+        per_action_mpjpe=p1.per_action,
+        per_joint_mpjpe=tuple(float(e) for e in joint_err_sum / n),
+        use_flip_tta=use_flip_tta,
+    )
 
 
-def evaluate(estimator: keras.Model, pose_set: PoseSet, *, name: str, use_flip_tta: bool = False,
-             joints: Sequence[int] | None = None, batch_size: int = EVAL_BATCH_SIZE) -> EvalResult:
+def evaluate(
+    estimator: keras.Model,
+    pose_set: PoseSet,
+    *,
+    name: str,
+    use_flip_tta: bool = False,
+    joints: Sequence[int] | None = None,
+    batch_size: int = EVAL_BATCH_SIZE,
+) -> EvalResult:
     """Predicts and scores one set (see `score`)."""
     pred = predict(estimator, pose_set, use_flip_tta=use_flip_tta, batch_size=batch_size)
     return score(pred, pose_set, name=name, use_flip_tta=use_flip_tta, joints=joints)

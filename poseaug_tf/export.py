@@ -87,13 +87,16 @@ def load_estimator(workdir: str | os.PathLike, *, weights: str = "poseaug") -> t
         model = networks.build_estimator(config, synchronized_bn=False, stage="poseaug", precision="float32")
     except (KeyError, AttributeError) as error:
         field = str(error).strip("\"'")
-        raise InputError(f"{config_path}: no field {field!r} for the model; expected the config.json that "
-                         "train.py wrote.") from None
+        raise InputError(
+            f"{config_path}: no field {field!r} for the model; expected the config.json that train.py wrote."
+        ) from None
     try:
         model.load_weights(str(weights_path))
     except (OSError, ValueError, KeyError) as error:  # truncated or foreign file, or another model's weights
-        raise InputError(f"{weights_path}: cannot load the weights into the {config.model.name} of config.json "
-                         f"({type(error).__name__}: {one_line(error)}).") from None
+        raise InputError(
+            f"{weights_path}: cannot load the weights into the {config.model.name} of config.json "
+            f"({type(error).__name__}: {one_line(error)})."
+        ) from None
     return model, config_dict
 
 
@@ -115,11 +118,19 @@ def build_archive(model: keras.Model, *, use_flip_tta: bool = False) -> keras.ex
     joints = skeleton.NUM_JOINTS
     archive = keras.export.ExportArchive()
     archive.track(model)
-    archive.add_endpoint(contract.SERVING_SIGNATURE, serve,
-                         input_signature=[tf.TensorSpec((None, joints, 2), tf.float32, name=contract.INPUT_NORM)])
-    archive.add_endpoint(contract.PIXEL_SIGNATURE, predict_pixels, input_signature=[
-        tf.TensorSpec((None, joints, 2), tf.float32, name=contract.INPUT_PX),
-        tf.TensorSpec((None, 2), tf.float32, name=contract.INPUT_SIZE)])
+    archive.add_endpoint(
+        contract.SERVING_SIGNATURE,
+        serve,
+        input_signature=[tf.TensorSpec((None, joints, 2), tf.float32, name=contract.INPUT_NORM)],
+    )
+    archive.add_endpoint(
+        contract.PIXEL_SIGNATURE,
+        predict_pixels,
+        input_signature=[
+            tf.TensorSpec((None, joints, 2), tf.float32, name=contract.INPUT_PX),
+            tf.TensorSpec((None, 2), tf.float32, name=contract.INPUT_SIZE),
+        ],
+    )
     return archive
 
 
@@ -135,8 +146,9 @@ def convert_tflite(saved_model_dir: str | os.PathLike, variant: str) -> bytes:
     """
     if variant not in TFLITE_VARIANTS:
         raise ValueError(f"Expected `variant` in {TFLITE_VARIANTS}; received {variant!r}.")
-    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir),
-                                                         signature_keys=[contract.SERVING_SIGNATURE])
+    converter = tf.lite.TFLiteConverter.from_saved_model(
+        str(saved_model_dir), signature_keys=[contract.SERVING_SIGNATURE]
+    )
     if variant != "float32":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if variant == "float16":
@@ -153,8 +165,9 @@ class VerificationSet:
     pose_3d: np.ndarray
 
 
-def verification_sets(h36m_dir: str | os.PathLike | None = None, *, seed: int = VERIFY_SEED,
-                      num_samples: int = VERIFY_SAMPLES) -> list[VerificationSet]:
+def verification_sets(
+    h36m_dir: str | os.PathLike | None = None, *, seed: int = VERIFY_SEED, num_samples: int = VERIFY_SAMPLES
+) -> list[VerificationSet]:
     """Held-out synthetic source poses, plus Human3.6M S9/S11 (stride 20, GT 2D) when `h36m_dir` is given."""
     from poseaug_tf import data
 
@@ -163,13 +176,14 @@ def verification_sets(h36m_dir: str | os.PathLike | None = None, *, seed: int = 
         with tempfile.TemporaryDirectory() as cache:
             sets.append(data.load_h36m(h36m_dir, ["S9", "S11"], stride=20, cache_dir=cache))
     sets.insert(0, data.make_synthetic("source", num_samples, seed=seed, stream="eval"))
-    return [VerificationSet(s.name, s.pose2d.astype(np.float32),
-                            (s.pose3d - s.pose3d[:, :1]).astype(np.float32)) for s in sets]
+    return [
+        VerificationSet(s.name, s.pose2d.astype(np.float32), (s.pose3d - s.pose3d[:, :1]).astype(np.float32))
+        for s in sets
+    ]
 
 
 def _batched(fn, pose_2d: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    return np.concatenate([np.asarray(fn(pose_2d[i:i + batch_size]))
-                           for i in range(0, len(pose_2d), batch_size)])
+    return np.concatenate([np.asarray(fn(pose_2d[i : i + batch_size])) for i in range(0, len(pose_2d), batch_size)])
 
 
 def variant_predictors(version_dir: pathlib.Path) -> dict:
@@ -192,10 +206,13 @@ def compare(reference: np.ndarray, prediction: np.ndarray, pose_3d: np.ndarray) 
     pred_rel = prediction - prediction[:, :1]
     mpjpe_ref = np.linalg.norm(ref_rel - pose_3d, axis=-1).mean() * 1000.0
     mpjpe_pred = np.linalg.norm(pred_rel - pose_3d, axis=-1).mean() * 1000.0
-    return {"max_abs_mm": float(np.abs(prediction - reference).max() * 1000.0),
-            "mean_joint_deviation_mm": float(np.linalg.norm(prediction - reference, axis=-1).mean() * 1000.0),
-            "mpjpe_keras_mm": float(mpjpe_ref), "mpjpe_mm": float(mpjpe_pred),
-            "delta_mpjpe_mm": float(mpjpe_pred - mpjpe_ref)}
+    return {
+        "max_abs_mm": float(np.abs(prediction - reference).max() * 1000.0),
+        "mean_joint_deviation_mm": float(np.linalg.norm(prediction - reference, axis=-1).mean() * 1000.0),
+        "mpjpe_keras_mm": float(mpjpe_ref),
+        "mpjpe_mm": float(mpjpe_pred),
+        "delta_mpjpe_mm": float(mpjpe_pred - mpjpe_ref),
+    }
 
 
 def _violations(variant: str, stats: Mapping[str, float]) -> list[str]:
@@ -210,8 +227,9 @@ def _violations(variant: str, stats: Mapping[str, float]) -> list[str]:
     return found
 
 
-def verify_version(version_dir: str | os.PathLike, model: keras.Model, sets: Sequence[VerificationSet], *,
-                   use_flip_tta: bool) -> dict:
+def verify_version(
+    version_dir: str | os.PathLike, model: keras.Model, sets: Sequence[VerificationSet], *, use_flip_tta: bool
+) -> dict:
     """Runs every exported variant on `sets` and compares with Keras.
 
     Returns:
@@ -232,8 +250,14 @@ def verify_version(version_dir: str | os.PathLike, model: keras.Model, sets: Seq
             stats = compare(reference, _batched(fn, vset.pose_2d), vset.pose_3d)
             per_set[variant] = stats
             report["failures"] += [f"{variant} on {vset.name}: {v}" for v in _violations(variant, stats)]
-            logging.info("%s on %s (%d poses): max |Δ| %.3g mm, ΔMPJPE %+.3g mm", variant, vset.name,
-                         len(vset.pose_2d), stats["max_abs_mm"], stats["delta_mpjpe_mm"])
+            logging.info(
+                "%s on %s (%d poses): max |Δ| %.3g mm, ΔMPJPE %+.3g mm",
+                variant,
+                vset.name,
+                len(vset.pose_2d),
+                stats["max_abs_mm"],
+                stats["delta_mpjpe_mm"],
+            )
         report["sets"][vset.name] = per_set
     report["passed"] = not report["failures"]
     return report
@@ -246,8 +270,9 @@ def next_version(model_root: str | os.PathLike) -> int:
     return max(versions, default=0) + 1
 
 
-def _write_version(model: keras.Model, tmp_dir: pathlib.Path, *, use_flip_tta: bool, tflite_variants,
-                   meta: Mapping) -> dict:
+def _write_version(
+    model: keras.Model, tmp_dir: pathlib.Path, *, use_flip_tta: bool, tflite_variants, meta: Mapping
+) -> dict:
     build_archive(model, use_flip_tta=use_flip_tta).write_out(str(tmp_dir), verbose=False)
     (tmp_dir / "assets").mkdir(exist_ok=True)
     (tmp_dir / "assets" / contract.METADATA_FILENAME).write_text(json.dumps(meta, indent=2))
@@ -280,21 +305,27 @@ def _publish(tmp_dir: pathlib.Path, version_dir: pathlib.Path, *, overwrite: boo
 
 def check_options(*, version: int | None = None, tflite_variants: Sequence[str] = (), name: str | None = None):
     """Raises InputError naming the option (`version`, `tflite`, `name`) when it is invalid."""
-    if version is not None and (isinstance(version, bool) or not isinstance(version, (int, np.integer))
-                                or version < 1):
+    if version is not None and (isinstance(version, bool) or not isinstance(version, (int, np.integer)) or version < 1):
         raise InputError(f"version: expected a positive integer; received {version!r}.")
     unknown = [v for v in tflite_variants if v not in TFLITE_VARIANTS]
     if unknown:
-        raise InputError(f"tflite: expected variants from {', '.join(TFLITE_VARIANTS)}; received "
-                         f"{', '.join(unknown)}.")
+        raise InputError(f"tflite: expected variants from {', '.join(TFLITE_VARIANTS)}; received {', '.join(unknown)}.")
     if name is not None and (not name or "/" in name or name.startswith(".")):
         raise InputError(f"name: expected a plain folder name (no '/', not hidden); received {name!r}.")
 
 
-def export_model(model: keras.Model, output_dir: str | os.PathLike, *, version: int | None = None,
-                 overwrite: bool = False, use_flip_tta: bool = False,
-                 tflite_variants: Sequence[str] = TFLITE_VARIANTS, config: Mapping | None = None,
-                 source: str = "", sets: Sequence[VerificationSet] | None = None) -> pathlib.Path:
+def export_model(
+    model: keras.Model,
+    output_dir: str | os.PathLike,
+    *,
+    version: int | None = None,
+    overwrite: bool = False,
+    use_flip_tta: bool = False,
+    tflite_variants: Sequence[str] = TFLITE_VARIANTS,
+    config: Mapping | None = None,
+    source: str = "",
+    sets: Sequence[VerificationSet] | None = None,
+) -> pathlib.Path:
     """Exports, verifies and atomically publishes `output_dir/<version>/`.
 
     Everything is written to a hidden sibling folder (`.tmp-*`, which TF Serving ignores) and renamed into
@@ -324,8 +355,17 @@ def export_model(model: keras.Model, output_dir: str | os.PathLike, *, version: 
         version = next_version(output_dir) if version is None else version
         version_dir = output_dir / str(version)
         _refuse_existing(version_dir, overwrite)
-        _export_version(model, output_dir, version_dir, overwrite=overwrite, use_flip_tta=use_flip_tta,
-                        tflite_variants=tflite_variants, config=config, source=source, sets=sets)
+        _export_version(
+            model,
+            output_dir,
+            version_dir,
+            overwrite=overwrite,
+            use_flip_tta=use_flip_tta,
+            tflite_variants=tflite_variants,
+            config=config,
+            source=source,
+            sets=sets,
+        )
     logging.info("Exported %s", version_dir)
     return version_dir
 
@@ -341,7 +381,7 @@ def _recover_interrupted(output_dir: pathlib.Path) -> None:
     for path in files.remove_stale_temporaries(output_dir):
         logging.info("Removed %s, left by an interrupted export.", path)
     for old in sorted(output_dir.glob(f"{_OLD_PREFIX}*")):
-        version_dir = output_dir / old.name[len(_OLD_PREFIX):].split("-")[0]
+        version_dir = output_dir / old.name[len(_OLD_PREFIX) :].split("-")[0]
         if version_dir.exists():
             shutil.rmtree(old)
         else:
@@ -349,33 +389,56 @@ def _recover_interrupted(output_dir: pathlib.Path) -> None:
             logging.warning("Restored %s from %s (an interrupted --overwrite export).", version_dir, old)
 
 
-def _export_version(model, output_dir: pathlib.Path, version_dir: pathlib.Path, *, overwrite: bool,
-                    use_flip_tta: bool, tflite_variants, config, source: str, sets) -> None:
+def _export_version(
+    model,
+    output_dir: pathlib.Path,
+    version_dir: pathlib.Path,
+    *,
+    overwrite: bool,
+    use_flip_tta: bool,
+    tflite_variants,
+    config,
+    source: str,
+    sets,
+) -> None:
     version = int(version_dir.name)
     tmp_dir = files.temporary_folder(output_dir, prefix=f"{files.TEMPORARY_PREFIX}{version}-")
     try:
         start = time.time()
-        meta = contract.metadata(model_class=type(model).__name__, parameters=model.count_params(),
-                                 config=config, use_flip_tta=use_flip_tta, source=source)
-        sizes = _write_version(model, tmp_dir, use_flip_tta=use_flip_tta, tflite_variants=tflite_variants,
-                               meta=meta)
-        report = verify_version(tmp_dir, model, verification_sets() if sets is None else sets,
-                                use_flip_tta=use_flip_tta)
-        report.update(file_bytes=sizes, version=int(version), seconds=round(time.time() - start, 1),
-                      flip_tta=bool(use_flip_tta))
+        meta = contract.metadata(
+            model_class=type(model).__name__,
+            parameters=model.count_params(),
+            config=config,
+            use_flip_tta=use_flip_tta,
+            source=source,
+        )
+        sizes = _write_version(model, tmp_dir, use_flip_tta=use_flip_tta, tflite_variants=tflite_variants, meta=meta)
+        report = verify_version(
+            tmp_dir, model, verification_sets() if sets is None else sets, use_flip_tta=use_flip_tta
+        )
+        report.update(
+            file_bytes=sizes, version=int(version), seconds=round(time.time() - start, 1), flip_tta=bool(use_flip_tta)
+        )
         if not report["passed"]:
             raise ExportVerificationError(
-                "Export verification failed; nothing was written to " f"{version_dir}:\n  "
-                + "\n  ".join(report["failures"]))
+                "Export verification failed; nothing was written to "
+                f"{version_dir}:\n  " + "\n  ".join(report["failures"])
+            )
         (tmp_dir / contract.REPORT_FILENAME).write_text(json.dumps(report, indent=2))
         _publish(tmp_dir, version_dir, overwrite=overwrite)
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
-def export_workdir(workdir: str | os.PathLike, *, output_root: str | os.PathLike = "saved_models",
-                   name: str | None = None, weights: str = "poseaug", h36m_dir: str | None = None,
-                   **kwargs) -> pathlib.Path:
+def export_workdir(
+    workdir: str | os.PathLike,
+    *,
+    output_root: str | os.PathLike = "saved_models",
+    name: str | None = None,
+    weights: str = "poseaug",
+    h36m_dir: str | None = None,
+    **kwargs,
+) -> pathlib.Path:
     """`export_model` for a training workdir: saved_models/<name (default: workdir basename)>/<version>/."""
     workdir = pathlib.Path(workdir)
     name = name or workdir.resolve().name
@@ -384,5 +447,11 @@ def export_workdir(workdir: str | os.PathLike, *, output_root: str | os.PathLike
     if kwargs.get("version"):  # before any work; export_model checks again under the folder's lock
         _refuse_existing(model_dir / str(kwargs["version"]), kwargs.get("overwrite", False))
     model, config = load_estimator(workdir, weights=weights)
-    return export_model(model, model_dir, config=config,
-                        source=str(workdir / f"{weights}.weights.h5"), sets=verification_sets(h36m_dir), **kwargs)
+    return export_model(
+        model,
+        model_dir,
+        config=config,
+        source=str(workdir / f"{weights}.weights.h5"),
+        sets=verification_sets(h36m_dir),
+        **kwargs,
+    )

@@ -34,7 +34,7 @@ FIGURE_NAMES = ("augmentations", "distributions", "training_curves", "per_joint_
 AUGMENTOR_FIGURES = ("augmentations", "distributions")
 FIGURES_DIR = "figures"
 SELECTIONS = ("run", "last")
-DEFAULT_ASPECT = 1.0     # image height / width: Human3.6M cameras are 1000 × 1000 or 1000 × 1002 px
+DEFAULT_ASPECT = 1.0  # image height / width: Human3.6M cameras are 1000 × 1000 or 1000 × 1002 px
 
 
 @dataclasses.dataclass
@@ -42,9 +42,9 @@ class RunRecords:
     """What a workdir holds about a finished (or running) run."""
 
     workdir: pathlib.Path
-    config: Any                   # ml_collections.ConfigDict, or None without config.json
+    config: Any  # ml_collections.ConfigDict, or None without config.json
     history: list[dict]
-    selection: dict[str, dict]    # model (arms.MODELS) → {"epoch", "selection"} (baseline.json, <arm>.json)
+    selection: dict[str, dict]  # model (arms.MODELS) → {"epoch", "selection"} (baseline.json, <arm>.json)
 
 
 def _stage(model: str) -> str:
@@ -71,11 +71,11 @@ def load_run(workdir: str | pathlib.Path, *, selection: str = "run") -> RunRecor
     config = files.read_json(workdir / "config.json")
     if config is not None:
         import ml_collections
+
         config = ml_collections.ConfigDict(config)
     history = files.read_json(workdir / "history.json", default=[])
     if selection == "last":
-        last = {m: max((r["epoch"] for r in history if r["stage"] == _stage(m)), default=None)
-                for m in MODELS}
+        last = {m: max((r["epoch"] for r in history if r["stage"] == _stage(m)), default=None) for m in MODELS}
         chosen = {m: {"epoch": e, "selection": "last"} for m, e in last.items() if e is not None}
     else:
         chosen = {m: s for m in MODELS if (s := files.read_json(workdir / f"{m}.json")) is not None}
@@ -91,6 +91,7 @@ def selected_scores(run: RunRecords) -> tuple[dict, dict]:
     Returns:
       ({model: {set: eval record}}, {model: legend label}).
     """
+
     def find(stage, epoch):
         return next((r for r in run.history if r["stage"] == stage and r["epoch"] == epoch), None)
 
@@ -128,13 +129,17 @@ def restore_augmentor(run: RunRecords):
     import tensorflow as tf
 
     from poseaug_tf import models
+
     latest = tf.train.latest_checkpoint(str(run.workdir / "poseaug" / "ckpt"))
     if latest is None:
         return None
     from poseaug_tf.training.networks import augmentor_options
-    augmentor = models.build_augmentor(**augmentor_options(_config_value(run.config, "poseaug", {})),
-                                       placement=files.read_json(run.workdir / "poseaug" / "placement.json"),
-                                       seed=int(_config_value(run.config, "seed", 0)))
+
+    augmentor = models.build_augmentor(
+        **augmentor_options(_config_value(run.config, "poseaug", {})),
+        placement=files.read_json(run.workdir / "poseaug" / "placement.json"),
+        seed=int(_config_value(run.config, "seed", 0)),
+    )
     tf.train.Checkpoint(augmentor=augmentor).restore(latest).expect_partial()
     return augmentor
 
@@ -158,6 +163,7 @@ class _Context:
             if self.run.config is None:
                 raise ValueError(f"Expected {self.run.workdir / 'config.json'} to load the data; it is missing.")
             from poseaug_tf.training.datasets import load_datasets
+
             self.datasets = load_datasets(self.run.config)
         return self.datasets
 
@@ -170,7 +176,7 @@ class _Context:
     def subsample(self, pose_set) -> np.ndarray:
         """Indices of up to `num_samples` samples of a set, drawn without replacement under `seed`."""
         rng = np.random.default_rng(self.seed)
-        return rng.permutation(len(pose_set))[:self.num_samples]
+        return rng.permutation(len(pose_set))[: self.num_samples]
 
     def sample(self) -> AugmentationSample:
         if self._sample is None:
@@ -178,19 +184,28 @@ class _Context:
             index = self.subsample(train)
             batch = int(_config_value(self.run.config, "poseaug.batch_size", 256))
             two_sided = bool(_config_value(self.run.config, "poseaug.two_sided_filter", True))
-            self._sample = sample_augmentations(self.get_augmentor(), train.pose3d[index], train.camera[index],
-                                                seed=self.seed, batch_size=min(batch, len(index)),
-                                                two_sided=two_sided)
+            self._sample = sample_augmentations(
+                self.get_augmentor(),
+                train.pose3d[index],
+                train.camera[index],
+                seed=self.seed,
+                batch_size=min(batch, len(index)),
+                two_sided=two_sided,
+            )
         return self._sample
 
 
 def _augmentations(ctx: _Context):
     s = ctx.sample()
     # Prefer samples the training filter keeps (projection inside the image), as the estimator sees them.
-    order = np.concatenate([np.flatnonzero(s.valid), np.flatnonzero(~s.valid)])[:ctx.num_poses]
-    return poses.augmentation_figure({k: v[order] for k, v in s.poses_3d.items()},
-                                     {k: v[order] for k, v in s.poses_2d.items()}, aspect=DEFAULT_ASPECT,
-                                     notes={k: [v[i] for i in order] for k, v in s.notes.items()}, dpi=ctx.dpi)
+    order = np.concatenate([np.flatnonzero(s.valid), np.flatnonzero(~s.valid)])[: ctx.num_poses]
+    return poses.augmentation_figure(
+        {k: v[order] for k, v in s.poses_3d.items()},
+        {k: v[order] for k, v in s.poses_2d.items()},
+        aspect=DEFAULT_ASPECT,
+        notes={k: [v[i] for i in order] for k, v in s.notes.items()},
+        dpi=ctx.dpi,
+    )
 
 
 def _distributions(ctx: _Context):
@@ -225,8 +240,11 @@ def _per_action(ctx: _Context):
 
 
 _BUILDERS: dict[str, Callable[[_Context], Any]] = {
-    "augmentations": _augmentations, "distributions": _distributions, "training_curves": _training_curves,
-    "per_joint_errors": _per_joint, "per_action_errors": _per_action,
+    "augmentations": _augmentations,
+    "distributions": _distributions,
+    "training_curves": _training_curves,
+    "per_joint_errors": _per_joint,
+    "per_action_errors": _per_action,
 }
 
 
@@ -264,10 +282,20 @@ def _build_all(ctx: _Context, names: Sequence[str], *, strict: bool, on_figure: 
             logging.exception("Figure %s failed; continuing without it.", name)
 
 
-def write_figures(workdir: str | pathlib.Path, *, names: Sequence[str] | None = None, datasets=None,
-                  augmentor=None, num_samples: int = 2048, num_poses: int = 4, seed: int = 0,
-                  dpi: int = canvas.DPI, out_dir: str | pathlib.Path | None = None, selection: str = "run",
-                  strict: bool = True) -> dict[str, pathlib.Path]:
+def write_figures(
+    workdir: str | pathlib.Path,
+    *,
+    names: Sequence[str] | None = None,
+    datasets=None,
+    augmentor=None,
+    num_samples: int = 2048,
+    num_poses: int = 4,
+    seed: int = 0,
+    dpi: int = canvas.DPI,
+    out_dir: str | pathlib.Path | None = None,
+    selection: str = "run",
+    strict: bool = True,
+) -> dict[str, pathlib.Path]:
     """Writes the run's figures as PNGs (and the per-action table as Markdown) into `<workdir>/figures/`.
 
     Args:
@@ -308,9 +336,19 @@ def write_figures(workdir: str | pathlib.Path, *, names: Sequence[str] | None = 
     return written
 
 
-def figure_images(workdir: str | pathlib.Path, *, names: Sequence[str] | None = None, datasets=None,
-                  augmentor=None, num_samples: int = 512, num_poses: int = 4, seed: int = 0,
-                  dpi: int = canvas.DPI, selection: str = "run", strict: bool = True) -> dict[str, np.ndarray]:
+def figure_images(
+    workdir: str | pathlib.Path,
+    *,
+    names: Sequence[str] | None = None,
+    datasets=None,
+    augmentor=None,
+    num_samples: int = 512,
+    num_poses: int = 4,
+    seed: int = 0,
+    dpi: int = canvas.DPI,
+    selection: str = "run",
+    strict: bool = True,
+) -> dict[str, np.ndarray]:
     """The figures of `write_figures` as (H, W, 3) uint8 RGB arrays (same arguments; nothing is written)."""
     ctx = _Context(load_run(workdir, selection=selection), datasets, augmentor, num_samples, num_poses, seed, dpi)
     images: dict[str, np.ndarray] = {}
@@ -318,9 +356,14 @@ def figure_images(workdir: str | pathlib.Path, *, names: Sequence[str] | None = 
     return images
 
 
-def tensorboard_images(writer, source: str | pathlib.Path | Mapping[str, Any], step: int, *,
-                       names: Sequence[str] = ("augmentations", "distributions", "training_curves"),
-                       num_samples: int = 512) -> dict[str, np.ndarray]:
+def tensorboard_images(
+    writer,
+    source: str | pathlib.Path | Mapping[str, Any],
+    step: int,
+    *,
+    names: Sequence[str] = ("augmentations", "distributions", "training_curves"),
+    num_samples: int = 512,
+) -> dict[str, np.ndarray]:
     """Writes figures as TensorBoard images `figures/<name>` (cheap enough for every few epochs).
 
     Never raises on a failing figure (it is logged): a summary must not end a training run.
@@ -337,11 +380,18 @@ def tensorboard_images(writer, source: str | pathlib.Path | Mapping[str, Any], s
       name → the (H, W, 3) uint8 image written.
     """
     import tensorflow as tf
+
     objects = dict(source) if isinstance(source, Mapping) else {"workdir": source}
     if "workdir" not in objects:
         raise ValueError(f"Expected `source` with a 'workdir' entry; received keys {sorted(objects)}.")
-    images = figure_images(objects["workdir"], names=names, datasets=objects.get("datasets"),
-                           augmentor=objects.get("augmentor"), num_samples=num_samples, strict=False)
+    images = figure_images(
+        objects["workdir"],
+        names=names,
+        datasets=objects.get("datasets"),
+        augmentor=objects.get("augmentor"),
+        num_samples=num_samples,
+        strict=False,
+    )
     with writer.as_default(step=step):
         for name, image in images.items():
             tf.summary.image(f"figures/{name}", image[None], step=step)
@@ -357,8 +407,7 @@ class FigureCallback(RunCallback):
 
     def on_arm_epoch_end(self, *, arm, epoch, workdir, writer, augmentor, datasets) -> None:
         if arm == "poseaug" and self.every > 0 and epoch % self.every == 0:
-            tensorboard_images(writer, {"workdir": workdir, "augmentor": augmentor, "datasets": datasets},
-                               step=epoch)
+            tensorboard_images(writer, {"workdir": workdir, "augmentor": augmentor, "datasets": datasets}, step=epoch)
 
     def on_run_end(self, *, workdir, datasets) -> None:
         written = write_figures(workdir, datasets=datasets, strict=False)

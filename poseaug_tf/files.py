@@ -62,8 +62,7 @@ def atomic_path(path: str | os.PathLike, *, suffix: str | None = None, durable: 
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     suffix = "".join(path.suffixes) if suffix is None else suffix
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f"{TEMPORARY_PREFIX}{path.stem.split('.')[0]}-",
-                                suffix=suffix)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f"{TEMPORARY_PREFIX}{path.stem.split('.')[0]}-", suffix=suffix)
     os.close(fd)
     tmp = pathlib.Path(name)
     try:
@@ -122,8 +121,7 @@ def check_folder(path: str | os.PathLike, what: str) -> pathlib.Path:
         existing = existing.parent
     if not existing.is_dir():
         where = "" if existing == path else f" ({existing} is a file)"
-        raise InputError(f"{path}: the {what} is a file{where}; expected a folder (or a path that does not exist "
-                         "yet).")
+        raise InputError(f"{path}: the {what} is a file{where}; expected a folder (or a path that does not exist yet).")
     try:  # tried, not guessed: os.access says yes to root even on read-only mounts
         with tempfile.TemporaryFile(dir=existing):
             pass
@@ -155,8 +153,9 @@ def exclusive_folder(path: str | os.PathLike, what: str) -> Iterator[pathlib.Pat
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise InputError(f"{path}: the {what} is in use by another process; wait for it to finish or choose "
-                             "another folder.") from None
+            raise InputError(
+                f"{path}: the {what} is in use by another process; wait for it to finish or choose another folder."
+            ) from None
         yield path
     finally:
         os.close(fd)  # releases the lock

@@ -51,8 +51,7 @@ PART_KCS_MASKS = _part_masks()
 
 def _check_axis(x: tf.Tensor, axis: int, size: int, name: str) -> None:
     if x.shape.rank is not None and x.shape[axis] is not None and x.shape[axis] != size:
-        raise ValueError(
-            f"Expected `{name}` with size {size} on axis {axis}; received shape {tuple(x.shape)}.")
+        raise ValueError(f"Expected `{name}` with size {size} on axis {axis}; received shape {tuple(x.shape)}.")
 
 
 def root_relative(pose) -> tf.Tensor:
@@ -209,8 +208,7 @@ def rotate_points(points, rotation) -> tf.Tensor:
 def _take_joints(pose, indices, expected: int, name: str):
     pose = tf.convert_to_tensor(pose)
     if pose.shape.rank is not None and pose.shape.rank >= 2 and pose.shape[-2] != expected:
-        raise ValueError(
-            f"Expected `{name}` with {expected} joints on axis -2; received shape {tuple(pose.shape)}.")
+        raise ValueError(f"Expected `{name}` with {expected} joints on axis -2; received shape {tuple(pose.shape)}.")
     return tf.gather(pose, indices, axis=-2)
 
 
@@ -251,7 +249,7 @@ def convert_16_to_17(pose) -> tf.Tensor:
     if pose.shape.rank is not None and pose.shape[-2] != skeleton.NUM_JOINTS:
         raise ValueError(f"Expected `pose` with 16 joints on axis -2; received shape {tuple(pose.shape)}.")
     nose = 0.5 * (pose[..., 8:9, :] + pose[..., 9:10, :])
-    return tf.concat([pose[..., :skeleton.NECK_NOSE_17, :], nose, pose[..., skeleton.NECK_NOSE_17:, :]], axis=-2)
+    return tf.concat([pose[..., : skeleton.NECK_NOSE_17, :], nose, pose[..., skeleton.NECK_NOSE_17 :, :]], axis=-2)
 
 
 def flip_pose(pose, *, mirror_axis: int = 0) -> tf.Tensor:

@@ -29,8 +29,10 @@ def _check_pose_2d(kp: np.ndarray, name: str) -> np.ndarray:
     if kp.ndim != 3 or kp.shape[1:] != (skeleton.NUM_JOINTS, 2):
         raise ValueError(f"Expected `{name}` of shape (N, 16, 2); received {kp.shape}.")
     if not np.all(np.isfinite(kp)):
-        raise ValueError(f"Expected finite `{name}`; received NaN or inf at frames "
-                         f"{sorted(set(np.nonzero(~np.isfinite(kp))[0].tolist()))[:10]}.")
+        raise ValueError(
+            f"Expected finite `{name}`; received NaN or inf at frames "
+            f"{sorted(set(np.nonzero(~np.isfinite(kp))[0].tolist()))[:10]}."
+        )
     return kp
 
 
@@ -85,8 +87,9 @@ class Lifter:
       batch_size: poses per backend call.
     """
 
-    def __init__(self, backend, *, metadata: dict | None = None, use_flip_tta: bool = False,
-                 batch_size: int = DEFAULT_BATCH_SIZE):
+    def __init__(
+        self, backend, *, metadata: dict | None = None, use_flip_tta: bool = False, batch_size: int = DEFAULT_BATCH_SIZE
+    ):
         self.backend = backend
         self.metadata = metadata
         self.baked_flip = bool(metadata and metadata.get("flip_tta"))
@@ -94,8 +97,14 @@ class Lifter:
         self.batch_size = batch_size
 
     @classmethod
-    def load(cls, path: str | os.PathLike, *, use_flip_tta: bool = False, num_threads: int | None = None,
-             batch_size: int = DEFAULT_BATCH_SIZE) -> Lifter:
+    def load(
+        cls,
+        path: str | os.PathLike,
+        *,
+        use_flip_tta: bool = False,
+        num_threads: int | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> Lifter:
         """Opens a SavedModel folder (with saved_model.pb) or a .tflite file.
 
         Raises:
@@ -115,8 +124,9 @@ class Lifter:
         return cls(backend, metadata=contract.read_metadata(path), use_flip_tta=use_flip_tta, batch_size=batch_size)
 
     def _predict(self, kp: np.ndarray) -> np.ndarray:
-        return np.concatenate([self.backend.predict(kp[i:i + self.batch_size])
-                               for i in range(0, len(kp), self.batch_size)])
+        return np.concatenate(
+            [self.backend.predict(kp[i : i + self.batch_size]) for i in range(0, len(kp), self.batch_size)]
+        )
 
     def lift(self, kp_2d_norm: np.ndarray) -> np.ndarray:
         """Lifts normalised 2D keypoints.
@@ -145,6 +155,8 @@ class Lifter:
         """
         kp = _check_pose_2d(kp_2d_px, "kp_2d_px")
         if not contract.plausible_image_size(image_size):
-            raise InputError(f"image_size: expected [width, height] of 1 to {contract.MAX_IMAGE_SIDE_PX} pixels; "
-                             f"received {image_size!r}.")
+            raise InputError(
+                f"image_size: expected [width, height] of 1 to {contract.MAX_IMAGE_SIDE_PX} pixels; "
+                f"received {image_size!r}."
+            )
         return self.lift(contract.normalize_pixels(kp, image_size))

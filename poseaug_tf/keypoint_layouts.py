@@ -70,28 +70,99 @@ class Layout:
 def _coco_like(name, num_joints, *, nose, eyes, ears, shoulders, elbows, wrists, hips, knees, ankles):
     """Layout for a detector with COCO's body keypoints; each pair argument is (left, right)."""
     left, right = 0, 1
-    direct = (None, hips[right], knees[right], ankles[right], hips[left], knees[left], ankles[left], None, None,
-              None, shoulders[left], elbows[left], wrists[left], shoulders[right], elbows[right], wrists[right])
-    heads = ((ears[left], ears[right]), (eyes[left], eyes[right]), (ears[left],), (ears[right],), (eyes[left],),
-             (eyes[right],), (nose,))
+    direct = (
+        None,
+        hips[right],
+        knees[right],
+        ankles[right],
+        hips[left],
+        knees[left],
+        ankles[left],
+        None,
+        None,
+        None,
+        shoulders[left],
+        elbows[left],
+        wrists[left],
+        shoulders[right],
+        elbows[right],
+        wrists[right],
+    )
+    heads = (
+        (ears[left], ears[right]),
+        (eyes[left], eyes[right]),
+        (ears[left],),
+        (ears[right],),
+        (eyes[left],),
+        (eyes[right],),
+        (nose,),
+    )
     return Layout(name, num_joints, direct, hips=tuple(hips), shoulders=tuple(shoulders), head_sources=heads)
 
 
 LAYOUTS = {
-    "coco17": _coco_like("coco17", 17, nose=0, eyes=(1, 2), ears=(3, 4), shoulders=(5, 6), elbows=(7, 8),
-                         wrists=(9, 10), hips=(11, 12), knees=(13, 14), ankles=(15, 16)),
-    "mediapipe33": _coco_like("mediapipe33", 33, nose=0, eyes=(2, 5), ears=(7, 8), shoulders=(11, 12),
-                              elbows=(13, 14), wrists=(15, 16), hips=(23, 24), knees=(25, 26), ankles=(27, 28)),
-    "body25": _coco_like("body25", 25, nose=0, eyes=(16, 15), ears=(18, 17), shoulders=(5, 2), elbows=(6, 3),
-                         wrists=(7, 4), hips=(12, 9), knees=(13, 10), ankles=(14, 11)),
+    "coco17": _coco_like(
+        "coco17",
+        17,
+        nose=0,
+        eyes=(1, 2),
+        ears=(3, 4),
+        shoulders=(5, 6),
+        elbows=(7, 8),
+        wrists=(9, 10),
+        hips=(11, 12),
+        knees=(13, 14),
+        ankles=(15, 16),
+    ),
+    "mediapipe33": _coco_like(
+        "mediapipe33",
+        33,
+        nose=0,
+        eyes=(2, 5),
+        ears=(7, 8),
+        shoulders=(11, 12),
+        elbows=(13, 14),
+        wrists=(15, 16),
+        hips=(23, 24),
+        knees=(25, 26),
+        ankles=(27, 28),
+    ),
+    "body25": _coco_like(
+        "body25",
+        25,
+        nose=0,
+        eyes=(16, 15),
+        ears=(18, 17),
+        shoulders=(5, 2),
+        elbows=(6, 3),
+        wrists=(7, 4),
+        hips=(12, 9),
+        knees=(13, 10),
+        ankles=(14, 11),
+    ),
     "h36m17": Layout("h36m17", 17, skeleton.H17_TO_16),
     "h36m16": Layout("h36m16", 16, tuple(range(16))),
     "mpii16": Layout("mpii16", 16, skeleton.SH_MPII_TO_16),
 }
-ALIASES = {"coco": "coco17", "mmpose": "coco17", "detectron2": "coco17", "yolo": "coco17", "yolo-pose": "coco17",
-           "vitpose": "coco17", "rtmpose": "coco17", "mediapipe": "mediapipe33", "blazepose": "mediapipe33",
-           "openpose": "body25", "body_25": "body25", "h36m": "h36m17", "human36m": "h36m17",
-           "h36m_17": "h36m17", "h36m_16": "h36m16", "sh": "mpii16", "mpii": "mpii16"}
+ALIASES = {
+    "coco": "coco17",
+    "mmpose": "coco17",
+    "detectron2": "coco17",
+    "yolo": "coco17",
+    "yolo-pose": "coco17",
+    "vitpose": "coco17",
+    "rtmpose": "coco17",
+    "mediapipe": "mediapipe33",
+    "blazepose": "mediapipe33",
+    "openpose": "body25",
+    "body_25": "body25",
+    "h36m": "h36m17",
+    "human36m": "h36m17",
+    "h36m_17": "h36m17",
+    "h36m_16": "h36m16",
+    "sh": "mpii16",
+    "mpii": "mpii16",
+}
 
 
 class KeypointError(InputError):
@@ -107,8 +178,10 @@ def resolve_layout(name: str, where: str = "layout") -> Layout:
     key = str(name).lower()
     key = ALIASES.get(key, key)
     if key not in LAYOUTS:
-        raise KeypointError(f"{where}: unknown layout {name!r}; valid: {', '.join(sorted(LAYOUTS))} or the aliases "
-                            f"{', '.join(sorted(ALIASES))}.")
+        raise KeypointError(
+            f"{where}: unknown layout {name!r}; valid: {', '.join(sorted(LAYOUTS))} or the aliases "
+            f"{', '.join(sorted(ALIASES))}."
+        )
     return LAYOUTS[key]
 
 
@@ -116,8 +189,10 @@ def layout_for_count(num_joints: int, source: str = "keypoints") -> str:
     """The layout implied by a joint count when unambiguous (16 → h36m16, 17 → coco17, 25, 33)."""
     guesses = {16: "h36m16", 17: "coco17", 25: "body25", 33: "mediapipe33"}
     if num_joints not in guesses:
-        raise KeypointError(f"{source}: cannot infer the layout of {num_joints} keypoints; expected 16, 17, 25 or "
-                            f"33 per frame, or a layout (--layout or the file's 'layout').")
+        raise KeypointError(
+            f"{source}: cannot infer the layout of {num_joints} keypoints; expected 16, 17, 25 or "
+            f"33 per frame, or a layout (--layout or the file's 'layout')."
+        )
     return guesses[num_joints]
 
 
@@ -126,8 +201,14 @@ def _first_missing(ok: np.ndarray) -> tuple[int, int]:
     return int(frame), int(joint)
 
 
-def to_h36m16(keypoints: np.ndarray, layout: str, *, scores: np.ndarray | None = None,
-              min_confidence: float = 0.0, source: str = "keypoints") -> np.ndarray:
+def to_h36m16(
+    keypoints: np.ndarray,
+    layout: str,
+    *,
+    scores: np.ndarray | None = None,
+    min_confidence: float = 0.0,
+    source: str = "keypoints",
+) -> np.ndarray:
     """Maps keypoints of `layout` to PoseAug's 16 joints (module docstring), any 2D units (e.g. pixels).
 
     Args:
@@ -147,12 +228,16 @@ def to_h36m16(keypoints: np.ndarray, layout: str, *, scores: np.ndarray | None =
     spec = resolve_layout(layout)
     keypoints = np.asarray(keypoints, np.float64)
     if keypoints.ndim != 3 or keypoints.shape[1:] != (spec.num_joints, 2):
-        raise KeypointError(f"{source}: expected keypoints of shape (frames, {spec.num_joints}, 2) for layout "
-                            f"{spec.name!r}; received {keypoints.shape}.")
+        raise KeypointError(
+            f"{source}: expected keypoints of shape (frames, {spec.num_joints}, 2) for layout "
+            f"{spec.name!r}; received {keypoints.shape}."
+        )
     if not np.all(np.isfinite(keypoints)):
         frame, joint = _first_missing(np.isfinite(keypoints).all(-1))
-        raise KeypointError(f"{source}: frame {frame}, keypoint {joint}: non-finite coordinate "
-                            f"{keypoints[frame, joint].tolist()}; expected finite numbers.")
+        raise KeypointError(
+            f"{source}: frame {frame}, keypoint {joint}: non-finite coordinate "
+            f"{keypoints[frame, joint].tolist()}; expected finite numbers."
+        )
     ok = np.ones(keypoints.shape[:2], bool) if scores is None else np.asarray(scores) >= min_confidence
     out = np.zeros((len(keypoints), skeleton.NUM_JOINTS, 2))
     for target, index in enumerate(spec.direct):
@@ -171,11 +256,13 @@ def _require(ok: np.ndarray, indices, source: str, target: int, layout: str, min
         missing = [i for i in indices if not ok[frame, i]]
         raise KeypointError(
             f"{source}: frame {frame}: {layout} keypoint(s) {missing} missing or below min_confidence "
-            f"{min_confidence:g}; needed for joint {skeleton.JOINT_NAMES[target]!r}.")
+            f"{min_confidence:g}; needed for joint {skeleton.JOINT_NAMES[target]!r}."
+        )
 
 
-def _synthesise(keypoints: np.ndarray, ok: np.ndarray, spec: Layout, out: np.ndarray, source: str,
-                min_confidence: float) -> None:
+def _synthesise(
+    keypoints: np.ndarray, ok: np.ndarray, spec: Layout, out: np.ndarray, source: str, min_confidence: float
+) -> None:
     """Fills Hip, Spine, Thorax and Head (indices 0, 7, 8, 9) of `out` in place."""
     hip_mid = keypoints[:, list(spec.hips)].mean(axis=1)
     shoulder_mid = keypoints[:, list(spec.shoulders)].mean(axis=1)
@@ -190,9 +277,11 @@ def _synthesise(keypoints: np.ndarray, ok: np.ndarray, spec: Layout, out: np.nda
     if np.isnan(ear_mid[:, 0]).any():
         frame = int(np.argmax(np.isnan(ear_mid[:, 0])))
         candidates = sorted({i for group in spec.head_sources for i in group})
-        raise KeypointError(f"{source}: frame {frame}: none of the {spec.name} head keypoints {candidates} "
-                            f"(ears, eyes, nose) reaches min_confidence {min_confidence:g}; needed for joint "
-                            f"'Head'.")
+        raise KeypointError(
+            f"{source}: frame {frame}: none of the {spec.name} head keypoints {candidates} "
+            f"(ears, eyes, nose) reaches min_confidence {min_confidence:g}; needed for joint "
+            f"'Head'."
+        )
     out[:, 9] = ear_mid + HEAD_EXTENSION * (ear_mid - shoulder_mid)
 
 
@@ -221,11 +310,14 @@ def _split_columns(values: np.ndarray, num_joints: int | None, where: str):
         counts = (16, 17, 25, 33)
         num_joints = next((cols // k for k in (3, 2) if cols % k == 0 and cols // k in counts), None)
         if num_joints is None:
-            raise KeypointError(f"{where}: {cols} values per frame; expected 2 or 3 per joint for 16, 17, 25 "
-                                f"or 33 joints.")
+            raise KeypointError(
+                f"{where}: {cols} values per frame; expected 2 or 3 per joint for 16, 17, 25 or 33 joints."
+            )
     if cols not in (2 * num_joints, 3 * num_joints):
-        raise KeypointError(f"{where}: {cols} values per frame; expected {2 * num_joints} (x, y) or "
-                            f"{3 * num_joints} (x, y, score) for {num_joints} joints.")
+        raise KeypointError(
+            f"{where}: {cols} values per frame; expected {2 * num_joints} (x, y) or "
+            f"{3 * num_joints} (x, y, score) for {num_joints} joints."
+        )
     per_joint = values.reshape(len(values), num_joints, cols // num_joints)
     return per_joint[..., :2], (per_joint[..., 2] if per_joint.shape[-1] == 3 else None)
 
@@ -249,8 +341,9 @@ def _json_frame(frame, index: int, num_joints: int | None, source: str):
                 scores[j] = 0.0
                 continue
             if not isinstance(point, list) or len(point) != width or width not in (2, 3):
-                raise KeypointError(f"{where}, keypoint {j}: expected [x, y] or [x, y, score] like the others; "
-                                    f"received {point!r}.")
+                raise KeypointError(
+                    f"{where}, keypoint {j}: expected [x, y] or [x, y, score] like the others; received {point!r}."
+                )
             values = [_number(v, f"{where}, keypoint {j}") for v in point]
             xy[j] = values[:2]
             scores[j] = values[2] if width == 3 else scores[j]
@@ -270,8 +363,7 @@ def _read_json(path: pathlib.Path, num_joints: int | None) -> KeypointInput:
     image_size = layout = None
     if isinstance(doc, dict):
         if "frames" not in doc:
-            raise KeypointError(f"{path}: expected key 'frames' (or a top-level list of frames); found "
-                                f"{sorted(doc)}.")
+            raise KeypointError(f"{path}: expected key 'frames' (or a top-level list of frames); found {sorted(doc)}.")
         frames, image_size, layout = doc["frames"], doc.get("image_size"), doc.get("layout")
     else:
         frames = doc
@@ -281,11 +373,15 @@ def _read_json(path: pathlib.Path, num_joints: int | None) -> KeypointInput:
     counts = {len(xy) for xy, _, _ in parsed}
     if len(counts) > 1:
         frame = next(i for i, (xy, _, _) in enumerate(parsed) if len(xy) != len(parsed[0][0]))
-        raise KeypointError(f"{path}: frame {frame}: {len(parsed[frame][0])} keypoints; expected "
-                            f"{len(parsed[0][0])} like frame 0.")
+        raise KeypointError(
+            f"{path}: frame {frame}: {len(parsed[frame][0])} keypoints; expected {len(parsed[0][0])} like frame 0."
+        )
     keypoints = np.stack([xy for xy, _, _ in parsed])
-    scores = None if all(s is None for _, s, _ in parsed) else np.stack(
-        [np.ones(len(xy)) if s is None else s for xy, s, _ in parsed])
+    scores = (
+        None
+        if all(s is None for _, s, _ in parsed)
+        else np.stack([np.ones(len(xy)) if s is None else s for xy, s, _ in parsed])
+    )
     if any(size is not None for _, _, size in parsed):
         image_size = [image_size if size is None else size for _, _, size in parsed]
         if any(size is None for size in image_size):
@@ -304,8 +400,9 @@ def _size_array(size, where: str) -> np.ndarray | None:
     except (TypeError, ValueError):
         raise KeypointError(f"{where}: 'image_size' must be numbers [width, height]; received {size!r:.60}.") from None
     if array.shape[-1:] != (2,) or array.ndim > 2:
-        raise KeypointError(f"{where}: expected 'image_size' [width, height] or one per frame; received shape "
-                            f"{array.shape}.")
+        raise KeypointError(
+            f"{where}: expected 'image_size' [width, height] or one per frame; received shape {array.shape}."
+        )
     return array
 
 
@@ -313,8 +410,10 @@ def _read_text(path: pathlib.Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
-        raise KeypointError(f"{path}: not a text file (byte {error.start} is not UTF-8); expected "
-                            f"{path.suffix.lstrip('.').upper()} text.") from None
+        raise KeypointError(
+            f"{path}: not a text file (byte {error.start} is not UTF-8); expected "
+            f"{path.suffix.lstrip('.').upper()} text."
+        ) from None
 
 
 def _read_csv(path: pathlib.Path, num_joints: int | None) -> KeypointInput:
@@ -331,8 +430,9 @@ def _read_csv(path: pathlib.Path, num_joints: int | None) -> KeypointInput:
             raise KeypointError(f"{path}: line {line} (frame {frame}): {len(row)} fields; expected {width}.")
         for col, cell in enumerate(row):
             if not _is_number(cell):
-                raise KeypointError(f"{path}: line {line} (frame {frame}), column {col}: expected a number; "
-                                    f"received {cell!r}.")
+                raise KeypointError(
+                    f"{path}: line {line} (frame {frame}), column {col}: expected a number; received {cell!r}."
+                )
             values[frame, col] = float(cell)
     keypoints, scores = _split_columns(values, num_joints, str(path))
     return KeypointInput(keypoints, scores, None, None)
@@ -361,8 +461,9 @@ def _read_npz(path: pathlib.Path) -> KeypointInput:
         raise KeypointError(f"{path}: expected array 'keypoints' (N, J, 2|3); found {sorted(arrays)}.")
     raw = arrays["keypoints"]
     if raw.dtype.kind not in "fiu" or raw.ndim != 3 or raw.shape[-1] not in (2, 3) or not raw.size:
-        raise KeypointError(f"{path}, array 'keypoints': expected numbers of shape (N, J, 2|3); received "
-                            f"{raw.dtype} {raw.shape}.")
+        raise KeypointError(
+            f"{path}, array 'keypoints': expected numbers of shape (N, J, 2|3); received {raw.dtype} {raw.shape}."
+        )
     scores = arrays["scores"].astype(np.float64) if "scores" in arrays else None
     scores = raw[..., 2].astype(np.float64) if scores is None and raw.shape[-1] == 3 else scores
     if scores is not None and scores.shape != raw.shape[:2]:
@@ -387,8 +488,11 @@ def read_keypoints(path, *, layout: str | None = None) -> KeypointInput:
     if path.stat().st_size == 0:
         raise KeypointError(f"{path}: the file is empty.")
     num_joints = resolve_layout(layout, "--layout").num_joints if layout else None
-    readers = {".json": lambda: _read_json(path, num_joints), ".csv": lambda: _read_csv(path, num_joints),
-               ".npz": lambda: _read_npz(path)}
+    readers = {
+        ".json": lambda: _read_json(path, num_joints),
+        ".csv": lambda: _read_csv(path, num_joints),
+        ".npz": lambda: _read_npz(path),
+    }
     if path.suffix.lower() not in readers:
         raise KeypointError(f"{path}: unknown extension {path.suffix!r}; expected one of {sorted(readers)}.")
     return readers[path.suffix.lower()]()

@@ -108,8 +108,18 @@ def band_penalty(values: tf.Tensor, *, center, half_width) -> tf.Tensor:
     return tf.where(sq > tf.square(tf.cast(half_width, sq.dtype)), sq, tf.zeros_like(sq))
 
 
-def code_feedback_per_example(err_orig, err_ba, err_rt, *, ba_center, ba_half_width=2.0, rt_center=17.0,
-                              rt_half_width=15.0, ba_weight=0.1, rt_weight=0.01) -> tf.Tensor:
+def code_feedback_per_example(
+    err_orig,
+    err_ba,
+    err_rt,
+    *,
+    ba_center,
+    ba_half_width=2.0,
+    rt_center=17.0,
+    rt_half_width=15.0,
+    ba_weight=0.1,
+    rt_weight=0.01,
+) -> tf.Tensor:
     """The released code's feedback (docs/reference.md §5.3): banded penalties on per-group error ratios.
 
     Args:

@@ -52,8 +52,7 @@ def _check_pair(pred, target, *, coords: int | None) -> None:
     if len(pred_shape) < 2:
         raise ValueError(f"Expected `pred` of shape (N, J, C); received {pred_shape}.")
     if pred_shape != target_shape:
-        raise ValueError(
-            f"Expected `pred` and `target` of the same shape; received {pred_shape} and {target_shape}.")
+        raise ValueError(f"Expected `pred` and `target` of the same shape; received {pred_shape} and {target_shape}.")
     if coords is not None and pred_shape[-1] not in (coords, None):
         raise ValueError(f"Expected `pred` of shape (N, J, {coords}); received {pred_shape}.")
 
@@ -201,8 +200,14 @@ def _check_positive(value: float, name: str) -> None:
         raise ValueError(f"Expected `{name}` > 0; received {value}.")
 
 
-def pck(pred: ArrayLike, target: ArrayLike, *, threshold_mm: float = PCK_THRESHOLD_MM,
-        joints: Sequence[int] | None = None, mm_per_unit: float = 1.0) -> ArrayLike:
+def pck(
+    pred: ArrayLike,
+    target: ArrayLike,
+    *,
+    threshold_mm: float = PCK_THRESHOLD_MM,
+    joints: Sequence[int] | None = None,
+    mm_per_unit: float = 1.0,
+) -> ArrayLike:
     """Percentage of correct keypoints as a per-frame fraction: share of joints with error < `threshold_mm`.
 
     Follows the reference's compute_PCK (strict `<`, default all 16 joints). Because every frame has the same
@@ -225,8 +230,14 @@ def pck(pred: ArrayLike, target: ArrayLike, *, threshold_mm: float = PCK_THRESHO
     return auc(pred, target, thresholds_mm=(threshold_mm,), joints=joints, mm_per_unit=mm_per_unit)
 
 
-def auc(pred: ArrayLike, target: ArrayLike, *, thresholds_mm: Iterable[float] = AUC_THRESHOLDS_MM,
-        joints: Sequence[int] | None = None, mm_per_unit: float = 1.0) -> ArrayLike:
+def auc(
+    pred: ArrayLike,
+    target: ArrayLike,
+    *,
+    thresholds_mm: Iterable[float] = AUC_THRESHOLDS_MM,
+    joints: Sequence[int] | None = None,
+    mm_per_unit: float = 1.0,
+) -> ArrayLike:
     """Area under the PCK curve as a per-frame fraction: mean PCK over `thresholds_mm` (0, 5, ..., 150 mm).
 
     Args:
@@ -292,8 +303,7 @@ def aggregate(per_frame_values: ArrayLike, actions: Sequence[str] | np.ndarray |
         return MetricSummary(frame_mean, frame_mean, {}, int(values.size))
     labels = np.asarray(actions).astype(str)
     if labels.shape != values.shape:
-        raise ValueError(
-            f"Expected `actions` of shape {values.shape} (one label per frame); received {labels.shape}.")
+        raise ValueError(f"Expected `actions` of shape {values.shape} (one label per frame); received {labels.shape}.")
     per_action = {str(name): float(values[labels == name].mean()) for name in sorted(set(labels.tolist()))}
     action_mean = float(np.mean(list(per_action.values())))
     return MetricSummary(frame_mean, action_mean, per_action, int(values.size))

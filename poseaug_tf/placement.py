@@ -74,8 +74,9 @@ class Placement:
 
     @classmethod
     def from_config(cls, config: Mapping) -> Placement:
-        return cls(**{k: (tuple(float(x) for x in v) if isinstance(v, (list, tuple)) else float(v))
-                      for k, v in config.items()})
+        return cls(
+            **{k: (tuple(float(x) for x in v) if isinstance(v, (list, tuple)) else float(v)) for k, v in config.items()}
+        )
 
 
 def _widened(values: np.ndarray, percentiles: tuple[float, float], margin: float) -> tuple[float, float]:
@@ -84,9 +85,15 @@ def _widened(values: np.ndarray, percentiles: tuple[float, float], margin: float
     return float(low - pad), float(high + pad)
 
 
-def measure_placement(pose_3d: np.ndarray, *, margin: float = 0.0, percentiles: tuple[float, float] = (1.0, 99.0),
-                      yaw_limit_deg: float = 180.0, pitch_limit_deg: float = 30.0,
-                      roll_limit_deg: float = 10.0) -> Placement:
+def measure_placement(
+    pose_3d: np.ndarray,
+    *,
+    margin: float = 0.0,
+    percentiles: tuple[float, float] = (1.0, 99.0),
+    yaw_limit_deg: float = 180.0,
+    pitch_limit_deg: float = 30.0,
+    roll_limit_deg: float = 10.0,
+) -> Placement:
     """The placement ranges of a training set.
 
     Args:
@@ -112,11 +119,15 @@ def measure_placement(pose_3d: np.ndarray, *, margin: float = 0.0, percentiles: 
     up = pose_3d[:, THORAX] - pose_3d[:, HIP]
     up = (up / np.linalg.norm(up, axis=-1, keepdims=True)).mean(0)
     low, high = _widened(root[:, 2], percentiles, margin)
-    return Placement(up_axis=tuple(float(v) for v in up / np.linalg.norm(up)), depth=(max(low, 1.0), high),
-                     image_x=_widened(root[:, 0] / root[:, 2], percentiles, margin),
-                     image_y=_widened(root[:, 1] / root[:, 2], percentiles, margin),
-                     yaw_limit=math.radians(yaw_limit_deg), pitch_limit=math.radians(pitch_limit_deg),
-                     roll_limit=math.radians(roll_limit_deg))
+    return Placement(
+        up_axis=tuple(float(v) for v in up / np.linalg.norm(up)),
+        depth=(max(low, 1.0), high),
+        image_x=_widened(root[:, 0] / root[:, 2], percentiles, margin),
+        image_y=_widened(root[:, 1] / root[:, 2], percentiles, margin),
+        yaw_limit=math.radians(yaw_limit_deg),
+        pitch_limit=math.radians(pitch_limit_deg),
+        roll_limit=math.radians(roll_limit_deg),
+    )
 
 
 def _map(unit: tf.Tensor, low_high: tuple[float, float]) -> tf.Tensor:
@@ -148,8 +159,9 @@ def root_position(unit_position: tf.Tensor, placement: Placement) -> tf.Tensor:
     return tf.stack([_map(u, placement.image_x) * depth, _map(v, placement.image_y) * depth, depth], -1)
 
 
-def place(pose_3d: tf.Tensor, unit_rotation: tf.Tensor, unit_position: tf.Tensor,
-          placement: Placement) -> dict[str, tf.Tensor]:
+def place(
+    pose_3d: tf.Tensor, unit_rotation: tf.Tensor, unit_position: tf.Tensor, placement: Placement
+) -> dict[str, tf.Tensor]:
     """Rotates a pose about its root and puts the root at a bounded position.
 
     Args:
@@ -166,8 +178,7 @@ def place(pose_3d: tf.Tensor, unit_rotation: tf.Tensor, unit_position: tf.Tensor
     matrix = rotation_matrix(angles, placement)
     root = root_position(unit_position, placement)
     rotated = geometry.rotate_points(geometry.root_relative(pose_3d), matrix)
-    return {"pose_rt": rotated + root[:, None, :], "rotation": angles, "rotation_matrix": matrix,
-            "translation": root}
+    return {"pose_rt": rotated + root[:, None, :], "rotation": angles, "rotation_matrix": matrix, "translation": root}
 
 
 def anchored(noise: tf.Tensor, learned: tf.Tensor, offset: float, *, wrap_first: bool = False) -> tf.Tensor:

@@ -49,16 +49,19 @@ def parse_image_size(text: str) -> tuple[float, float]:
     try:
         width, height = (float(p) for p in parts)
     except ValueError:
-        raise KeypointError(f"--image-size: expected WIDTHxHEIGHT in pixels, e.g. 1920x1080; received "
-                            f"{text!r}.") from None
+        raise KeypointError(
+            f"--image-size: expected WIDTHxHEIGHT in pixels, e.g. 1920x1080; received {text!r}."
+        ) from None
     return check_image_size((width, height), "--image-size")
 
 
 def check_image_size(size, where: str) -> tuple[float, float]:
     size = np.asarray(size, dtype=np.float64).reshape(-1)
     if size.shape != (2,) or not contract.plausible_image_size(size):
-        raise KeypointError(f"{where}: expected image_size [width, height] of 1 to {contract.MAX_IMAGE_SIDE_PX:g} "
-                            f"pixels; received {size.tolist()}.")
+        raise KeypointError(
+            f"{where}: expected image_size [width, height] of 1 to {contract.MAX_IMAGE_SIDE_PX:g} "
+            f"pixels; received {size.tolist()}."
+        )
     return float(size[0]), float(size[1])
 
 
@@ -70,18 +73,27 @@ def _check_in_image(kp_px: np.ndarray, size: np.ndarray, source: str) -> None:
         frame, joint = (int(i) for i in np.argwhere(outside)[0])
         raise KeypointError(
             f"{source}: frame {frame}, joint {skeleton.JOINT_NAMES[joint]!r} at {kp_px[frame, joint].tolist()} px "
-            f"lies far outside the {size[frame, 0]:g}x{size[frame, 1]:g} image: wrong image size?")
+            f"lies far outside the {size[frame, 0]:g}x{size[frame, 1]:g} image: wrong image size?"
+        )
     extent = np.ptp(kp_px, axis=1).max(axis=-1)
     tiny = (extent < 2.0) & (size.min(axis=-1) >= 64)
     if tiny.any():
         frame = int(np.argmax(tiny))
-        raise KeypointError(f"{source}: frame {frame}: all keypoints lie within 2 px in a {size[frame, 0]:g}x"
-                            f"{size[frame, 1]:g} image; expected pixel coordinates (multiply normalised [0, 1] "
-                            f"coordinates by the width and height).")
+        raise KeypointError(
+            f"{source}: frame {frame}: all keypoints lie within 2 px in a {size[frame, 0]:g}x"
+            f"{size[frame, 1]:g} image; expected pixel coordinates (multiply normalised [0, 1] "
+            f"coordinates by the width and height)."
+        )
 
 
-def prepare(data: KeypointInput, *, source: str, layout: str | None = None, image_size=None,
-            min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> tuple[np.ndarray, np.ndarray, str]:
+def prepare(
+    data: KeypointInput,
+    *,
+    source: str,
+    layout: str | None = None,
+    image_size=None,
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+) -> tuple[np.ndarray, np.ndarray, str]:
     """Maps read keypoints to (N, 16, 2) pixels and (N, 2) image sizes; `layout`/`image_size` override the file's.
 
     Raises:
@@ -102,8 +114,10 @@ def prepare(data: KeypointInput, *, source: str, layout: str | None = None, imag
     try:
         size = np.broadcast_to(np.asarray(size, np.float64), (len(data.keypoints), 2))
     except ValueError:
-        raise KeypointError(f"{source}: image_size of shape {np.shape(size)}; expected (2,) or one [width, height] "
-                            f"per frame ({len(data.keypoints)}, 2).") from None
+        raise KeypointError(
+            f"{source}: image_size of shape {np.shape(size)}; expected (2,) or one [width, height] "
+            f"per frame ({len(data.keypoints)}, 2)."
+        ) from None
     for frame, row in enumerate(size):
         check_image_size(row, f"{source}: frame {frame}: image_size")
     kp_px = to_h36m16(data.keypoints, name, scores=data.scores, min_confidence=min_confidence, source=source)
@@ -132,15 +146,22 @@ def _atomic_write(path: pathlib.Path, write) -> None:
 
 def _write_result(path: pathlib.Path, result: dict) -> None:
     if path.suffix == ".npz":
-        _atomic_write(path, lambda tmp: np.savez(open(tmp, "wb"), **{
-            k: np.asarray(v) for k, v in result.items() if k != "frames"}))
+        _atomic_write(
+            path,
+            lambda tmp: np.savez(open(tmp, "wb"), **{k: np.asarray(v) for k, v in result.items() if k != "frames"}),
+        )
         return
     doc = {k: v for k, v in result.items() if k not in ("keypoints_3d", "keypoints_2d_px", "image_size")}
     doc["joint_names"] = list(doc["joint_names"])
-    doc["frames"] = [{"index": i, "keypoints_3d": np.round(p3.astype(np.float64), 6).tolist(),
-                      "keypoints_2d_px": np.round(p2.astype(np.float64), 3).tolist(), "image_size": s.tolist()}
-                     for i, (p3, p2, s) in enumerate(zip(result["keypoints_3d"], result["keypoints_2d_px"],
-                                                         result["image_size"]))]
+    doc["frames"] = [
+        {
+            "index": i,
+            "keypoints_3d": np.round(p3.astype(np.float64), 6).tolist(),
+            "keypoints_2d_px": np.round(p2.astype(np.float64), 3).tolist(),
+            "image_size": s.tolist(),
+        }
+        for i, (p3, p2, s) in enumerate(zip(result["keypoints_3d"], result["keypoints_2d_px"], result["image_size"]))
+    ]
     _atomic_write(path, lambda tmp: pathlib.Path(tmp).write_text(json.dumps(doc)))
 
 
@@ -180,10 +201,19 @@ def plot_pose(kp_px: np.ndarray, pose_3d: np.ndarray, image_size, path: str | os
     plt.close(fig)
 
 
-def predict_file(model: str | os.PathLike, input_path: str | os.PathLike, output_path: str | os.PathLike, *,
-                 layout: str | None = None, image_size=None, min_confidence: float = DEFAULT_MIN_CONFIDENCE,
-                 use_flip_tta: bool = False, plot_path: str | os.PathLike | None = None,
-                 plot_frame: int = 0, num_threads: int | None = None) -> dict:
+def predict_file(
+    model: str | os.PathLike,
+    input_path: str | os.PathLike,
+    output_path: str | os.PathLike,
+    *,
+    layout: str | None = None,
+    image_size=None,
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+    use_flip_tta: bool = False,
+    plot_path: str | os.PathLike | None = None,
+    plot_frame: int = 0,
+    num_threads: int | None = None,
+) -> dict:
     """Reads 2D keypoints, lifts them with `model`, writes the 3D result (and optionally a PNG).
 
     Args:
@@ -214,16 +244,25 @@ def predict_file(model: str | os.PathLike, input_path: str | os.PathLike, output
     if not 0 <= min_confidence <= 1:
         raise InputError(f"--min-confidence: expected a score in [0, 1]; received {min_confidence!r}.")
     data = read_keypoints(input_path, layout=layout)
-    kp_px, size, layout_name = prepare(data, source=str(input_path), layout=layout, image_size=image_size,
-                                       min_confidence=min_confidence)
+    kp_px, size, layout_name = prepare(
+        data, source=str(input_path), layout=layout, image_size=image_size, min_confidence=min_confidence
+    )
     if plot_path is not None and not 0 <= plot_frame < len(kp_px):
         raise InputError(f"--plot-frame: expected 0..{len(kp_px) - 1}; received {plot_frame}.")
     lifter = Lifter.load(model, use_flip_tta=use_flip_tta, num_threads=num_threads)
     pose_3d = lifter.lift_pixels(kp_px, size)
-    result = {"keypoints_3d": pose_3d, "keypoints_2d_px": kp_px, "image_size": size,
-              "joint_names": np.array(skeleton.JOINT_NAMES), "units": "metres", "coordinates": COORDINATES,
-              "layout": layout_name, "model": str(model), "input": str(input_path),
-              "flip_tta": bool(use_flip_tta or lifter.baked_flip)}
+    result = {
+        "keypoints_3d": pose_3d,
+        "keypoints_2d_px": kp_px,
+        "image_size": size,
+        "joint_names": np.array(skeleton.JOINT_NAMES),
+        "units": "metres",
+        "coordinates": COORDINATES,
+        "layout": layout_name,
+        "model": str(model),
+        "input": str(input_path),
+        "flip_tta": bool(use_flip_tta or lifter.baked_flip),
+    }
     if plot_path is not None:
         plot_pose(kp_px[plot_frame], pose_3d[plot_frame], size[plot_frame], plot_path)
     _write_result(output_path, result)
@@ -246,9 +285,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with exit_on_input_error("predict"):
             size = None if args.image_size is None else parse_image_size(args.image_size)
-            result = predict_file(args.model, args.input, args.output, layout=args.layout, image_size=size,
-                                  min_confidence=args.min_confidence, use_flip_tta=args.flip, plot_path=args.plot,
-                                  plot_frame=args.plot_frame, num_threads=args.num_threads)
+            result = predict_file(
+                args.model,
+                args.input,
+                args.output,
+                layout=args.layout,
+                image_size=size,
+                min_confidence=args.min_confidence,
+                use_flip_tta=args.flip,
+                plot_path=args.plot,
+                plot_frame=args.plot_frame,
+                num_threads=args.num_threads,
+            )
     except SystemExit as exit_:
         return exit_.code
     print(f"Wrote {len(result['keypoints_3d'])} poses to {args.output}")

@@ -57,6 +57,7 @@ def import_tensorflow_quietly():
         try:
             import keras  # noqa: F401  (its import also probes devices)
             import tensorflow as tf
+
             tf.config.list_physical_devices()
         finally:
             os.dup2(saved_fd, 2)

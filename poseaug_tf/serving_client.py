@@ -49,8 +49,7 @@ def rest_request_body(keypoints: np.ndarray, *, image_size=None, form: str = "in
     elif image_size is None:
         body["instances"] = inputs[INPUT_NORM].tolist()
     else:
-        body["instances"] = [{name: value[i].tolist() for name, value in inputs.items()}
-                             for i in range(len(keypoints))]
+        body["instances"] = [{name: value[i].tolist() for name, value in inputs.items()} for i in range(len(keypoints))]
     return body
 
 
@@ -66,13 +65,21 @@ def parse_rest_response(response: dict) -> np.ndarray:
     return np.asarray(value, np.float32)
 
 
-def predict_rest(base_url: str, model_name: str, keypoints: np.ndarray, *, image_size=None,
-                 version: int | None = None, timeout: float = 10.0) -> np.ndarray:
+def predict_rest(
+    base_url: str,
+    model_name: str,
+    keypoints: np.ndarray,
+    *,
+    image_size=None,
+    version: int | None = None,
+    timeout: float = 10.0,
+) -> np.ndarray:
     """POSTs a predict request to TF Serving's REST API and returns keypoints_3d (B, 16, 3) metres."""
     path = f"/v1/models/{model_name}" + (f"/versions/{version}" if version else "") + ":predict"
     data = json.dumps(rest_request_body(keypoints, image_size=image_size)).encode()
-    request = urllib.request.Request(base_url.rstrip("/") + path, data=data,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        base_url.rstrip("/") + path, data=data, headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=timeout) as reply:
         return parse_rest_response(json.loads(reply.read()))
 

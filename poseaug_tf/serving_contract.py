@@ -67,8 +67,7 @@ def normalize_pixels(kp_px, image_size) -> np.ndarray:
     return kp_px / width * 2.0 - np.concatenate([np.ones_like(width), height / width], axis=-1)
 
 
-def metadata(*, model_class: str, parameters: int, config: Mapping | None, use_flip_tta: bool,
-             source: str) -> dict:
+def metadata(*, model_class: str, parameters: int, config: Mapping | None, use_flip_tta: bool, source: str) -> dict:
     """The content of assets/poseaug_metadata.json: what a client needs to feed the model and read its output."""
     return {
         "format_version": METADATA_FORMAT,
@@ -78,11 +77,12 @@ def metadata(*, model_class: str, parameters: int, config: Mapping | None, use_f
         "parents": list(skeleton.PARENTS),
         "joints_left": list(skeleton.JOINTS_LEFT),
         "joints_right": list(skeleton.JOINTS_RIGHT),
-        "input": {INPUT_NORM: "normalised screen coordinates: p_norm = p_px / w * 2 - [1, h / w]",
-                  INPUT_PX: "pixels, x right, y down, origin at the top-left corner",
-                  INPUT_SIZE: "[width, height] in pixels, one row per example"},
-        "output": {OUTPUT: "camera frame (x right, y down, z forward), root-relative (Hip = 0)",
-                   "units": "metres"},
+        "input": {
+            INPUT_NORM: "normalised screen coordinates: p_norm = p_px / w * 2 - [1, h / w]",
+            INPUT_PX: "pixels, x right, y down, origin at the top-left corner",
+            INPUT_SIZE: "[width, height] in pixels, one row per example",
+        },
+        "output": {OUTPUT: "camera frame (x right, y down, z forward), root-relative (Hip = 0)", "units": "metres"},
         "signatures": [SERVING_SIGNATURE, PIXEL_SIGNATURE],
         "flip_tta": bool(use_flip_tta),
         "source": source,

@@ -18,8 +18,22 @@ NUM_PARTS = 5
 ROOT = 0
 
 JOINT_NAMES = (
-    "Hip", "RHip", "RKnee", "RFoot", "LHip", "LKnee", "LFoot", "Spine",
-    "Thorax", "Head", "LShoulder", "LElbow", "LWrist", "RShoulder", "RElbow", "RWrist",
+    "Hip",
+    "RHip",
+    "RKnee",
+    "RFoot",
+    "LHip",
+    "LKnee",
+    "LFoot",
+    "Spine",
+    "Thorax",
+    "Head",
+    "LShoulder",
+    "LElbow",
+    "LWrist",
+    "RShoulder",
+    "RElbow",
+    "RWrist",
 )
 PARENTS = (-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 8, 10, 11, 8, 13, 14)
 JOINTS_LEFT = (4, 5, 6, 10, 11, 12)
@@ -52,23 +66,26 @@ BL_FIXED_RATIO = 4
 # the two leg parts the wrong way round ("ll" holds the right leg bones); we keep its order so that outputs
 # line up column by column; the comments name the parts by what they contain.
 KCS_PARTS = (
-    (7, 9, 10, 11),          # left arm + Spine->Thorax
-    (7, 12, 13, 14),         # right arm + Spine->Thorax
-    (0, 1, 2, 3, 6),         # right leg + hips + Hip->Spine  (reference name "ll")
-    (0, 3, 4, 5, 6),         # left leg + hips + Hip->Spine   (reference name "rl")
+    (7, 9, 10, 11),  # left arm + Spine->Thorax
+    (7, 12, 13, 14),  # right arm + Spine->Thorax
+    (0, 1, 2, 3, 6),  # right leg + hips + Hip->Spine  (reference name "ll")
+    (0, 3, 4, 5, 6),  # left leg + hips + Hip->Spine   (reference name "rl")
     (0, 3, 6, 7, 8, 9, 12),  # torso
 )
 
 # Bone lengths (metres, bone order above) of the five H36M training subjects S1, S5, S6, S7, S8
 # (PoseAug hm36s15678_bl_templates.npy, docs/reference.md §1.10). Left and right are equal.
-_TEMPLATE_UNIQUE = np.array([
-    # hip     thigh    shin     hip>sp   sp>thx   thx>head shoulder upper    fore
-    [0.13295, 0.44289, 0.45421, 0.23347, 0.25708, 0.18188, 0.15103, 0.27888, 0.25173],
-    [0.11931, 0.42829, 0.44244, 0.22432, 0.25406, 0.16618, 0.14310, 0.26458, 0.24862],
-    [0.14261, 0.48657, 0.46149, 0.26221, 0.26001, 0.19247, 0.14937, 0.30101, 0.25791],
-    [0.13588, 0.44862, 0.43801, 0.22625, 0.25541, 0.16873, 0.13972, 0.27556, 0.24730],
-    [0.14654, 0.45215, 0.43863, 0.26122, 0.25102, 0.21280, 0.16932, 0.28991, 0.24418],
-], dtype=np.float32)
+_TEMPLATE_UNIQUE = np.array(
+    [
+        # hip     thigh    shin     hip>sp   sp>thx   thx>head shoulder upper    fore
+        [0.13295, 0.44289, 0.45421, 0.23347, 0.25708, 0.18188, 0.15103, 0.27888, 0.25173],
+        [0.11931, 0.42829, 0.44244, 0.22432, 0.25406, 0.16618, 0.14310, 0.26458, 0.24862],
+        [0.14261, 0.48657, 0.46149, 0.26221, 0.26001, 0.19247, 0.14937, 0.30101, 0.25791],
+        [0.13588, 0.44862, 0.43801, 0.22625, 0.25541, 0.16873, 0.13972, 0.27556, 0.24730],
+        [0.14654, 0.45215, 0.43863, 0.26122, 0.25102, 0.21280, 0.16932, 0.28991, 0.24418],
+    ],
+    dtype=np.float32,
+)
 # Column of _TEMPLATE_UNIQUE for each of the 15 bones.
 _TEMPLATE_COLUMNS = (0, 1, 2, 0, 1, 2, 3, 4, 5, 6, 7, 8, 6, 7, 8)
 BONE_LENGTH_TEMPLATES = _TEMPLATE_UNIQUE[:, _TEMPLATE_COLUMNS]
@@ -84,8 +101,22 @@ H36M32_TO_16 = tuple(H36M32_TO_17[i] for i in H17_TO_16)
 
 # Stacked-Hourglass / MPII order of data_2d_h36m_sh_pt_mpii.npz:
 SH_MPII_JOINT_NAMES = (
-    "RFoot", "RKnee", "RHip", "LHip", "LKnee", "LFoot", "Hip", "Spine",
-    "Thorax", "Head", "RWrist", "RElbow", "RShoulder", "LShoulder", "LElbow", "LWrist",
+    "RFoot",
+    "RKnee",
+    "RHip",
+    "LHip",
+    "LKnee",
+    "LFoot",
+    "Hip",
+    "Spine",
+    "Thorax",
+    "Head",
+    "RWrist",
+    "RElbow",
+    "RShoulder",
+    "LShoulder",
+    "LElbow",
+    "LWrist",
 )
 # Row j of a 16-joint pose comes from row SH_MPII_TO_16[j] of an SH/MPII-ordered array.
 SH_MPII_TO_16 = tuple(SH_MPII_JOINT_NAMES.index(name) for name in JOINT_NAMES)

@@ -39,11 +39,14 @@ def exit_on_input_error(program: str, also: tuple[type[BaseException], ...] = ()
 def absl_flags_parser(program: str):
     """A `flags_parser` for `absl.app.run` that reports a malformed or missing flag in one line (exit code 1)
     instead of absl's "FATAL Flags parsing error" and its usage hint."""
+
     def parse(argv: list[str]) -> list[str]:
         from absl import flags
+
         try:
             return flags.FLAGS(argv)
         except flags.Error as error:
             print(f"{program}: error: {one_line(error)}", file=sys.stderr)
             raise SystemExit(1) from None
+
     return parse

@@ -14,14 +14,23 @@ from absl import app, flags
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Training directory (the --workdir of train.py).")
-flags.DEFINE_list("figures", [], "Figures to draw (default all): augmentations, distributions, "
-                  "training_curves, per_joint_errors, per_action_errors.")
+flags.DEFINE_list(
+    "figures",
+    [],
+    "Figures to draw (default all): augmentations, distributions, "
+    "training_curves, per_joint_errors, per_action_errors.",
+)
 flags.DEFINE_string("out_dir", None, "Output folder (default <workdir>/figures).")
 flags.DEFINE_integer("num_samples", 2048, "Source poses sampled for the augmentation distributions.")
 flags.DEFINE_integer("num_poses", 4, "Rows of the augmentation grid.")
 flags.DEFINE_integer("seed", 0, "Seed of the sample choice and of the augmentor noise.")
-flags.DEFINE_enum("selection", "run", ["run", "last"], "Models of the error figures: the run's reported ones "
-                  "(baseline.json, poseaug.json) or the last epoch of each stage.")
+flags.DEFINE_enum(
+    "selection",
+    "run",
+    ["run", "last"],
+    "Models of the error figures: the run's reported ones "
+    "(baseline.json, poseaug.json) or the last epoch of each stage.",
+)
 flags.DEFINE_integer("dpi", 80, "PNG resolution; pixel sizes are the fixed figure sizes (inches) × dpi.")
 flags.mark_flag_as_required("workdir")
 
@@ -30,15 +39,24 @@ def main(argv) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {' '.join(argv[1:])}")
     import matplotlib
+
     matplotlib.use("Agg")  # headless; the library draws on Agg canvases anyway
     from absl import logging
 
     from poseaug_tf import figures
     from poseaug_tf.user_errors import exit_on_input_error
+
     with exit_on_input_error("visualize"):
-        written = figures.write_figures(FLAGS.workdir, names=FLAGS.figures or None, out_dir=FLAGS.out_dir,
-                                        num_samples=FLAGS.num_samples, num_poses=FLAGS.num_poses, seed=FLAGS.seed,
-                                        dpi=FLAGS.dpi, selection=FLAGS.selection)
+        written = figures.write_figures(
+            FLAGS.workdir,
+            names=FLAGS.figures or None,
+            out_dir=FLAGS.out_dir,
+            num_samples=FLAGS.num_samples,
+            num_poses=FLAGS.num_poses,
+            seed=FLAGS.seed,
+            dpi=FLAGS.dpi,
+            selection=FLAGS.selection,
+        )
     for name, path in written.items():
         logging.info("%s: %s", name, path)
     if not written:
@@ -50,4 +68,5 @@ if __name__ == "__main__":
 
     import_tensorflow_quietly()
     from poseaug_tf.user_errors import absl_flags_parser
+
     app.run(main, flags_parser=absl_flags_parser("visualize"))

@@ -20,8 +20,12 @@ H36M_FILES = ("data_3d_h36m.npz", "h36m_cameras.json")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--run-slow", action="store_true", default=False,
-                     help="run tests marked @pytest.mark.slow (always on when CI=true)")
+    parser.addoption(
+        "--run-slow",
+        action="store_true",
+        default=False,
+        help="run tests marked @pytest.mark.slow (always on when CI=true)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -49,8 +53,10 @@ def h36m_dir() -> pathlib.Path:
     path = pathlib.Path(override).expanduser().resolve() if override else DEFAULT_H36M_DIR
     missing = [name for name in H36M_FILES if not (path / name).is_file()]
     if missing:
-        pytest.skip(f"Human3.6M data not found: {path} lacks {', '.join(missing)} "
-                    f"(set ${H36M_DIR_ENV} to the folder holding them)")
+        pytest.skip(
+            f"Human3.6M data not found: {path} lacks {', '.join(missing)} "
+            f"(set ${H36M_DIR_ENV} to the folder holding them)"
+        )
     return path
 
 

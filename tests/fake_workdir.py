@@ -17,10 +17,23 @@ SETS = ("validation", "synthetic_source", "synthetic_target")
 ACTIONS = ("sitting", "standing", "walking")
 PRETRAIN_EPOCHS = 2
 POSEAUG_EPOCHS = 3
-BASELINE_EPOCH = 2   # baseline.json
-POSEAUG_EPOCH = 2    # poseaug.json (not the last epoch, so that selection is visible)
-GAN_KEYS = ("g_loss", "g_adv_2d", "g_adv_3d", "d3d_loss", "d2d_loss", "d3d_real_score", "d3d_fake_score",
-            "aug_valid_fraction", "aug_ba_diff", "aug_blr_abs", "aug_rot_angle", "aug_depth", "g_grad_norm")
+BASELINE_EPOCH = 2  # baseline.json
+POSEAUG_EPOCH = 2  # poseaug.json (not the last epoch, so that selection is visible)
+GAN_KEYS = (
+    "g_loss",
+    "g_adv_2d",
+    "g_adv_3d",
+    "d3d_loss",
+    "d2d_loss",
+    "d3d_real_score",
+    "d3d_fake_score",
+    "aug_valid_fraction",
+    "aug_ba_diff",
+    "aug_blr_abs",
+    "aug_rot_angle",
+    "aug_depth",
+    "g_grad_norm",
+)
 FEEDBACK_KEYS = ("g_feedback", "ratio_ba", "ratio_rt", "p_loss_real", "p_loss_fake", "buffer_size")
 
 
@@ -28,18 +41,26 @@ def _eval(rng: np.random.Generator) -> dict:
     out = {}
     for name in SETS:
         per_joint = [0.0] + list(rng.uniform(20.0, 120.0, skeleton.NUM_JOINTS - 1))
-        out[name] = {"mpjpe": float(np.mean(per_joint)), "pa_mpjpe": float(rng.uniform(20, 40)), "pck": 90.0,
-                     "auc": 50.0, "frames": 64, "flip_tta": False,
-                     "per_action_mpjpe": {a: float(rng.uniform(30, 90)) for a in ACTIONS},
-                     "per_joint_mpjpe": per_joint}
+        out[name] = {
+            "mpjpe": float(np.mean(per_joint)),
+            "pa_mpjpe": float(rng.uniform(20, 40)),
+            "pck": 90.0,
+            "auc": 50.0,
+            "frames": 64,
+            "flip_tta": False,
+            "per_action_mpjpe": {a: float(rng.uniform(30, 90)) for a in ACTIONS},
+            "per_joint_mpjpe": per_joint,
+        }
     return out
 
 
 def history_records(seed: int = 0) -> list[dict]:
     """Pretraining epochs 1..2, then PoseAug epochs 0..3 (epoch 1 is the warm-up: no feedback keys)."""
     rng = np.random.default_rng(seed)
-    records = [{"stage": "pretrain", "epoch": e, "train": {"loss": float(1.0 / e), "grad_norm": 2.0},
-                "eval": _eval(rng)} for e in range(1, PRETRAIN_EPOCHS + 1)]
+    records = [
+        {"stage": "pretrain", "epoch": e, "train": {"loss": float(1.0 / e), "grad_norm": 2.0}, "eval": _eval(rng)}
+        for e in range(1, PRETRAIN_EPOCHS + 1)
+    ]
     records.append({"stage": "poseaug", "epoch": 0, "train": {}, "eval": _eval(rng)})
     for e in range(1, POSEAUG_EPOCHS + 1):
         train = {k: float(rng.uniform(0.1, 2.0)) for k in GAN_KEYS}
@@ -52,6 +73,7 @@ def history_records(seed: int = 0) -> list[dict]:
 def small_config():
     """The smoke synthetic config, shrunk so that loading its data takes well under a second."""
     from configs import synthetic
+
     config = synthetic.get_config("smoke")
     config.data.synthetic_train = 192
     config.data.synthetic_eval = 48
@@ -72,9 +94,9 @@ def make_fake_workdir(path: pathlib.Path, *, with_checkpoint: bool = True) -> pa
         import tensorflow as tf
 
         from poseaug_tf import models, placement
+
         rng = np.random.default_rng(0)
-        poses = rng.normal(0.0, 0.3, (64, skeleton.NUM_JOINTS, 3)) + rng.uniform([-1, -0.5, 4], [1, 0.5, 6],
-                                                                               (64, 1, 3))
+        poses = rng.normal(0.0, 0.3, (64, skeleton.NUM_JOINTS, 3)) + rng.uniform([-1, -0.5, 4], [1, 0.5, 6], (64, 1, 3))
         ranges = placement.measure_placement(poses).to_config()
         (path / "poseaug").mkdir()
         (path / "poseaug" / "placement.json").write_text(json.dumps(ranges))

@@ -13,8 +13,23 @@ PARENTS_16 = (-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 8, 10, 11, 8, 13, 14)
 # docs/reference.md §1.2: 32-joint indices kept, in our 16-joint order.
 H36M32_KEPT_16 = (0, 1, 2, 3, 6, 7, 8, 12, 13, 15, 17, 18, 19, 25, 26, 27)
 # docs/reference.md §1.3: bone k = x[parent] - x[child].
-BONES_16 = ((0, 1), (1, 2), (2, 3), (0, 4), (4, 5), (5, 6), (0, 7), (7, 8), (8, 9), (8, 10), (10, 11), (11, 12),
-            (8, 13), (13, 14), (14, 15))
+BONES_16 = (
+    (0, 1),
+    (1, 2),
+    (2, 3),
+    (0, 4),
+    (4, 5),
+    (5, 6),
+    (0, 7),
+    (7, 8),
+    (8, 9),
+    (8, 10),
+    (10, 11),
+    (11, 12),
+    (8, 13),
+    (13, 14),
+    (14, 15),
+)
 # docs/reference.md §3.1: bone indices per part, output order lh, rh, ll, rl, hb.
 KCS_PART_BONES = ((7, 9, 10, 11), (7, 12, 13, 14), (0, 1, 2, 3, 6), (0, 3, 4, 5, 6), (0, 3, 6, 7, 8, 9, 12))
 
@@ -91,12 +106,14 @@ def quaternion_multiply(q: np.ndarray, r: np.ndarray) -> np.ndarray:
     """Hamilton product of two (w, x, y, z) quaternions."""
     w1, x1, y1, z1 = q
     w2, x2, y2, z2 = r
-    return np.array([
-        w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
-        w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
-        w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
-        w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2,
-    ])
+    return np.array(
+        [
+            w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
+            w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
+            w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
+            w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2,
+        ]
+    )
 
 
 def quaternion_rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:

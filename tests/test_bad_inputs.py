@@ -29,10 +29,18 @@ from poseaug_tf.training import networks
 from tests import fake_workdir
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-PROGRAMS = {"train": ["train.py"], "export": ["export.py"], "predict": ["-m", "poseaug_tf.predict"],
-            "visualize": ["-m", "poseaug_tf.visualize"]}
-PREFIXES = {"train": "train.py: error: ", "export": "export.py: error: ", "predict": "predict: error: ",
-            "visualize": "visualize: error: "}
+PROGRAMS = {
+    "train": ["train.py"],
+    "export": ["export.py"],
+    "predict": ["-m", "poseaug_tf.predict"],
+    "visualize": ["-m", "poseaug_tf.visualize"],
+}
+PREFIXES = {
+    "train": "train.py: error: ",
+    "export": "export.py: error: ",
+    "predict": "predict: error: ",
+    "visualize": "visualize: error: ",
+}
 SMOKE = ["--config=configs/synthetic.py:smoke", "--config.figures.enabled=false", "--config.export.enabled=false"]
 
 
@@ -44,16 +52,24 @@ def world(tmp_path_factory) -> dict[str, pathlib.Path]:
     workdir = fake_workdir.make_fake_workdir(root / "run")
     config = common.base_config()
     config.model.name, config.model.width, config.model.num_stages = "mlp", 24, 1
-    (workdir / "config.json").write_text(json.dumps({**json.loads((workdir / "config.json").read_text()),
-                                                      "model": config.model.to_dict()}))
+    (workdir / "config.json").write_text(
+        json.dumps({**json.loads((workdir / "config.json").read_text()), "model": config.model.to_dict()})
+    )
     model = networks.build_estimator(config, synchronized_bn=False, stage="poseaug")
     for name in ("poseaug", "baseline"):
         model.save_weights(str(workdir / f"{name}.weights.h5"))
-    model_dir = export.export_model(model, root / "models" / "m", tflite_variants=("float32",),
-                                    sets=export.verification_sets(num_samples=64))
+    model_dir = export.export_model(
+        model, root / "models" / "m", tflite_variants=("float32",), sets=export.verification_sets(num_samples=64)
+    )
     rng = np.random.default_rng(0)
-    frames = [{"keypoints": np.concatenate([rng.uniform([200, 100], [440, 400], (17, 2)),
-                                            rng.uniform(0.6, 1.0, (17, 1))], -1).tolist()} for _ in range(3)]
+    frames = [
+        {
+            "keypoints": np.concatenate(
+                [rng.uniform([200, 100], [440, 400], (17, 2)), rng.uniform(0.6, 1.0, (17, 1))], -1
+            ).tolist()
+        }
+        for _ in range(3)
+    ]
     good = root / "good.json"
     good.write_text(json.dumps({"image_size": [640, 480], "layout": "coco17", "frames": frames}))
     return {"workdir": workdir, "model": model_dir, "good": good}
@@ -78,6 +94,7 @@ def _keypoints_doc(world, **changes) -> dict:
 
 def write(name: str, content: bytes | str | dict | Callable) -> Callable[[pathlib.Path, dict], None]:
     """prepare(): writes `content` (bytes, text, a JSON document, or a function of the world giving one)."""
+
     def prepare(case: pathlib.Path, world: dict) -> None:
         value = content(world) if callable(content) else content
         path = case / name
@@ -85,6 +102,7 @@ def write(name: str, content: bytes | str | dict | Callable) -> Callable[[pathli
             path.write_bytes(value)
         else:
             path.write_text(value if isinstance(value, str) else json.dumps(value))
+
     return prepare
 
 
@@ -92,6 +110,7 @@ def both(*steps):
     def prepare(case, world):
         for step in steps:
             step(case, world)
+
     return prepare
 
 
@@ -107,7 +126,8 @@ def truncate(name: str, keep: float = 0.5):
     def prepare(case, world):
         path = case / name
         data = path.read_bytes()
-        path.write_bytes(data[:int(len(data) * keep)])
+        path.write_bytes(data[: int(len(data) * keep)])
+
     return prepare
 
 
@@ -136,6 +156,7 @@ def h36m_dir_with(content: bytes):
     def prepare(case, world):
         (case / "h36m").mkdir()
         (case / "h36m" / "data_3d_h36m.npz").write_bytes(content)
+
     return prepare
 
 
@@ -144,6 +165,7 @@ def predict(input_name="in.json", *extra, model=None, output="out.json"):
         model_path = world["model"] if model is None else case / model
         input_path = world["good"] if input_name is None else case / input_name
         return ["--model", str(model_path), "--input", str(input_path), "--output", str(case / output), *extra]
+
     return args
 
 
@@ -153,6 +175,7 @@ def fixed(*argv):
 
 def _npz(**arrays) -> bytes:
     import io
+
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     return buffer.getvalue()
@@ -165,134 +188,360 @@ CASES = [
     Case("predict-missing-input", "predict", predict("nope.json"), "nope.json: input file does not exist"),
     Case("predict-empty", "predict", predict(), "in.json: the file is empty", write("in.json", b"")),
     Case("predict-not-json", "predict", predict(), "in.json: not valid JSON", write("in.json", "{frames: [")),
-    Case("predict-json-no-frames", "predict", predict(), "in.json: expected key 'frames'",
-         write("in.json", {"image_size": [640, 480]})),
-    Case("predict-14-keypoints", "predict", predict(), "in.json: cannot infer the layout of 14 keypoints",
-         write("in.json", lambda w: _keypoints_doc(w, layout=None, frames=[
-             {"keypoints": [[300, 200]] * 14}]))),
-    Case("predict-unknown-layout-in-file", "predict", predict(), "in.json, field 'layout': unknown layout 'cocoa'",
-         write("in.json", lambda w: _keypoints_doc(w, layout="cocoa"))),
-    Case("predict-unknown-layout-flag", "predict", predict(None, "--layout", "coco18"),
-         "--layout: unknown layout 'coco18'"),
-    Case("predict-nan", "predict", predict(), "in.json: frame 0, keypoint 0: non-finite coordinate",
-         write("in.json", '{"image_size": [640, 480], "frames": [{"keypoints": [[NaN, 1]' + ', [1, 2]' * 16 + ']}]}')),
-    Case("predict-string-coordinate", "predict", predict(), "in.json: frame 0, keypoint 0: expected a number",
-         write("in.json", lambda w: _keypoints_doc(w, frames=[{"keypoints": [["1", 2]] * 17}]))),
-    Case("predict-image-size-strings", "predict", predict(), "in.json: 'image_size' must be numbers",
-         write("in.json", lambda w: _keypoints_doc(w, image_size=["640", "480"]))),
-    Case("predict-image-size-huge", "predict", predict(), "image_size [width, height] of 1 to 100000 pixels",
-         write("in.json", lambda w: _keypoints_doc(w, image_size=[1e30, 1e30]))),
-    Case("predict-image-size-zero", "predict", predict(), "image_size [width, height] of 1 to 100000 pixels",
-         write("in.json", lambda w: _keypoints_doc(w, image_size=[0, 0]))),
-    Case("predict-image-size-flag", "predict", predict(None, "--image-size", "1920*1080"),
-         "--image-size: expected WIDTHxHEIGHT"),
-    Case("predict-no-image-size", "predict", predict(), "in.json: no image size",
-         write("in.json", lambda w: {k: v for k, v in _keypoints_doc(w).items() if k != "image_size"})),
-    Case("predict-keypoints-outside", "predict", predict(), "lies far outside the 64x48 image",
-         write("in.json", lambda w: _keypoints_doc(w, image_size=[64, 48]))),
+    Case(
+        "predict-json-no-frames",
+        "predict",
+        predict(),
+        "in.json: expected key 'frames'",
+        write("in.json", {"image_size": [640, 480]}),
+    ),
+    Case(
+        "predict-14-keypoints",
+        "predict",
+        predict(),
+        "in.json: cannot infer the layout of 14 keypoints",
+        write("in.json", lambda w: _keypoints_doc(w, layout=None, frames=[{"keypoints": [[300, 200]] * 14}])),
+    ),
+    Case(
+        "predict-unknown-layout-in-file",
+        "predict",
+        predict(),
+        "in.json, field 'layout': unknown layout 'cocoa'",
+        write("in.json", lambda w: _keypoints_doc(w, layout="cocoa")),
+    ),
+    Case(
+        "predict-unknown-layout-flag",
+        "predict",
+        predict(None, "--layout", "coco18"),
+        "--layout: unknown layout 'coco18'",
+    ),
+    Case(
+        "predict-nan",
+        "predict",
+        predict(),
+        "in.json: frame 0, keypoint 0: non-finite coordinate",
+        write("in.json", '{"image_size": [640, 480], "frames": [{"keypoints": [[NaN, 1]' + ", [1, 2]" * 16 + "]}]}"),
+    ),
+    Case(
+        "predict-string-coordinate",
+        "predict",
+        predict(),
+        "in.json: frame 0, keypoint 0: expected a number",
+        write("in.json", lambda w: _keypoints_doc(w, frames=[{"keypoints": [["1", 2]] * 17}])),
+    ),
+    Case(
+        "predict-image-size-strings",
+        "predict",
+        predict(),
+        "in.json: 'image_size' must be numbers",
+        write("in.json", lambda w: _keypoints_doc(w, image_size=["640", "480"])),
+    ),
+    Case(
+        "predict-image-size-huge",
+        "predict",
+        predict(),
+        "image_size [width, height] of 1 to 100000 pixels",
+        write("in.json", lambda w: _keypoints_doc(w, image_size=[1e30, 1e30])),
+    ),
+    Case(
+        "predict-image-size-zero",
+        "predict",
+        predict(),
+        "image_size [width, height] of 1 to 100000 pixels",
+        write("in.json", lambda w: _keypoints_doc(w, image_size=[0, 0])),
+    ),
+    Case(
+        "predict-image-size-flag",
+        "predict",
+        predict(None, "--image-size", "1920*1080"),
+        "--image-size: expected WIDTHxHEIGHT",
+    ),
+    Case(
+        "predict-no-image-size",
+        "predict",
+        predict(),
+        "in.json: no image size",
+        write("in.json", lambda w: {k: v for k, v in _keypoints_doc(w).items() if k != "image_size"}),
+    ),
+    Case(
+        "predict-keypoints-outside",
+        "predict",
+        predict(),
+        "lies far outside the 64x48 image",
+        write("in.json", lambda w: _keypoints_doc(w, image_size=[64, 48])),
+    ),
     Case("predict-low-confidence", "predict", predict(None, "--min-confidence", "0.99"), "good.json: frame 0"),
-    Case("predict-bad-min-confidence", "predict", predict(None, "--min-confidence", "7"),
-         "--min-confidence: expected a score in [0, 1]"),
-    Case("predict-binary-csv", "predict", predict("in.csv", "--image-size", "640x480"),
-         "in.csv: not a text file", write("in.csv", bytes(range(256)) * 4)),
-    Case("predict-csv-field", "predict", predict("in.csv", "--image-size", "640x480"),
-         "in.csv: line 1 (frame 0), column 1: expected a number", write("in.csv", "1,x," + "1," * 49 + "1\n")),
-    Case("predict-csv-width", "predict", predict("in.csv", "--image-size", "640x480"),
-         "in.csv: 7 values per frame", write("in.csv", "1,2,3,4,5,6,7\n")),
-    Case("predict-truncated-npz", "predict", predict("in.npz", "--image-size", "640x480"),
-         "in.npz: not a readable npz file",
-         both(write("in.npz", _npz(keypoints=_COCO)), truncate("in.npz"))),
-    Case("predict-garbage-npz", "predict", predict("in.npz", "--image-size", "640x480"),
-         "in.npz: not a readable npz file", write("in.npz", b"PK\x03\x04" + bytes(200))),
-    Case("predict-object-npz", "predict", predict("in.npz", "--image-size", "640x480"),
-         "in.npz: not a readable npz file of plain arrays",
-         write("in.npz", _npz(keypoints=np.array([{"a": 1}], dtype=object)))),
-    Case("predict-npz-no-keypoints", "predict", predict("in.npz", "--image-size", "640x480"),
-         "in.npz: expected array 'keypoints'", write("in.npz", _npz(points=_COCO))),
-    Case("predict-unknown-extension", "predict", predict("in.txt"), "in.txt: unknown extension '.txt'",
-         write("in.txt", "1,2")),
+    Case(
+        "predict-bad-min-confidence",
+        "predict",
+        predict(None, "--min-confidence", "7"),
+        "--min-confidence: expected a score in [0, 1]",
+    ),
+    Case(
+        "predict-binary-csv",
+        "predict",
+        predict("in.csv", "--image-size", "640x480"),
+        "in.csv: not a text file",
+        write("in.csv", bytes(range(256)) * 4),
+    ),
+    Case(
+        "predict-csv-field",
+        "predict",
+        predict("in.csv", "--image-size", "640x480"),
+        "in.csv: line 1 (frame 0), column 1: expected a number",
+        write("in.csv", "1,x," + "1," * 49 + "1\n"),
+    ),
+    Case(
+        "predict-csv-width",
+        "predict",
+        predict("in.csv", "--image-size", "640x480"),
+        "in.csv: 7 values per frame",
+        write("in.csv", "1,2,3,4,5,6,7\n"),
+    ),
+    Case(
+        "predict-truncated-npz",
+        "predict",
+        predict("in.npz", "--image-size", "640x480"),
+        "in.npz: not a readable npz file",
+        both(write("in.npz", _npz(keypoints=_COCO)), truncate("in.npz")),
+    ),
+    Case(
+        "predict-garbage-npz",
+        "predict",
+        predict("in.npz", "--image-size", "640x480"),
+        "in.npz: not a readable npz file",
+        write("in.npz", b"PK\x03\x04" + bytes(200)),
+    ),
+    Case(
+        "predict-object-npz",
+        "predict",
+        predict("in.npz", "--image-size", "640x480"),
+        "in.npz: not a readable npz file of plain arrays",
+        write("in.npz", _npz(keypoints=np.array([{"a": 1}], dtype=object))),
+    ),
+    Case(
+        "predict-npz-no-keypoints",
+        "predict",
+        predict("in.npz", "--image-size", "640x480"),
+        "in.npz: expected array 'keypoints'",
+        write("in.npz", _npz(points=_COCO)),
+    ),
+    Case(
+        "predict-unknown-extension",
+        "predict",
+        predict("in.txt"),
+        "in.txt: unknown extension '.txt'",
+        write("in.txt", "1,2"),
+    ),
     # predict: model and output paths
     Case("predict-missing-model", "predict", predict(None, model="nope"), "nope: expected a SavedModel folder"),
-    Case("predict-truncated-variables", "predict", predict(None, model="m"), "m: cannot load the SavedModel",
-         truncate_variables),
-    Case("predict-garbage-tflite", "predict", predict(None, model="m.tflite"), "m.tflite: cannot load the TFLite",
-         write("m.tflite", b"TFL3" + bytes(64))),
-    Case("predict-output-is-input", "predict", predict("in.json", output="in.json"), "is the input file",
-         write("in.json", lambda w: _keypoints_doc(w))),
+    Case(
+        "predict-truncated-variables",
+        "predict",
+        predict(None, model="m"),
+        "m: cannot load the SavedModel",
+        truncate_variables,
+    ),
+    Case(
+        "predict-garbage-tflite",
+        "predict",
+        predict(None, model="m.tflite"),
+        "m.tflite: cannot load the TFLite",
+        write("m.tflite", b"TFL3" + bytes(64)),
+    ),
+    Case(
+        "predict-output-is-input",
+        "predict",
+        predict("in.json", output="in.json"),
+        "is the input file",
+        write("in.json", lambda w: _keypoints_doc(w)),
+    ),
     Case("predict-output-extension", "predict", predict(None, output="out.txt"), "--output: expected a .json"),
     Case("predict-output-folder-missing", "predict", predict(None, output="no/out.json"), "does not exist"),
-    Case("predict-output-read-only", "predict",
-         lambda case, world: predict(None)(case, world)[:-1] + [str(unwritable(case) / "out.json")], "is not writable",
-         make_unwritable),
+    Case(
+        "predict-output-read-only",
+        "predict",
+        lambda case, world: predict(None)(case, world)[:-1] + [str(unwritable(case) / "out.json")],
+        "is not writable",
+        make_unwritable,
+    ),
     # train.py
-    Case("train-misspelt-choice", "train", fixed(*SMOKE, "--config.poseaug.feedback=Code", "--workdir={case}/w"),
-         "config.poseaug.feedback: expected one of 'code', 'paper', 'none'; received 'Code'"),
-    Case("train-unknown-field", "train", fixed(*SMOKE, "--config.pretrain.foo=1", "--workdir={case}/w"),
-         "unknown config field `config.pretrain.foo`"),
-    Case("train-out-of-range", "train", fixed(*SMOKE, "--config.pretrain.epochs=0", "--workdir={case}/w"),
-         "config.pretrain.epochs: expected a value >= 1; received 0"),
-    Case("train-unknown-arm", "train", fixed(*SMOKE, "--config.arms=contrl", "--workdir={case}/w"),
-         "config.arms: expected distinct names from control, poseaug, random"),
-    Case("train-missing-pretrained", "train",
-         fixed(*SMOKE, "--config.poseaug.pretrained={case}/nope.weights.h5", "--workdir={case}/w"),
-         "config.poseaug.pretrained: {case}/nope.weights.h5 does not exist"),
-    Case("train-not-a-number", "train", fixed(*SMOKE, "--config.pretrain.lr=fast", "--workdir={case}/w"),
-         "config.pretrain.lr"),
-    Case("train-missing-config", "train", fixed("--config=configs/nope.py", "--workdir={case}/w"),
-         "cannot load the config file of --config='configs/nope.py'"),
-    Case("train-workdir-is-a-file", "train", fixed(*SMOKE, "--workdir={case}/w"), "w: the workdir is a file",
-         write("w", "not a folder")),
-    Case("train-cache-dir-is-a-file", "train",
-         fixed("--config=configs/h36m_videopose.py", "--config.data.dir={case}/h36m",
-               "--config.data.cache_dir={case}/cache", "--workdir={case}/w"),
-         "cache: the data cache folder (config.data.cache_dir or $POSEAUG_CACHE_DIR) is a file",
-         both(write("cache", "x"), h36m_dir_with(b"x"))),
-    Case("train-h36m-missing", "train",
-         fixed("--config=configs/h36m_videopose.py", "--config.data.dir={case}/h36m", "--workdir={case}/w"),
-         "h36m/data_3d_h36m.npz does not exist"),
-    Case("train-h36m-corrupt", "train",
-         fixed("--config=configs/h36m_videopose.py", "--config.data.dir={case}/h36m", "--workdir={case}/w"),
-         "data_3d_h36m.npz: not a readable npz file", h36m_dir_with(b"PK\x03\x04" + bytes(100))),
+    Case(
+        "train-misspelt-choice",
+        "train",
+        fixed(*SMOKE, "--config.poseaug.feedback=Code", "--workdir={case}/w"),
+        "config.poseaug.feedback: expected one of 'code', 'paper', 'none'; received 'Code'",
+    ),
+    Case(
+        "train-unknown-field",
+        "train",
+        fixed(*SMOKE, "--config.pretrain.foo=1", "--workdir={case}/w"),
+        "unknown config field `config.pretrain.foo`",
+    ),
+    Case(
+        "train-out-of-range",
+        "train",
+        fixed(*SMOKE, "--config.pretrain.epochs=0", "--workdir={case}/w"),
+        "config.pretrain.epochs: expected a value >= 1; received 0",
+    ),
+    Case(
+        "train-unknown-arm",
+        "train",
+        fixed(*SMOKE, "--config.arms=contrl", "--workdir={case}/w"),
+        "config.arms: expected distinct names from control, poseaug, random",
+    ),
+    Case(
+        "train-missing-pretrained",
+        "train",
+        fixed(*SMOKE, "--config.poseaug.pretrained={case}/nope.weights.h5", "--workdir={case}/w"),
+        "config.poseaug.pretrained: {case}/nope.weights.h5 does not exist",
+    ),
+    Case(
+        "train-not-a-number",
+        "train",
+        fixed(*SMOKE, "--config.pretrain.lr=fast", "--workdir={case}/w"),
+        "config.pretrain.lr",
+    ),
+    Case(
+        "train-missing-config",
+        "train",
+        fixed("--config=configs/nope.py", "--workdir={case}/w"),
+        "cannot load the config file of --config='configs/nope.py'",
+    ),
+    Case(
+        "train-workdir-is-a-file",
+        "train",
+        fixed(*SMOKE, "--workdir={case}/w"),
+        "w: the workdir is a file",
+        write("w", "not a folder"),
+    ),
+    Case(
+        "train-cache-dir-is-a-file",
+        "train",
+        fixed(
+            "--config=configs/h36m_videopose.py",
+            "--config.data.dir={case}/h36m",
+            "--config.data.cache_dir={case}/cache",
+            "--workdir={case}/w",
+        ),
+        "cache: the data cache folder (config.data.cache_dir or $POSEAUG_CACHE_DIR) is a file",
+        both(write("cache", "x"), h36m_dir_with(b"x")),
+    ),
+    Case(
+        "train-h36m-missing",
+        "train",
+        fixed("--config=configs/h36m_videopose.py", "--config.data.dir={case}/h36m", "--workdir={case}/w"),
+        "h36m/data_3d_h36m.npz does not exist",
+    ),
+    Case(
+        "train-h36m-corrupt",
+        "train",
+        fixed("--config=configs/h36m_videopose.py", "--config.data.dir={case}/h36m", "--workdir={case}/w"),
+        "data_3d_h36m.npz: not a readable npz file",
+        h36m_dir_with(b"PK\x03\x04" + bytes(100)),
+    ),
     # export.py
-    Case("export-missing-workdir", "export", fixed("--workdir={case}/nope", "--output_root={case}/out"),
-         "nope/config.json does not exist"),
-    Case("export-truncated-weights", "export", fixed("--workdir={case}/run", "--output_root={case}/out"),
-         "poseaug.weights.h5: cannot load the weights",
-         both(copy_workdir, truncate("run/poseaug.weights.h5"))),
-    Case("export-corrupt-config", "export", fixed("--workdir={case}/run", "--output_root={case}/out"),
-         "run/config.json: not valid JSON", both(copy_workdir, write("run/config.json", "{"))),
-    Case("export-config-without-model", "export", fixed("--workdir={case}/run", "--output_root={case}/out"),
-         "run/config.json: no field 'model' for the model", both(copy_workdir, write("run/config.json", {"seed": 0}))),
-    Case("export-read-only-root", "export",
-         lambda case, world: [f"--workdir={world['workdir']}", f"--output_root={unwritable(case)}", "--tflite="],
-         "cannot create or write the export folder", make_unwritable),
-    Case("export-bad-version", "export", fixed("--workdir={workdir}", "--output_root={case}/out", "--version=0"),
-         "version: expected a positive integer; received 0"),
-    Case("export-bad-variant", "export", fixed("--workdir={workdir}", "--output_root={case}/out", "--tflite=int4"),
-         "tflite: expected variants from float32, float16, int8; received int4"),
-    Case("export-existing-version", "export",
-         fixed("--workdir={workdir}", "--output_root={case}", "--name=models", "--version=1", "--tflite="),
-         "already exists; pass overwrite=True (--overwrite)",
-         lambda case, world: shutil.copytree(world["model"], case / "models" / "1")),
-    Case("export-bad-name", "export", fixed("--workdir={workdir}", "--output_root={case}/out", "--name=a/b"),
-         "name: expected a plain folder name"),
-    Case("export-missing-h36m", "export",
-         fixed("--workdir={workdir}", "--output_root={case}/out", "--tflite=", "--h36m_dir={case}/h36m"),
-         "h36m/data_3d_h36m.npz does not exist"),
+    Case(
+        "export-missing-workdir",
+        "export",
+        fixed("--workdir={case}/nope", "--output_root={case}/out"),
+        "nope/config.json does not exist",
+    ),
+    Case(
+        "export-truncated-weights",
+        "export",
+        fixed("--workdir={case}/run", "--output_root={case}/out"),
+        "poseaug.weights.h5: cannot load the weights",
+        both(copy_workdir, truncate("run/poseaug.weights.h5")),
+    ),
+    Case(
+        "export-corrupt-config",
+        "export",
+        fixed("--workdir={case}/run", "--output_root={case}/out"),
+        "run/config.json: not valid JSON",
+        both(copy_workdir, write("run/config.json", "{")),
+    ),
+    Case(
+        "export-config-without-model",
+        "export",
+        fixed("--workdir={case}/run", "--output_root={case}/out"),
+        "run/config.json: no field 'model' for the model",
+        both(copy_workdir, write("run/config.json", {"seed": 0})),
+    ),
+    Case(
+        "export-read-only-root",
+        "export",
+        lambda case, world: [f"--workdir={world['workdir']}", f"--output_root={unwritable(case)}", "--tflite="],
+        "cannot create or write the export folder",
+        make_unwritable,
+    ),
+    Case(
+        "export-bad-version",
+        "export",
+        fixed("--workdir={workdir}", "--output_root={case}/out", "--version=0"),
+        "version: expected a positive integer; received 0",
+    ),
+    Case(
+        "export-bad-variant",
+        "export",
+        fixed("--workdir={workdir}", "--output_root={case}/out", "--tflite=int4"),
+        "tflite: expected variants from float32, float16, int8; received int4",
+    ),
+    Case(
+        "export-existing-version",
+        "export",
+        fixed("--workdir={workdir}", "--output_root={case}", "--name=models", "--version=1", "--tflite="),
+        "already exists; pass overwrite=True (--overwrite)",
+        lambda case, world: shutil.copytree(world["model"], case / "models" / "1"),
+    ),
+    Case(
+        "export-bad-name",
+        "export",
+        fixed("--workdir={workdir}", "--output_root={case}/out", "--name=a/b"),
+        "name: expected a plain folder name",
+    ),
+    Case(
+        "export-missing-h36m",
+        "export",
+        fixed("--workdir={workdir}", "--output_root={case}/out", "--tflite=", "--h36m_dir={case}/h36m"),
+        "h36m/data_3d_h36m.npz does not exist",
+    ),
     # visualize
-    Case("visualize-missing-workdir", "visualize", fixed("--workdir={case}/nope"),
-         "nope: not a training directory"),
-    Case("visualize-unknown-figure", "visualize", fixed("--workdir={case}/run", "--figures=curves"),
-         "figures: unknown figure 'curves'", copy_workdir),
-    Case("visualize-workdir-is-a-file", "visualize", fixed("--workdir={case}/run"), "run: not a training directory",
-         write("run", "x")),
-    Case("visualize-bad-selection", "visualize", fixed("--workdir={workdir}", "--selection=best"),
-         "flag --selection=best: value should be one of <run|last>"),
-    Case("visualize-unwritable-out-dir", "visualize",
-         lambda case, world: [f"--workdir={world['workdir']}", f"--out_dir={unwritable(case) / 'figures'}"],
-         "cannot create or write the figures folder", make_unwritable),
-    Case("visualize-corrupt-history", "visualize", fixed("--workdir={case}/run"), "run/history.json: not valid JSON",
-         both(copy_workdir, write("run/history.json", "[{"))),
+    Case("visualize-missing-workdir", "visualize", fixed("--workdir={case}/nope"), "nope: not a training directory"),
+    Case(
+        "visualize-unknown-figure",
+        "visualize",
+        fixed("--workdir={case}/run", "--figures=curves"),
+        "figures: unknown figure 'curves'",
+        copy_workdir,
+    ),
+    Case(
+        "visualize-workdir-is-a-file",
+        "visualize",
+        fixed("--workdir={case}/run"),
+        "run: not a training directory",
+        write("run", "x"),
+    ),
+    Case(
+        "visualize-bad-selection",
+        "visualize",
+        fixed("--workdir={workdir}", "--selection=best"),
+        "flag --selection=best: value should be one of <run|last>",
+    ),
+    Case(
+        "visualize-unwritable-out-dir",
+        "visualize",
+        lambda case, world: [f"--workdir={world['workdir']}", f"--out_dir={unwritable(case) / 'figures'}"],
+        "cannot create or write the figures folder",
+        make_unwritable,
+    ),
+    Case(
+        "visualize-corrupt-history",
+        "visualize",
+        fixed("--workdir={case}/run"),
+        "run/history.json: not valid JSON",
+        both(copy_workdir, write("run/history.json", "[{")),
+    ),
 ]
 
 
@@ -301,8 +550,10 @@ LOG_RECORD = re.compile(r"^[IW]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ \S+:\d+\] ")
 
 
 def snapshot(folder: pathlib.Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
-            for p in sorted(folder.rglob("*"))}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+        for p in sorted(folder.rglob("*"))
+    }
 
 
 def test_the_table_is_large_and_covers_every_entry_point():
@@ -316,9 +567,14 @@ def test_a_bad_input_ends_in_one_line_and_changes_nothing(case, world, tmp_path)
     case.prepare(tmp_path, world)
     before = snapshot(tmp_path)
     world_before = snapshot(world["workdir"])
-    done = subprocess.run([sys.executable, *PROGRAMS[case.program], *case.args(tmp_path, world)], cwd=REPO,
-                          capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "POSEAUG_CACHE_DIR": str(tmp_path.parent / f"{tmp_path.name}-cache")})
+    done = subprocess.run(
+        [sys.executable, *PROGRAMS[case.program], *case.args(tmp_path, world)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "POSEAUG_CACHE_DIR": str(tmp_path.parent / f"{tmp_path.name}-cache")},
+    )
     lines = [line for line in done.stderr.splitlines() if line.strip() and not LOG_RECORD.match(line)]
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr, done.stderr

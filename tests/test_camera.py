@@ -15,14 +15,26 @@ RTOL32 = 1e-5
 # A made-up camera with every distortion term non-zero: [fx, fy, cx, cy, k1, k2, k3, p1, p2].
 TOY_INTRINSICS = np.array([2.0, 2.2, 0.1, -0.05, 0.1, 0.01, 0.001, 0.002, -0.003])
 # docs/reference.md §1.5, camera 0 (54138969), 1000x1002 pixels.
-CAM0_PX = dict(focal=(1145.0494, 1143.7811), center=(512.5415, 515.4515), radial=(-0.207099, 0.247775, -0.003075),
-               tangential=(-0.000976, -0.001424), width=1000, height=1002)
+CAM0_PX = dict(
+    focal=(1145.0494, 1143.7811),
+    center=(512.5415, 515.4515),
+    radial=(-0.207099, 0.247775, -0.003075),
+    tangential=(-0.000976, -0.001424),
+    width=1000,
+    height=1002,
+)
 CAM0_NORMALISED_FC = (2.290099, 2.287562, 0.025083, 0.028903)
 
 
 def _cam0() -> np.ndarray:
-    return ref.normalize_intrinsics(CAM0_PX["focal"], CAM0_PX["center"], CAM0_PX["radial"], CAM0_PX["tangential"],
-                                    CAM0_PX["width"], CAM0_PX["height"])
+    return ref.normalize_intrinsics(
+        CAM0_PX["focal"],
+        CAM0_PX["center"],
+        CAM0_PX["radial"],
+        CAM0_PX["tangential"],
+        CAM0_PX["width"],
+        CAM0_PX["height"],
+    )
 
 
 def test_project_hand_computed_point():
@@ -61,8 +73,14 @@ def test_project_matches_reference_on_random_points(rng):
 
 
 def test_normalize_intrinsics_matches_reference_table():
-    got = camera.normalize_intrinsics(CAM0_PX["focal"], CAM0_PX["center"], CAM0_PX["radial"],
-                                      CAM0_PX["tangential"], CAM0_PX["width"], CAM0_PX["height"])
+    got = camera.normalize_intrinsics(
+        CAM0_PX["focal"],
+        CAM0_PX["center"],
+        CAM0_PX["radial"],
+        CAM0_PX["tangential"],
+        CAM0_PX["width"],
+        CAM0_PX["height"],
+    )
     assert got.shape == (camera.INTRINSICS_SIZE,) and got.dtype == np.float32
     np.testing.assert_allclose(got[:4], CAM0_NORMALISED_FC, atol=1e-6)
     np.testing.assert_allclose(got, _cam0(), rtol=1e-6)
@@ -73,8 +91,7 @@ def test_screen_normalisation_round_trip(rng, width, height):
     kp_px = rng.uniform(0, width, size=(5, 16, 2)).astype(np.float32)
     kp_norm = camera.normalize_screen(kp_px, width, height).numpy()
     np.testing.assert_allclose(kp_norm, ref.normalize_screen(kp_px, width, height), rtol=RTOL32, atol=1e-6)
-    np.testing.assert_allclose(camera.image_coordinates(kp_norm, width, height).numpy(), kp_px, rtol=RTOL32,
-                               atol=1e-3)
+    np.testing.assert_allclose(camera.image_coordinates(kp_norm, width, height).numpy(), kp_px, rtol=RTOL32, atol=1e-3)
     corners = camera.normalize_screen(np.array([[[0.0, 0.0], [width, height]]]), width, height).numpy()[0]
     np.testing.assert_allclose(corners, [[-1.0, -height / width], [1.0, height / width]], atol=1e-12)
 
@@ -102,8 +119,9 @@ def test_world_camera_round_trip(rng):
     orientation, translation = _random_unit_quaternion(rng), rng.normal(scale=3.0, size=3)
     points = rng.normal(size=(4, 16, 3)).astype(np.float32)
     cam = camera.world_to_camera(points, orientation, translation).numpy()
-    np.testing.assert_allclose(cam.reshape(-1, 3), ref.world_to_camera(points.reshape(-1, 3), orientation,
-                                                                       translation), rtol=RTOL32, atol=1e-5)
+    np.testing.assert_allclose(
+        cam.reshape(-1, 3), ref.world_to_camera(points.reshape(-1, 3), orientation, translation), rtol=RTOL32, atol=1e-5
+    )
     back = camera.camera_to_world(cam, orientation, translation).numpy()
     np.testing.assert_allclose(back, points, atol=1e-5)
 
@@ -144,20 +162,35 @@ def test_projected_ground_truth_matches_sh_detections(h36m_dir):
         for cam_index, intrinsic in enumerate(cameras["intrinsic"]):
             extrinsic = cameras["extrinsic"][subject][cam_index]
             width, height = intrinsic["res_w"], intrinsic["res_h"]
-            intrinsics = camera.normalize_intrinsics(intrinsic["focal_length"], intrinsic["center"],
-                                                     intrinsic["radial_distortion"],
-                                                     intrinsic["tangential_distortion"], width, height)
-            cam = camera.world_to_camera(world, extrinsic["orientation"],
-                                         np.asarray(extrinsic["translation"]) / 1000.0)
+            intrinsics = camera.normalize_intrinsics(
+                intrinsic["focal_length"],
+                intrinsic["center"],
+                intrinsic["radial_distortion"],
+                intrinsic["tangential_distortion"],
+                width,
+                height,
+            )
+            cam = camera.world_to_camera(world, extrinsic["orientation"], np.asarray(extrinsic["translation"]) / 1000.0)
             assert np.all(cam.numpy()[..., 2] > 2.0), "points must lie in front of the camera"
             kp_px = camera.image_coordinates(camera.project(cam, intrinsics), width, height).numpy()
             sh = positions_2d[subject][action][cam_index][::25][:, list(skeleton.SH_MPII_TO_16)]
             count = min(len(sh), len(kp_px))
             distances.append(np.linalg.norm(kp_px[:count] - sh[:count], axis=-1).ravel())
             reference_px = ref.image_coordinates(
-                np.stack([ref.project_h36m(ref.world_to_camera(p, extrinsic["orientation"],
-                                                               np.asarray(extrinsic["translation"]) / 1000.0),
-                                           intrinsics) for p in world[:3]]), width, height)
+                np.stack(
+                    [
+                        ref.project_h36m(
+                            ref.world_to_camera(
+                                p, extrinsic["orientation"], np.asarray(extrinsic["translation"]) / 1000.0
+                            ),
+                            intrinsics,
+                        )
+                        for p in world[:3]
+                    ]
+                ),
+                width,
+                height,
+            )
             np.testing.assert_allclose(kp_px[:3], reference_px, atol=0.02)  # 0.02 px: float32 vs float64
     median = float(np.median(np.concatenate(distances)))
     assert 5.0 < median < 15.0, f"median distance to the SH detections {median:.2f} px (README: about 9.2 px)"

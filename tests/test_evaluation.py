@@ -39,9 +39,14 @@ def np_pa_error(pred, target):
 
 def make_set(pose3d, actions) -> PoseSet:
     n = len(pose3d)
-    return PoseSet(pose3d=pose3d.astype(np.float32), pose2d=np.zeros((n, 16, 2), np.float32),
-                   camera=np.zeros((n, 9), np.float32), action=np.asarray(actions), subject=np.full(n, "S9"),
-                   name="test")
+    return PoseSet(
+        pose3d=pose3d.astype(np.float32),
+        pose2d=np.zeros((n, 16, 2), np.float32),
+        camera=np.zeros((n, 9), np.float32),
+        action=np.asarray(actions),
+        subject=np.full(n, "S9"),
+        name="test",
+    )
 
 
 def test_score_matches_numpy_on_random_poses(rng):
@@ -57,8 +62,9 @@ def test_score_matches_numpy_on_random_poses(rng):
     assert result.mpjpe == pytest.approx(per_frame.mean(), rel=1e-6)
     assert result.pa_mpjpe == pytest.approx(np_pa_error(p_rel, t_rel).mean() * 1000.0, rel=1e-5)
     assert result.pa_mpjpe < result.mpjpe
-    np.testing.assert_allclose(result.per_joint_mpjpe, np.linalg.norm(p_rel - t_rel, axis=-1).mean(0) * 1000.0,
-                               rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(
+        result.per_joint_mpjpe, np.linalg.norm(p_rel - t_rel, axis=-1).mean(0) * 1000.0, rtol=1e-6, atol=1e-9
+    )
     assert result.per_joint_mpjpe[0] == 0.0 and result.num_frames == n
 
 
@@ -130,8 +136,9 @@ def test_make_predict_fn_flip_tta_equals_manual_average(rng):
     assert not np.allclose(manual, f(x), atol=1e-2)  # the weights are asymmetric: TTA changes the result
     for size in (1, 3, 7):
         xs = rng.uniform(-1, 1, size=(size, 16, 2)).astype(np.float32)
-        np.testing.assert_allclose(flip_fn(tf.constant(xs)).numpy(), 0.5 * (f(xs) + flip(f(flip(xs)))),
-                                   rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(
+            flip_fn(tf.constant(xs)).numpy(), 0.5 * (f(xs) + flip(f(flip(xs)))), rtol=1e-4, atol=1e-4
+        )
         plain_fn(tf.constant(xs))
     assert flip_fn.experimental_get_tracing_count() == 1
     assert plain_fn.experimental_get_tracing_count() == 1
@@ -142,8 +149,14 @@ def test_evaluate_predicts_in_set_order(rng):
     n = 11
     target = rng.normal(scale=0.2, size=(n, 16, 3)) + np.array([0.0, 0.0, 4.0])
     pose2d = rng.uniform(-1, 1, size=(n, 16, 2)).astype(np.float32)
-    ps = PoseSet(pose3d=target.astype(np.float32), pose2d=pose2d, camera=np.zeros((n, 9), np.float32),
-                 action=np.array(["A"] * 6 + ["B"] * 5), subject=np.full(n, "S9"), name="order")
+    ps = PoseSet(
+        pose3d=target.astype(np.float32),
+        pose2d=pose2d,
+        camera=np.zeros((n, 9), np.float32),
+        action=np.array(["A"] * 6 + ["B"] * 5),
+        subject=np.full(n, "S9"),
+        name="order",
+    )
     pred = (pose2d.reshape(n, 32).astype(np.float64) @ w + b).reshape(n, 16, 3)
     np.testing.assert_allclose(evaluation.predict(model, ps, batch_size=4), pred, rtol=1e-4, atol=1e-4)
     result = evaluation.evaluate(model, ps, name="order", batch_size=4)

@@ -18,8 +18,14 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 
 def test_plan_shares_one_baseline_per_seed(tmp_path):
     runs = run.plan("cross_view", [0, 3], ["baseline", "control", "poseaug_paper"], tmp_path, ["poseaug.epochs=4"])
-    assert [(r.arm, r.seed) for r in runs] == [("baseline", 0), ("control", 0), ("poseaug_paper", 0),
-                                               ("baseline", 3), ("control", 3), ("poseaug_paper", 3)]
+    assert [(r.arm, r.seed) for r in runs] == [
+        ("baseline", 0),
+        ("control", 0),
+        ("poseaug_paper", 0),
+        ("baseline", 3),
+        ("control", 3),
+        ("poseaug_paper", 3),
+    ]
     paper = runs[2].command
     assert "--config=configs/protocols.py:cross_view" in paper and "--config.seed=0" in paper
     assert "--config.poseaug.feedback=paper" in paper and "--config.stage=poseaug" in paper
@@ -54,6 +60,7 @@ def test_summary_is_mean_and_sample_std_with_change_against_the_control(tmp_path
 
 def test_every_arm_and_protocol_is_a_valid_config():
     from configs import common
+
     for name in protocols.PROTOCOLS:
         config = protocols.get_config(name)
         for overrides in arms.ARMS.values():
@@ -70,8 +77,17 @@ def test_every_arm_and_protocol_is_a_valid_config():
 
 @pytest.mark.slow
 def test_tiny_grid_runs_resumes_and_reports(tmp_path):
-    command = [sys.executable, "experiments/run.py", "--protocol=cross_view", "--smoke", "--seeds=0",
-               "--arms=baseline,control,random", f"--root={tmp_path}", "--jobs=2", "--set=poseaug.epochs=2"]
+    command = [
+        sys.executable,
+        "experiments/run.py",
+        "--protocol=cross_view",
+        "--smoke",
+        "--seeds=0",
+        "--arms=baseline,control,random",
+        f"--root={tmp_path}",
+        "--jobs=2",
+        "--set=poseaug.epochs=2",
+    ]
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads((tmp_path / "summary.json").read_text())
@@ -82,6 +98,7 @@ def test_tiny_grid_runs_resumes_and_reports(tmp_path):
     again = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "start " not in again.stdout
     # Another setting in the same grid directory is refused, not mixed in.
-    other = subprocess.run(command[:-1] + ["--set=poseaug.epochs=3"], cwd=REPO, capture_output=True, text=True,
-                           timeout=300)
+    other = subprocess.run(
+        command[:-1] + ["--set=poseaug.epochs=3"], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
     assert other.returncode != 0 and "another command" in other.stderr + other.stdout

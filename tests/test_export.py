@@ -32,8 +32,9 @@ def make_workdir(path: pathlib.Path, *, width: int = 24, seed: int = 3) -> pathl
     model = networks.build_estimator(config, synchronized_bn=False, stage="poseaug")
     rng = np.random.default_rng(seed)
     for variable in model.non_trainable_variables:  # BN moving stats away from (0, 1) so folding matters
-        value = rng.uniform(0.5, 1.5, variable.shape) if "variance" in variable.path else rng.normal(
-            0, 0.1, variable.shape)
+        value = (
+            rng.uniform(0.5, 1.5, variable.shape) if "variance" in variable.path else rng.normal(0, 0.1, variable.shape)
+        )
         variable.assign(value.astype(np.float32))
     path.mkdir(parents=True)
     (path / "config.json").write_text(json.dumps(config.to_dict()))
@@ -74,8 +75,13 @@ def exported(tmp_path_factory):
 def test_layout_name_version_and_files(exported):
     version_dir, _, _ = exported
     assert version_dir.name == "1" and version_dir.parent.name == "tiny_run"
-    for name in ("saved_model.pb", "variables/variables.index", f"assets/{serving_contract.METADATA_FILENAME}",
-                 serving_contract.REPORT_FILENAME, *(f"tflite/pose_lifter_{v}.tflite" for v in export.TFLITE_VARIANTS)):
+    for name in (
+        "saved_model.pb",
+        "variables/variables.index",
+        f"assets/{serving_contract.METADATA_FILENAME}",
+        serving_contract.REPORT_FILENAME,
+        *(f"tflite/pose_lifter_{v}.tflite" for v in export.TFLITE_VARIANTS),
+    ):
         assert (version_dir / name).is_file(), name
     assert not [p for p in version_dir.parent.iterdir() if p.name.startswith(".")]  # no temp folders left
 
@@ -88,8 +94,9 @@ def test_saved_model_and_tflite_match_keras(exported):
     np.testing.assert_allclose(served, reference, atol=1e-5)
     tolerance_m = {"float32": 1e-5, "float16": 2e-3}
     for variant, atol in tolerance_m.items():
-        np.testing.assert_allclose(run_tflite(version_dir / f"tflite/pose_lifter_{variant}.tflite", x), reference,
-                                   atol=atol, err_msg=variant)
+        np.testing.assert_allclose(
+            run_tflite(version_dir / f"tflite/pose_lifter_{variant}.tflite", x), reference, atol=atol, err_msg=variant
+        )
     int8 = run_tflite(version_dir / "tflite/pose_lifter_int8.tflite", x)
     assert np.all(np.isfinite(int8))
     assert np.abs(int8 - reference).max() * 1000 <= export.TOLERANCES_MM["int8"]["max_abs_mm"]
@@ -111,9 +118,10 @@ def test_report_records_every_variant_within_tolerance(exported):
 def test_signature_contract(exported):
     version_dir, _, _ = exported
     graph = saved_model_pb2.SavedModel.FromString((version_dir / "saved_model.pb").read_bytes()).meta_graphs[0]
-    expected = {"serving_default": ({"keypoints_2d": [-1, 16, 2]}, {"keypoints_3d": [-1, 16, 3]}),
-                "predict_pixels": ({"keypoints_px": [-1, 16, 2], "image_size": [-1, 2]},
-                                   {"keypoints_3d": [-1, 16, 3]})}
+    expected = {
+        "serving_default": ({"keypoints_2d": [-1, 16, 2]}, {"keypoints_3d": [-1, 16, 3]}),
+        "predict_pixels": ({"keypoints_px": [-1, 16, 2], "image_size": [-1, 2]}, {"keypoints_3d": [-1, 16, 3]}),
+    }
     for name, (inputs, outputs) in expected.items():
         signature = graph.signature_def[name]
         assert signature.method_name == "tensorflow/serving/predict"
@@ -129,23 +137,41 @@ def test_saved_model_cli_lists_signatures(exported):
     cli = REPO / ".venv" / "bin" / "saved_model_cli"
     if not cli.exists():
         pytest.skip("saved_model_cli not installed in .venv")
-    out = subprocess.run([str(cli), "show", "--dir", str(version_dir), "--all"], capture_output=True, text=True,
-                         timeout=120, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    out = subprocess.run(
+        [str(cli), "show", "--dir", str(version_dir), "--all"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
     assert out.returncode == 0, out.stderr
-    for text in ("signature_def['serving_default']", "signature_def['predict_pixels']", "inputs['keypoints_2d']",
-                 "inputs['image_size']", "outputs['keypoints_3d']", "Method name is: tensorflow/serving/predict"):
+    for text in (
+        "signature_def['serving_default']",
+        "signature_def['predict_pixels']",
+        "inputs['keypoints_2d']",
+        "inputs['image_size']",
+        "outputs['keypoints_3d']",
+        "Method name is: tensorflow/serving/predict",
+    ):
         assert text in out.stdout, text
 
 
 def test_fresh_process_loads_and_predicts(exported, tmp_path):
     version_dir, model, x = exported
     np.save(tmp_path / "x.npy", x)
-    code = (f"import numpy as np, tensorflow as tf; m = tf.saved_model.load({str(version_dir)!r}); "
-            f"x = np.load({str(tmp_path / 'x.npy')!r}); "
-            f"np.save({str(tmp_path / 'y.npy')!r}, m.signatures['serving_default'](keypoints_2d=tf.constant(x))"
-            f"['keypoints_3d'].numpy())")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    code = (
+        f"import numpy as np, tensorflow as tf; m = tf.saved_model.load({str(version_dir)!r}); "
+        f"x = np.load({str(tmp_path / 'x.npy')!r}); "
+        f"np.save({str(tmp_path / 'y.npy')!r}, m.signatures['serving_default'](keypoints_2d=tf.constant(x))"
+        f"['keypoints_3d'].numpy())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     np.testing.assert_allclose(np.load(tmp_path / "y.npy"), model(x, training=False).numpy(), atol=1e-5)
 
@@ -178,8 +204,11 @@ def test_pixel_signature_rejects_implausible_image_sizes(exported, size):
     version_dir, _, _ = exported
     pixels = tf.saved_model.load(str(version_dir)).signatures["predict_pixels"]
     sizes = tf.constant([[640.0, 480.0], size], tf.float32)  # one bad row fails the request
-    with pytest.raises(tf.errors.InvalidArgumentError, match=r"image_size: expected \[width, height\] of 1 to "
-                                                             r"100000 pixels in every row"):
+    with pytest.raises(
+        tf.errors.InvalidArgumentError,
+        match=r"image_size: expected \[width, height\] of 1 to "
+        r"100000 pixels in every row",
+    ):
         pixels(keypoints_px=tf.fill([2, 16, 2], 100.0), image_size=sizes)
 
 
@@ -187,8 +216,9 @@ def test_an_export_follows_the_umask(exported, tmp_path):
     _, model, _ = exported
     previous = os.umask(0o022)
     try:
-        version_dir = export.export_model(model, tmp_path / "m", tflite_variants=("float32",),
-                                          sets=export.verification_sets(num_samples=32))
+        version_dir = export.export_model(
+            model, tmp_path / "m", tflite_variants=("float32",), sets=export.verification_sets(num_samples=32)
+        )
     finally:
         os.umask(previous)
     modes = {p.relative_to(tmp_path): stat.S_IMODE(p.stat().st_mode) for p in [version_dir, *version_dir.rglob("*")]}
@@ -215,8 +245,13 @@ def test_an_interrupted_export_is_cleaned_up_and_a_held_folder_refused(exported,
 
 def test_flip_flag_bakes_in_flip_averaging(exported, tmp_path):
     _, model, x = exported
-    version_dir = export.export_model(model, tmp_path / "flip", use_flip_tta=True, tflite_variants=("float32",),
-                                      sets=export.verification_sets(num_samples=64))
+    version_dir = export.export_model(
+        model,
+        tmp_path / "flip",
+        use_flip_tta=True,
+        tflite_variants=("float32",),
+        sets=export.verification_sets(num_samples=64),
+    )
     plain = model(x, training=False).numpy()
     expected = 0.5 * (plain + numpy_flip(model(numpy_flip(x), training=False).numpy()))
     served = tf.saved_model.load(str(version_dir)).signatures["serving_default"](keypoints_2d=tf.constant(x))
@@ -244,8 +279,9 @@ def test_failed_verification_publishes_nothing(exported, tmp_path, monkeypatch):
     _, model, _ = exported
     monkeypatch.setitem(export.TOLERANCES_MM, "float16", {"max_abs_mm": 1e-9})
     with pytest.raises(export.ExportVerificationError, match="float16 on synthetic_source: max"):
-        export.export_model(model, tmp_path / "m", tflite_variants=("float16",),
-                            sets=export.verification_sets(num_samples=32))
+        export.export_model(
+            model, tmp_path / "m", tflite_variants=("float16",), sets=export.verification_sets(num_samples=32)
+        )
     assert list((tmp_path / "m").iterdir()) == []
 
 
@@ -267,12 +303,16 @@ def test_cli_exports_then_refuses_existing_version(exported, tmp_path):
     version_dir, _, _ = exported
     workdir = make_workdir(tmp_path / "cli_run")
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    command = [sys.executable, str(REPO / "export.py"), f"--workdir={workdir}", f"--output_root={tmp_path / 'sm'}",
-               "--tflite=float32"]
+    command = [
+        sys.executable,
+        str(REPO / "export.py"),
+        f"--workdir={workdir}",
+        f"--output_root={tmp_path / 'sm'}",
+        "--tflite=float32",
+    ]
     ok = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=REPO, env=env)
     assert ok.returncode == 0, ok.stderr[-2000:]
     assert "float32" in ok.stdout and (tmp_path / "sm" / "cli_run" / "1" / "saved_model.pb").is_file()
-    refused = subprocess.run(command + ["--version=1"], capture_output=True, text=True, timeout=300, cwd=REPO,
-                             env=env)
+    refused = subprocess.run(command + ["--version=1"], capture_output=True, text=True, timeout=300, cwd=REPO, env=env)
     assert refused.returncode == 1
     assert "already exists" in refused.stderr and "--overwrite" in refused.stderr

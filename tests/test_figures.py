@@ -53,8 +53,7 @@ def test_control_and_random_arms_are_selected_from_their_own_stages(workdir, tmp
     history = fake_workdir.history_records()
     arms = {"control": 3, "random": 1}
     for arm, epoch in arms.items():
-        history += [dict(r, stage=arm) for r in fake_workdir.history_records(seed=len(arm))
-                    if r["stage"] == "poseaug"]
+        history += [dict(r, stage=arm) for r in fake_workdir.history_records(seed=len(arm)) if r["stage"] == "poseaug"]
         (workdir / f"{arm}.json").write_text(json.dumps({"epoch": epoch, "selection": "val"}))
     (workdir / "history.json").write_text(json.dumps(history))
     scores, labels = figures.selected_scores(figures.load_run(workdir))
@@ -63,15 +62,16 @@ def test_control_and_random_arms_are_selected_from_their_own_stages(workdir, tmp
         assert labels[arm] == f"{arm} ({arm} epoch {epoch})"
     last = figures.load_run(workdir, selection="last").selection
     assert last["control"]["epoch"] == last["random"]["epoch"] == fake_workdir.POSEAUG_EPOCHS
-    assert "per_joint_errors" in figures.write_figures(workdir, names=["per_joint_errors", "training_curves"],
-                                                       dpi=40)
+    assert "per_joint_errors" in figures.write_figures(workdir, names=["per_joint_errors", "training_curves"], dpi=40)
 
 
 def test_last_selection_uses_the_last_epoch_of_each_stage(workdir):
     history = fake_workdir.history_records()
     run = figures.load_run(workdir, selection="last")
-    assert run.selection == {"baseline": {"epoch": fake_workdir.PRETRAIN_EPOCHS, "selection": "last"},
-                             "poseaug": {"epoch": fake_workdir.POSEAUG_EPOCHS, "selection": "last"}}
+    assert run.selection == {
+        "baseline": {"epoch": fake_workdir.PRETRAIN_EPOCHS, "selection": "last"},
+        "poseaug": {"epoch": fake_workdir.POSEAUG_EPOCHS, "selection": "last"},
+    }
     scores, _ = figures.selected_scores(run)
     assert scores == {"baseline": history[fake_workdir.PRETRAIN_EPOCHS - 1]["eval"], "poseaug": history[-1]["eval"]}
     with pytest.raises(ValueError, match="Unknown `selection` 'best'"):
@@ -110,8 +110,13 @@ def test_bad_arguments_raise(workdir, tmp_path):
 def test_tensorboard_images_write_image_summaries(workdir, tmp_path):
     writer = tf.summary.create_file_writer(str(tmp_path))
     augmentor = figures.restore_augmentor(figures.load_run(workdir))
-    images = figures.tensorboard_images(writer, {"workdir": workdir, "augmentor": augmentor},
-                                        step=7, names=("augmentations", "training_curves"), num_samples=64)
+    images = figures.tensorboard_images(
+        writer,
+        {"workdir": workdir, "augmentor": augmentor},
+        step=7,
+        names=("augmentations", "training_curves"),
+        num_samples=64,
+    )
     for name in ("augmentations", "training_curves"):
         width, height = canvas.expected_pixel_size(name)
         assert images[name].shape == (height, width, 3) and images[name].dtype == np.uint8

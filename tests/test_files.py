@@ -13,8 +13,9 @@ from poseaug_tf import files
 from poseaug_tf.user_errors import InputError
 
 
-@pytest.mark.parametrize("umask, file_mode, dir_mode", [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700),
-                                                       (0o002, 0o664, 0o775)])
+@pytest.mark.parametrize(
+    "umask, file_mode, dir_mode", [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700), (0o002, 0o664, 0o775)]
+)
 def test_written_files_and_folders_follow_the_umask(tmp_path, umask, file_mode, dir_mode):
     previous = os.umask(umask)
     try:
@@ -69,9 +70,18 @@ def test_exclusive_folder_refuses_a_second_holder_until_released(tmp_path):
 
 
 def test_a_killed_holder_releases_the_lock(tmp_path):
-    holder = subprocess.Popen([sys.executable, "-c", "import fcntl, os, sys, time; fd = os.open(sys.argv[1], "
-                               "os.O_RDONLY); fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); "
-                               "time.sleep(60)", str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys, time; fd = os.open(sys.argv[1], "
+            "os.O_RDONLY); fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); "
+            "time.sleep(60)",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(InputError, match="in use by another process"):
@@ -85,12 +95,19 @@ def test_a_killed_holder_releases_the_lock(tmp_path):
 
 
 def test_remove_stale_temporaries_removes_only_interrupted_writes(tmp_path):
-    keep = [tmp_path / "results.json", tmp_path / "pretrain" / "ckpt" / "ckpt-1.index",
-            tmp_path / "pretrain" / "ckpt" / "checkpoint", tmp_path / "tmp-notes.txt",
-            tmp_path / "figures" / "training_curves.png"]
-    stale = [tmp_path / ".tmp-results-abc.json", tmp_path / "figures" / ".tmp-curves-x.png",
-             tmp_path / "pretrain" / "ckpt" / "ckpt-2_temp" / "part-00000-of-00001.index",
-             tmp_path / ".tmp-3-folder" / "saved_model.pb"]
+    keep = [
+        tmp_path / "results.json",
+        tmp_path / "pretrain" / "ckpt" / "ckpt-1.index",
+        tmp_path / "pretrain" / "ckpt" / "checkpoint",
+        tmp_path / "tmp-notes.txt",
+        tmp_path / "figures" / "training_curves.png",
+    ]
+    stale = [
+        tmp_path / ".tmp-results-abc.json",
+        tmp_path / "figures" / ".tmp-curves-x.png",
+        tmp_path / "pretrain" / "ckpt" / "ckpt-2_temp" / "part-00000-of-00001.index",
+        tmp_path / ".tmp-3-folder" / "saved_model.pb",
+    ]
     for path in keep + stale:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("x")

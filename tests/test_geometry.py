@@ -24,8 +24,7 @@ def test_root_relative(pose):
 
 
 def test_bones_match_reference(pose):
-    np.testing.assert_allclose(geometry.bones_from_pose(pose).numpy(), ref.pose_to_bones(pose), rtol=RTOL32,
-                               atol=1e-6)
+    np.testing.assert_allclose(geometry.bones_from_pose(pose).numpy(), ref.pose_to_bones(pose), rtol=RTOL32, atol=1e-6)
     lengths = np.linalg.norm(ref.pose_to_bones(pose), axis=-1)
     np.testing.assert_allclose(geometry.bone_lengths(pose).numpy(), lengths, rtol=RTOL32)
     np.testing.assert_allclose(np.linalg.norm(geometry.unit_bones(pose).numpy(), axis=-1), 1.0, rtol=RTOL32)
@@ -53,8 +52,9 @@ def test_part_kcs_of_unit_bones_is_invariant(rng, pose):
     # Diagonal: 1 for every bone inside a part, 0 outside.
     for p, bones in enumerate(ref.KCS_PART_BONES):
         expected_diag = np.isin(np.arange(15), bones).astype(np.float64)
-        np.testing.assert_allclose(np.diagonal(base[:, p], axis1=-2, axis2=-1), np.broadcast_to(
-            expected_diag, (8, 15)), atol=1e-12)
+        np.testing.assert_allclose(
+            np.diagonal(base[:, p], axis1=-2, axis2=-1), np.broadcast_to(expected_diag, (8, 15)), atol=1e-12
+        )
     rotation = ref.random_rotation(rng)
     rotated = pose @ rotation.T + rng.normal(size=3)
     np.testing.assert_allclose(geometry.part_kcs(geometry.unit_bones(rotated)).numpy(), base, atol=1e-12)
@@ -71,11 +71,12 @@ def test_axis_angle_matches_rodrigues(rng):
     np.testing.assert_allclose(geometry.axis_angle_to_matrix(rotvecs).numpy(), expected, atol=1e-12)
     got32 = geometry.axis_angle_to_matrix(rotvecs.astype(np.float32)).numpy()
     np.testing.assert_allclose(got32, expected, atol=2e-6)
-    np.testing.assert_allclose(got32 @ np.swapaxes(got32, -1, -2), np.broadcast_to(np.eye(3), got32.shape),
-                               atol=2e-6)
+    np.testing.assert_allclose(got32 @ np.swapaxes(got32, -1, -2), np.broadcast_to(np.eye(3), got32.shape), atol=2e-6)
     np.testing.assert_allclose(np.linalg.det(got32.astype(np.float64)), 1.0, atol=2e-6)
-    np.testing.assert_array_equal(geometry.axis_angle_to_matrix(np.zeros((2, 3), np.float32)).numpy(),
-                                  np.broadcast_to(np.eye(3, dtype=np.float32), (2, 3, 3)))
+    np.testing.assert_array_equal(
+        geometry.axis_angle_to_matrix(np.zeros((2, 3), np.float32)).numpy(),
+        np.broadcast_to(np.eye(3, dtype=np.float32), (2, 3, 3)),
+    )
 
 
 def test_axis_angle_gradient_at_zero_is_exact():
@@ -92,8 +93,7 @@ def test_axis_angle_gradient_at_zero_is_exact():
 
 
 def test_axis_angle_gradient_finite_near_threshold(rng):
-    rotvecs = tf.constant(rng.normal(size=(6, 3)) * np.array([0, 1e-8, 1e-4, 1e-3, 1e-2, 1.0])[:, None],
-                          tf.float32)
+    rotvecs = tf.constant(rng.normal(size=(6, 3)) * np.array([0, 1e-8, 1e-4, 1e-3, 1e-2, 1.0])[:, None], tf.float32)
     with tf.GradientTape() as tape:
         tape.watch(rotvecs)
         loss = tf.reduce_sum(tf.square(geometry.axis_angle_to_matrix(rotvecs)))
@@ -105,8 +105,9 @@ def test_rotate_points_keeps_bone_lengths(rng, pose):
     matrices = np.stack([ref.rodrigues(r) for r in rotvecs])
     rotated = geometry.rotate_points(pose.astype(np.float64), matrices).numpy()
     np.testing.assert_allclose(rotated, np.einsum("nij,nkj->nki", matrices, pose), atol=1e-12)
-    np.testing.assert_allclose(np.linalg.norm(ref.pose_to_bones(rotated), axis=-1),
-                               np.linalg.norm(ref.pose_to_bones(pose), axis=-1), rtol=1e-6)
+    np.testing.assert_allclose(
+        np.linalg.norm(ref.pose_to_bones(rotated), axis=-1), np.linalg.norm(ref.pose_to_bones(pose), axis=-1), rtol=1e-6
+    )
 
 
 @pytest.mark.parametrize("name", ["bones_from_pose", "unit_bones", "root_relative", "axis_angle_to_matrix"])

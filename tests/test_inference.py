@@ -50,8 +50,9 @@ def test_flip_tta_applied_once(exports, kind, rng):
     model, plain, flipped = exports
     x = rng.uniform(-0.9, 0.9, (6, 16, 2)).astype(np.float32)
     expected = 0.5 * (model(x, training=False).numpy() + numpy_flip(model(numpy_flip(x), training=False).numpy()))
-    np.testing.assert_allclose(inference.Lifter.load(paths(plain)[kind], use_flip_tta=True).lift(x), expected,
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        inference.Lifter.load(paths(plain)[kind], use_flip_tta=True).lift(x), expected, atol=1e-5
+    )
     baked = inference.Lifter.load(paths(flipped)[kind], use_flip_tta=True)
     assert baked.baked_flip
     np.testing.assert_allclose(baked.lift(x), expected, atol=1e-5)
@@ -63,8 +64,7 @@ def test_lift_pixels_normalises_per_example(exports, rng):
     size = np.array([[1000, 1002], [640, 480], [1920, 1080]], np.float32)
     px = rng.uniform(0, 1, (3, 16, 2)).astype(np.float32) * size[:, None]
     norm = px / size[:, None, :1] * 2 - np.stack([np.ones(3), size[:, 1] / size[:, 0]], 1)[:, None]
-    np.testing.assert_allclose(lifter.lift_pixels(px, size), model(norm.astype(np.float32), training=False),
-                               atol=1e-5)
+    np.testing.assert_allclose(lifter.lift_pixels(px, size), model(norm.astype(np.float32), training=False), atol=1e-5)
     single = lifter.lift_pixels(px[:1], (1000, 1002))
     np.testing.assert_allclose(single, lifter.lift_pixels(px[:1], size[:1]), atol=1e-6)
 

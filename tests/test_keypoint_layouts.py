@@ -10,12 +10,63 @@ import pytest
 from poseaug_tf import keypoint_layouts as kl
 
 # Index tables written out from each format's documentation, independently of the module.
-COCO = dict(nose=0, leye=1, reye=2, lear=3, rear=4, lsho=5, rsho=6, lelb=7, relb=8, lwri=9, rwri=10, lhip=11,
-            rhip=12, lkne=13, rkne=14, lank=15, rank=16)
-MEDIAPIPE = dict(nose=0, leye=2, reye=5, lear=7, rear=8, lsho=11, rsho=12, lelb=13, relb=14, lwri=15, rwri=16,
-                 lhip=23, rhip=24, lkne=25, rkne=26, lank=27, rank=28)
-BODY25 = dict(nose=0, rsho=2, relb=3, rwri=4, lsho=5, lelb=6, lwri=7, rhip=9, rkne=10, rank=11, lhip=12, lkne=13,
-              lank=14, reye=15, leye=16, rear=17, lear=18)
+COCO = dict(
+    nose=0,
+    leye=1,
+    reye=2,
+    lear=3,
+    rear=4,
+    lsho=5,
+    rsho=6,
+    lelb=7,
+    relb=8,
+    lwri=9,
+    rwri=10,
+    lhip=11,
+    rhip=12,
+    lkne=13,
+    rkne=14,
+    lank=15,
+    rank=16,
+)
+MEDIAPIPE = dict(
+    nose=0,
+    leye=2,
+    reye=5,
+    lear=7,
+    rear=8,
+    lsho=11,
+    rsho=12,
+    lelb=13,
+    relb=14,
+    lwri=15,
+    rwri=16,
+    lhip=23,
+    rhip=24,
+    lkne=25,
+    rkne=26,
+    lank=27,
+    rank=28,
+)
+BODY25 = dict(
+    nose=0,
+    rsho=2,
+    relb=3,
+    rwri=4,
+    lsho=5,
+    lelb=6,
+    lwri=7,
+    rhip=9,
+    rkne=10,
+    rank=11,
+    lhip=12,
+    lkne=13,
+    lank=14,
+    reye=15,
+    leye=16,
+    rear=17,
+    lear=18,
+)
 # Our 16 joints (docs/reference.md §1.2) that detectors give directly.
 DIRECT = dict(rhip=1, rkne=2, rank=3, lhip=4, lkne=5, lank=6, lsho=10, lelb=11, lwri=12, rsho=13, relb=14, rwri=15)
 
@@ -43,8 +94,9 @@ def expected_synthesised(pose16: np.ndarray) -> dict[int, np.ndarray]:
     return {0: hip, 7: hip + 0.545 * torso, 8: hip + 1.125 * torso, 9: pose16[:, 9]}
 
 
-@pytest.mark.parametrize("layout,table,num_joints", [("coco17", COCO, 17), ("mediapipe33", MEDIAPIPE, 33),
-                                                     ("body25", BODY25, 25)])
+@pytest.mark.parametrize(
+    "layout,table,num_joints", [("coco17", COCO, 17), ("mediapipe33", MEDIAPIPE, 33), ("body25", BODY25, 25)]
+)
 def test_coco_like_layouts_map_direct_and_synthesised_joints(rng, layout, table, num_joints):
     pose16 = h36m_pose(rng)
     mapped = kl.to_h36m16(detector_pose(pose16, table, num_joints, rng), layout)
@@ -77,10 +129,42 @@ def test_h36m17_and_mpii16_reorder(rng):
     pose17 = np.concatenate([pose16[:, :9], rng.uniform(0, 1, (4, 1, 2)), pose16[:, 9:]], axis=1)
     np.testing.assert_array_equal(kl.to_h36m16(pose17, "h36m17"), pose16.astype(np.float32))
     np.testing.assert_array_equal(kl.to_h36m16(pose16, "h36m16"), pose16.astype(np.float32))
-    mpii_names = ["RFoot", "RKnee", "RHip", "LHip", "LKnee", "LFoot", "Hip", "Spine", "Thorax", "Head", "RWrist",
-                  "RElbow", "RShoulder", "LShoulder", "LElbow", "LWrist"]
-    ours = ["Hip", "RHip", "RKnee", "RFoot", "LHip", "LKnee", "LFoot", "Spine", "Thorax", "Head", "LShoulder",
-            "LElbow", "LWrist", "RShoulder", "RElbow", "RWrist"]
+    mpii_names = [
+        "RFoot",
+        "RKnee",
+        "RHip",
+        "LHip",
+        "LKnee",
+        "LFoot",
+        "Hip",
+        "Spine",
+        "Thorax",
+        "Head",
+        "RWrist",
+        "RElbow",
+        "RShoulder",
+        "LShoulder",
+        "LElbow",
+        "LWrist",
+    ]
+    ours = [
+        "Hip",
+        "RHip",
+        "RKnee",
+        "RFoot",
+        "LHip",
+        "LKnee",
+        "LFoot",
+        "Spine",
+        "Thorax",
+        "Head",
+        "LShoulder",
+        "LElbow",
+        "LWrist",
+        "RShoulder",
+        "RElbow",
+        "RWrist",
+    ]
     mpii = pose16[:, [ours.index(name) for name in mpii_names]]
     np.testing.assert_array_equal(kl.to_h36m16(mpii, "mpii"), pose16.astype(np.float32))
 
@@ -118,8 +202,11 @@ def test_binary_csv_and_text_image_sizes_name_the_file(tmp_path):
 # --- readers ---------------------------------------------------------------------------------------------------
 def test_read_json_document_and_mmpose_list(tmp_path, rng):
     kp = rng.uniform(0, 500, (2, 17, 2))
-    doc = {"image_size": [640, 480], "layout": "coco17",
-           "frames": [{"keypoints": [[x, y, 0.9] for x, y in frame]} for frame in kp.tolist()]}
+    doc = {
+        "image_size": [640, 480],
+        "layout": "coco17",
+        "frames": [{"keypoints": [[x, y, 0.9] for x, y in frame]} for frame in kp.tolist()],
+    }
     doc["frames"][1]["keypoints"][3] = None
     (tmp_path / "a.json").write_text(json.dumps(doc))
     data = kl.read_keypoints(tmp_path / "a.json")
@@ -158,21 +245,27 @@ def test_read_npz(tmp_path, rng):
     assert data.layout == "mediapipe33" and data.image_size.tolist() == [1280, 720]
 
 
-@pytest.mark.parametrize("name,content,match", [
-    ("empty.json", "", "the file is empty"),
-    ("bad.json", "{not json", "not valid JSON"),
-    ("noframes.json", '{"image_size": [1, 2]}', "expected key 'frames'"),
-    ("zero.json", '{"frames": []}', "non-empty list of frames"),
-    ("text.json", '{"frames": [{"keypoints": [[1, "a", 0.5]]}]}', r"frame 0, keypoint 0: expected a number"),
-    ("ragged.json", '{"frames": [{"keypoints": [[1, 2], [1, 2, 3]]}]}', r"frame 0, keypoint 1: expected \[x, y\]"),
-    ("count.json", '{"frames": [{"keypoints": [[1, 2]]}, {"keypoints": [[1, 2], [3, 4]]}]}',
-     "frame 1: 2 keypoints; expected 1"),
-    ("cell.csv", "1,2,3\n4,x,6\n", r"line 2 \(frame 1\), column 1: expected a number; received 'x'"),
-    ("short.csv", "1,2,3\n4,5\n", r"line 2 \(frame 1\): 2 fields; expected 3"),
-    ("cols.csv", "1,2,3,4,5\n", "5 values per frame"),
-    ("header.csv", "x0,y0\n", "no data rows"),
-    ("dets.txt", "1", "unknown extension"),
-])
+@pytest.mark.parametrize(
+    "name,content,match",
+    [
+        ("empty.json", "", "the file is empty"),
+        ("bad.json", "{not json", "not valid JSON"),
+        ("noframes.json", '{"image_size": [1, 2]}', "expected key 'frames'"),
+        ("zero.json", '{"frames": []}', "non-empty list of frames"),
+        ("text.json", '{"frames": [{"keypoints": [[1, "a", 0.5]]}]}', r"frame 0, keypoint 0: expected a number"),
+        ("ragged.json", '{"frames": [{"keypoints": [[1, 2], [1, 2, 3]]}]}', r"frame 0, keypoint 1: expected \[x, y\]"),
+        (
+            "count.json",
+            '{"frames": [{"keypoints": [[1, 2]]}, {"keypoints": [[1, 2], [3, 4]]}]}',
+            "frame 1: 2 keypoints; expected 1",
+        ),
+        ("cell.csv", "1,2,3\n4,x,6\n", r"line 2 \(frame 1\), column 1: expected a number; received 'x'"),
+        ("short.csv", "1,2,3\n4,5\n", r"line 2 \(frame 1\): 2 fields; expected 3"),
+        ("cols.csv", "1,2,3,4,5\n", "5 values per frame"),
+        ("header.csv", "x0,y0\n", "no data rows"),
+        ("dets.txt", "1", "unknown extension"),
+    ],
+)
 def test_reader_errors(tmp_path, name, content, match):
     (tmp_path / name).write_text(content)
     with pytest.raises(kl.KeypointError, match=match):

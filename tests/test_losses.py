@@ -22,7 +22,7 @@ GROUPS = ([1, 4, 10, 13], [2, 5, 9, 11, 14], [3, 6, 12, 15])
 def np_band(v, center, half_width):
     """The reference's diff_range_loss element-wise term: (v − μ)² · 1[(v − μ)² > s²]."""
     sq = (np.asarray(v, np.float64) - center) ** 2
-    return sq * (sq > half_width ** 2)
+    return sq * (sq > half_width**2)
 
 
 def np_grouped_error(pred, target):
@@ -48,8 +48,12 @@ def test_pose_mse_ignores_target_translation(rng):
     pred = rng.normal(size=(BATCH, 16, 3)).astype(np.float32)
     target = rng.normal(size=(BATCH, 16, 3)).astype(np.float32)
     shifted = target + rng.normal(size=(BATCH, 1, 3)).astype(np.float32) * 3.0
-    np.testing.assert_allclose(losses.pose_mse_per_example(pred, target).numpy(),
-                               losses.pose_mse_per_example(pred, shifted).numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        losses.pose_mse_per_example(pred, target).numpy(),
+        losses.pose_mse_per_example(pred, shifted).numpy(),
+        rtol=1e-5,
+        atol=1e-6,
+    )
 
 
 @pytest.mark.parametrize("parts", [5, 1])
@@ -61,7 +65,7 @@ def test_lsgan_discriminator_matches_reference(rng, parts):
     ref = 0.5 * (np.mean((real.astype(np.float64) - 1) ** 2) + np.mean(fake.astype(np.float64) ** 2))
     assert ours.shape == (BATCH,)
     np.testing.assert_allclose(ours.mean(), ref, rtol=1e-5)
-    np.testing.assert_allclose(ours, 0.5 * (((real - 1.0) ** 2).mean(1) + (fake ** 2).mean(1)), rtol=1e-5)
+    np.testing.assert_allclose(ours, 0.5 * (((real - 1.0) ** 2).mean(1) + (fake**2).mean(1)), rtol=1e-5)
 
 
 def test_lsgan_closed_form():
@@ -93,7 +97,7 @@ def test_grouped_joint_error_closed_form_single_joint():
     target = np.zeros((1, 16, 3), np.float32)
     target[0] += np.float32([1.0, 2.0, 3.0])  # absolute offset, removed by root subtraction
     pred = np.zeros((1, 16, 3), np.float32)
-    pred[0, 4, 0] = 1.0   # left hip: weight 5, group of 4
+    pred[0, 4, 0] = 1.0  # left hip: weight 5, group of 4
     pred[0, 9, 1] = -1.0  # head: weight 1, group of 5
     pred[0, 12, 2] = 2.0  # left wrist: weight 1, group of 4, error 2
     # Joints 0, 7, 8 are unused: errors there must not count.
@@ -186,8 +190,11 @@ def test_code_feedback_batch_mean_equals_reference(rng):
     err_rt = err_orig * rng.uniform(0.0, 45.0, size=(BATCH, 3))
     for ba_center in (3.12, 5.0):
         ours = losses.code_feedback_per_example(
-            tf.constant(err_orig, tf.float32), tf.constant(err_ba, tf.float32), tf.constant(err_rt, tf.float32),
-            ba_center=ba_center).numpy()
+            tf.constant(err_orig, tf.float32),
+            tf.constant(err_ba, tf.float32),
+            tf.constant(err_rt, tf.float32),
+            ba_center=ba_center,
+        ).numpy()
         assert ours.shape == (BATCH,)
         ref = _reference_code_feedback(err_orig, err_ba, err_rt, ba_center)
         assert ref > 0.0
@@ -204,7 +211,7 @@ def test_code_feedback_closed_form():
     # One sample, ratio_ba = (1, 1, 1) with μ = 4: (1 − 4)² = 9 > 4 → 0.1·9; ratio_rt = (40, 17, 17): 0.01·23²/3.
     err_orig = tf.constant([[0.1, 0.2, 0.05]])
     ours = losses.code_feedback_per_example(err_orig, err_orig, err_orig * [[40.0, 17.0, 17.0]], ba_center=4.0)
-    np.testing.assert_allclose(ours.numpy(), [0.1 * 9.0 + 0.01 * 23.0 ** 2 / 3.0], rtol=1e-5)
+    np.testing.assert_allclose(ours.numpy(), [0.1 * 9.0 + 0.01 * 23.0**2 / 3.0], rtol=1e-5)
 
 
 def test_paper_feedback_matches_formula(rng):
@@ -214,8 +221,8 @@ def test_paper_feedback_matches_formula(rng):
     np.testing.assert_allclose(ours, np.abs(1.0 - np.exp(loss_aug - 2.5 * loss_orig)), rtol=1e-12)
     # Zero exactly when L' = β·L.
     np.testing.assert_allclose(
-        losses.paper_feedback_per_example(tf.constant([0.1]), tf.constant([0.3]), beta=3.0).numpy(), 0.0,
-        atol=1e-7)
+        losses.paper_feedback_per_example(tf.constant([0.1]), tf.constant([0.3]), beta=3.0).numpy(), 0.0, atol=1e-7
+    )
 
 
 def test_ba_range_matches_reference(rng):
@@ -227,8 +234,8 @@ def test_ba_range_matches_reference(rng):
     m = ba_diff.astype(np.float64).mean(axis=1)
     expected = np_band(m, 0.205, 0.165)
     np.testing.assert_allclose(ours, expected, rtol=1e-4, atol=1e-9)
-    assert (expected[: BATCH // 3] > 0).all() and (expected[-(BATCH // 3):] > 0).all()
-    assert (expected[BATCH // 3: 2 * BATCH // 3] == 0).all()
+    assert (expected[: BATCH // 3] > 0).all() and (expected[-(BATCH // 3) :] > 0).all()
+    assert (expected[BATCH // 3 : 2 * BATCH // 3] == 0).all()
 
 
 def test_bl_rectified_is_elementwise(rng):
@@ -251,4 +258,4 @@ def test_paper_rectified(rng):
     flat = gamma.reshape(BATCH, -1).astype(np.float64)
     active = np.abs(flat).mean(axis=1) >= threshold
     assert active.any() and (~active).any()
-    np.testing.assert_allclose(ours, np.where(active, (flat ** 2).sum(axis=1), 0.0), rtol=1e-5)
+    np.testing.assert_allclose(ours, np.where(active, (flat**2).sum(axis=1), 0.0), rtol=1e-5)

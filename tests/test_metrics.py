@@ -44,8 +44,9 @@ def test_mpjpe_does_not_root_align():
 
 def test_pa_mpjpe_zero_for_similarity_transform(rng):
     target = ref.random_pose(rng, 8)
-    pred = np.stack([
-        _similarity(pose, ref.random_rotation(rng), rng.uniform(0.5, 2.0), rng.normal(size=3)) for pose in target])
+    pred = np.stack(
+        [_similarity(pose, ref.random_rotation(rng), rng.uniform(0.5, 2.0), rng.normal(size=3)) for pose in target]
+    )
     np.testing.assert_allclose(metrics.pa_mpjpe(pred, target), 0.0, atol=1e-12)
     tf_errors = metrics.pa_mpjpe(tf.constant(pred, tf.float32), tf.constant(target, tf.float32))
     np.testing.assert_allclose(tf_errors.numpy(), 0.0, atol=1e-5)
@@ -64,8 +65,7 @@ def test_pa_mpjpe_matches_numpy_procrustes(poses, rng):
     pred = np.stack([_similarity(p, ref.random_rotation(rng), 1.3, rng.normal(size=3)) for p in pred])
     expected = ref.pa_mpjpe(pred, target)
     np.testing.assert_allclose(metrics.pa_mpjpe(pred, target), expected, rtol=1e-9)
-    np.testing.assert_allclose(metrics.procrustes_align(pred, target), ref.procrustes_align(pred, target),
-                               atol=1e-12)
+    np.testing.assert_allclose(metrics.procrustes_align(pred, target), ref.procrustes_align(pred, target), atol=1e-12)
     got_tf = metrics.pa_mpjpe(tf.constant(pred, tf.float32), tf.constant(target, tf.float32))
     assert got_tf.dtype == tf.float32
     np.testing.assert_allclose(got_tf.numpy(), expected, rtol=1e-4, atol=1e-6)
@@ -82,8 +82,7 @@ def test_numpy_path_is_float64():
     for fn in (metrics.mpjpe, metrics.pa_mpjpe, metrics.pck, metrics.auc):
         out = fn(pred, target)
         assert isinstance(out, np.ndarray) and out.dtype == np.float64 and out.shape == (3,), fn.__name__
-    np.testing.assert_allclose(metrics.mpjpe(pred, target), np.sqrt(3.0) * np.float64(np.float32(0.1)),
-                               rtol=1e-15)
+    np.testing.assert_allclose(metrics.mpjpe(pred, target), np.sqrt(3.0) * np.float64(np.float32(0.1)), rtol=1e-15)
 
 
 @pytest.mark.parametrize("name", ["mpjpe", "pa_mpjpe", "pck", "auc"])
@@ -102,8 +101,12 @@ def test_pa_mpjpe_tf_with_unknown_batch(poses):
     pred, target = poses
     spec = tf.TensorSpec((None, 16, 3), tf.float32)
     graph_fn = tf.function(metrics.pa_mpjpe, input_signature=[spec, spec])
-    np.testing.assert_allclose(graph_fn(pred.astype(np.float32), target.astype(np.float32)).numpy(),
-                               ref.pa_mpjpe(pred, target), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(
+        graph_fn(pred.astype(np.float32), target.astype(np.float32)).numpy(),
+        ref.pa_mpjpe(pred, target),
+        rtol=1e-4,
+        atol=1e-6,
+    )
 
 
 def _errors_at(distances_mm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -143,8 +146,9 @@ def test_pck_joint_subset():
     pred, target = _errors_at(distances)
     np.testing.assert_allclose(metrics.pck(pred, target, joints=metrics.JOINTS_3DHP_14), 1.0)
     np.testing.assert_allclose(metrics.pck(pred, target, joints=metrics.JOINTS_ALL), 14 / 16)
-    tf_value = metrics.pck(tf.constant(pred, tf.float32), tf.constant(target, tf.float32),
-                           joints=metrics.JOINTS_3DHP_14)
+    tf_value = metrics.pck(
+        tf.constant(pred, tf.float32), tf.constant(target, tf.float32), joints=metrics.JOINTS_3DHP_14
+    )
     np.testing.assert_allclose(tf_value.numpy(), 1.0)
 
 

@@ -22,9 +22,15 @@ def np_rz(a):
     return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
 
 
-PLACEMENT = placement.Placement(up_axis=(0.0, -0.98, 0.199), depth=(3.0, 7.0), image_x=(-0.3, 0.1),
-                                image_y=(-0.2, 0.2), yaw_limit=math.pi, pitch_limit=math.radians(30),
-                                roll_limit=math.radians(10))
+PLACEMENT = placement.Placement(
+    up_axis=(0.0, -0.98, 0.199),
+    depth=(3.0, 7.0),
+    image_x=(-0.3, 0.1),
+    image_y=(-0.2, 0.2),
+    yaw_limit=math.pi,
+    pitch_limit=math.radians(30),
+    roll_limit=math.radians(10),
+)
 
 
 def test_place_matches_closed_form(rng):
@@ -49,15 +55,14 @@ def test_yaw_keeps_the_vertical_and_bounds_are_reached(rng):
     pose = ref.random_pose(rng, 4)
     zeros = np.zeros((4, 2))
     yaw_only = np.concatenate([rng.uniform(-1, 1, (4, 1)), zeros], -1)
-    out = placement.place(tf.constant(pose, tf.float64), tf.constant(yaw_only), tf.zeros((4, 3), tf.float64),
-                          PLACEMENT)
+    out = placement.place(tf.constant(pose, tf.float64), tf.constant(yaw_only), tf.zeros((4, 3), tf.float64), PLACEMENT)
     up = np.array(PLACEMENT.up_axis)
     rel = pose - pose[:, :1]
     # A rotation about `up` keeps every joint's height along `up` and its distance from the root.
-    np.testing.assert_allclose((out["pose_rt"].numpy() - out["translation"].numpy()[:, None]) @ up, rel @ up,
-                               atol=1e-9)
-    np.testing.assert_allclose(np.linalg.norm(out["pose_rt"] - out["translation"][:, None], axis=-1),
-                               np.linalg.norm(rel, axis=-1), atol=1e-9)
+    np.testing.assert_allclose((out["pose_rt"].numpy() - out["translation"].numpy()[:, None]) @ up, rel @ up, atol=1e-9)
+    np.testing.assert_allclose(
+        np.linalg.norm(out["pose_rt"] - out["translation"][:, None], axis=-1), np.linalg.norm(rel, axis=-1), atol=1e-9
+    )
     corners = placement.root_position(tf.constant([[1.0, -1.0, 1.0], [-1.0, 1.0, -1.0]], tf.float64), PLACEMENT)
     np.testing.assert_allclose(corners, [[0.1 * 7, -0.2 * 7, 7.0], [-0.3 * 3, 0.2 * 3, 3.0]], atol=1e-12)
 
@@ -68,8 +73,11 @@ def test_rotation_angle_of_known_rotations():
     matrices = np.stack([ref.rodrigues(a * x) for a, x in zip(angles, axes)])
     np.testing.assert_allclose(placement.rotation_angle(tf.constant(matrices)), angles, atol=1e-6)
     # The reference's axis-angle of norm 4 rad is a rotation by 2π − 4.
-    np.testing.assert_allclose(placement.rotation_angle(tf.constant(ref.rodrigues(np.array([4.0, 0, 0]))[None])),
-                               [2 * math.pi - 4.0], atol=1e-9)
+    np.testing.assert_allclose(
+        placement.rotation_angle(tf.constant(ref.rodrigues(np.array([4.0, 0, 0]))[None])),
+        [2 * math.pi - 4.0],
+        atol=1e-9,
+    )
 
 
 def test_measure_placement_percentiles_and_margin(rng):
@@ -88,10 +96,15 @@ def test_measure_placement_percentiles_and_margin(rng):
     assert placement.Placement.from_config(p.to_config()) == p
 
 
-@pytest.mark.parametrize("bad, match", [
-    (dict(depth=(5.0, 3.0)), "depth"), (dict(depth=(0.0, 3.0)), "positive depth"),
-    (dict(up_axis=(0.0, 0.0, 0.0)), "up_axis"), (dict(pitch_limit=4.0), "pitch_limit"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (dict(depth=(5.0, 3.0)), "depth"),
+        (dict(depth=(0.0, 3.0)), "positive depth"),
+        (dict(up_axis=(0.0, 0.0, 0.0)), "up_axis"),
+        (dict(pitch_limit=4.0), "pitch_limit"),
+    ],
+)
 def test_invalid_placements_are_rejected(bad, match):
     fields = dict(up_axis=(0.0, -1.0, 0.0), depth=(3.0, 6.0), image_x=(-0.1, 0.1), image_y=(-0.1, 0.1)) | bad
     with pytest.raises(ValueError, match=match):
@@ -114,6 +127,7 @@ def test_anchored_parameters_wrap_the_yaw_and_clip_the_rest(rng):
     np.testing.assert_allclose(out[:, 0], (value[:, 0] + 1) % 2 - 1, atol=1e-12)
     assert out.min() >= -1 and out.max() <= 1
     # With no learned part the anchors are uniform on (−1, 1): mean 0, variance 1/3.
-    anchors = placement.anchored(tf.constant(rng.standard_normal((20000, 3))), tf.zeros((20000, 3), tf.float64),
-                                 0.5).numpy()
+    anchors = placement.anchored(
+        tf.constant(rng.standard_normal((20000, 3))), tf.zeros((20000, 3), tf.float64), 0.5
+    ).numpy()
     assert abs(anchors.mean()) < 0.02 and abs(anchors.var() - 1 / 3) < 0.01

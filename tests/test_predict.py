@@ -23,8 +23,9 @@ def setup(tmp_path_factory):
     """(model, version folder, COCO keypoints (3, 17, 3) pixels in a 640x480 image)."""
     root = tmp_path_factory.mktemp("predict")
     model = build_estimator("mlp", units=56, num_stages=1)
-    version_dir = export.export_model(model, root / "m", tflite_variants=("float32",),
-                                      sets=export.verification_sets(num_samples=64))
+    version_dir = export.export_model(
+        model, root / "m", tflite_variants=("float32",), sets=export.verification_sets(num_samples=64)
+    )
     rng = np.random.default_rng(5)
     coco = np.concatenate([rng.uniform([200, 100], [440, 400], (3, 17, 2)), rng.uniform(0.6, 1, (3, 17, 1))], -1)
     return model, version_dir, coco
@@ -62,8 +63,9 @@ def test_every_input_format_end_to_end(setup, tmp_path, out_ext, capsys):
     expected = expected_3d(model, coco)
     for name, extra in write_inputs(tmp_path, coco).items():
         output = tmp_path / f"{name}{out_ext}"
-        code = predict.main(["--model", str(version_dir), "--input", str(tmp_path / name), "--output", str(output),
-                             *extra])
+        code = predict.main(
+            ["--model", str(version_dir), "--input", str(tmp_path / name), "--output", str(output), *extra]
+        )
         assert code == 0, capsys.readouterr().err
         if out_ext == ".json":
             doc = json.loads(output.read_text())
@@ -80,8 +82,15 @@ def test_tflite_flip_and_plot(setup, tmp_path):
     model, version_dir, coco = setup
     write_inputs(tmp_path, coco)
     tflite = version_dir / "tflite" / "pose_lifter_float32.tflite"
-    result = predict.predict_file(tflite, tmp_path / "dets.npz", tmp_path / "out.npz", use_flip_tta=True,
-                                  plot_path=tmp_path / "pose.png", plot_frame=2, num_threads=1)
+    result = predict.predict_file(
+        tflite,
+        tmp_path / "dets.npz",
+        tmp_path / "out.npz",
+        use_flip_tta=True,
+        plot_path=tmp_path / "pose.png",
+        plot_frame=2,
+        num_threads=1,
+    )
     assert result["flip_tta"] and (tmp_path / "out.npz").is_file()
     assert (tmp_path / "pose.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     coco_mirror = coco.copy()
@@ -95,14 +104,44 @@ def test_tflite_flip_and_plot(setup, tmp_path):
 def test_module_cli_runs_in_a_fresh_process(setup, tmp_path):
     _, version_dir, coco = setup
     write_inputs(tmp_path, coco)
-    out = subprocess.run([sys.executable, "-m", "poseaug_tf.predict", "--model", str(version_dir), "--input",
-                          str(tmp_path / "doc.json"), "--output", str(tmp_path / "o.json")], capture_output=True,
-                         text=True, cwd=REPO, timeout=120, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "poseaug_tf.predict",
+            "--model",
+            str(version_dir),
+            "--input",
+            str(tmp_path / "doc.json"),
+            "--output",
+            str(tmp_path / "o.json"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert len(json.loads((tmp_path / "o.json").read_text())["frames"]) == 3
-    bad = subprocess.run([sys.executable, "-m", "poseaug_tf.predict", "--model", str(version_dir), "--input",
-                          str(tmp_path / "dets.csv"), "--output", str(tmp_path / "o2.json")], capture_output=True,
-                         text=True, cwd=REPO, timeout=120, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "poseaug_tf.predict",
+            "--model",
+            str(version_dir),
+            "--input",
+            str(tmp_path / "dets.csv"),
+            "--output",
+            str(tmp_path / "o2.json"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
     assert bad.returncode == 1 and "no image size" in bad.stderr and not (tmp_path / "o2.json").exists()
 
 
@@ -141,8 +180,19 @@ def test_errors_exit_non_zero_and_write_nothing(setup, tmp_path, capsys):
     for name, content, extra, match in _error_cases(coco):
         (tmp_path / name).write_text(content)
         output, plot = tmp_path / f"{name}.out.json", tmp_path / f"{name}.png"
-        code = predict.main(["--model", str(version_dir), "--input", str(tmp_path / name), "--output", str(output),
-                             "--plot", str(plot), *extra])
+        code = predict.main(
+            [
+                "--model",
+                str(version_dir),
+                "--input",
+                str(tmp_path / name),
+                "--output",
+                str(output),
+                "--plot",
+                str(plot),
+                *extra,
+            ]
+        )
         err = capsys.readouterr().err
         assert code == 1, name
         assert str(tmp_path / name) in err or "--image-size" in err, (name, err)
@@ -154,10 +204,12 @@ def test_errors_exit_non_zero_and_write_nothing(setup, tmp_path, capsys):
 def test_bad_model_and_output_paths(setup, tmp_path, capsys):
     _, version_dir, coco = setup
     write_inputs(tmp_path, coco)
-    cases = [(["--model", str(tmp_path)], "SavedModel folder"),
-             (["--model", str(version_dir), "--output", str(tmp_path / "o.txt")], "expected a .json or .npz"),
-             (["--model", str(version_dir), "--output", str(tmp_path / "no" / "o.json")], "does not exist"),
-             (["--model", str(version_dir), "--layout", "halpe"], "--layout: unknown layout 'halpe'")]
+    cases = [
+        (["--model", str(tmp_path)], "SavedModel folder"),
+        (["--model", str(version_dir), "--output", str(tmp_path / "o.txt")], "expected a .json or .npz"),
+        (["--model", str(version_dir), "--output", str(tmp_path / "no" / "o.json")], "does not exist"),
+        (["--model", str(version_dir), "--layout", "halpe"], "--layout: unknown layout 'halpe'"),
+    ]
     for args, match in cases:
         argv = ["--input", str(tmp_path / "doc.json"), "--output", str(tmp_path / "o.json"), *args]
         assert predict.main(argv) == 1
@@ -183,6 +235,7 @@ def test_output_never_overwrites_the_input_or_needs_a_writable_folder(setup, tmp
         if pathlib.Path(dir) == locked:
             raise PermissionError(13, "Permission denied")
         return real_temporary_file(*args, dir=dir, **kwargs)
+
     monkeypatch.setattr(predict.tempfile, "TemporaryFile", temporary_file)
     assert predict.main(argv + ["--output", str(locked / "o.json")]) == 1
     assert "is not writable" in capsys.readouterr().err

@@ -9,15 +9,17 @@ from poseaug_tf import runtime
 
 
 def test_filter_drops_banners_and_keeps_real_errors():
-    captured = "\n".join([
-        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
-        "I0000 00:00:1.0 1 port.cc:153] oneDNN custom operations are on. You may see slightly different ...",
-        "I0000 00:00:1.0 1 cudart_stub.cc:31] Could not find cuda drivers on your machine, GPU will not be used.",
-        "E0000 00:00:1.0 1 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error",
-        "",
-        "E0000 00:00:1.0 1 op_kernel.cc:1] Failed to load libfoo.so: cannot open shared object file",
-        "Traceback (most recent call last):",
-    ])
+    captured = "\n".join(
+        [
+            "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+            "I0000 00:00:1.0 1 port.cc:153] oneDNN custom operations are on. You may see slightly different ...",
+            "I0000 00:00:1.0 1 cudart_stub.cc:31] Could not find cuda drivers on your machine, GPU will not be used.",
+            "E0000 00:00:1.0 1 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error",
+            "",
+            "E0000 00:00:1.0 1 op_kernel.cc:1] Failed to load libfoo.so: cannot open shared object file",
+            "Traceback (most recent call last):",
+        ]
+    )
     kept = runtime.filter_startup_noise(captured)
     assert kept.splitlines() == [
         "E0000 00:00:1.0 1 op_kernel.cc:1] Failed to load libfoo.so: cannot open shared object file",
@@ -26,9 +28,11 @@ def test_filter_drops_banners_and_keeps_real_errors():
 
 
 def test_entry_point_start_is_quiet_but_stderr_still_works():
-    code = ("from poseaug_tf.runtime import import_tensorflow_quietly\n"
-            "tf = import_tensorflow_quietly()\n"
-            "import sys; print(int(tf.constant(20) + 22)); print('still visible', file=sys.stderr)\n")
+    code = (
+        "from poseaug_tf.runtime import import_tensorflow_quietly\n"
+        "tf = import_tensorflow_quietly()\n"
+        "import sys; print(int(tf.constant(20) + 22)); print('still visible', file=sys.stderr)\n"
+    )
     # Without TF_CPP_MIN_LOG_LEVEL: the banners must be filtered, not just hidden by a log level.
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)

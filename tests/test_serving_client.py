@@ -19,8 +19,12 @@ from poseaug_tf.models import build_estimator
 def served(tmp_path_factory):
     """A tiny exported model behind a local HTTP server that answers like TF Serving's REST predict API."""
     model = build_estimator("mlp", units=24, num_stages=1)
-    version_dir = export.export_model(model, tmp_path_factory.mktemp("serving") / "tiny", tflite_variants=(),
-                                      sets=export.verification_sets(num_samples=32))
+    version_dir = export.export_model(
+        model,
+        tmp_path_factory.mktemp("serving") / "tiny",
+        tflite_variants=(),
+        sets=export.verification_sets(num_samples=32),
+    )
     signatures = tf.saved_model.load(str(version_dir)).signatures
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -73,7 +77,8 @@ def test_parse_rest_response():
     pose = np.arange(96, dtype=np.float32).reshape(2, 16, 3)
     np.testing.assert_array_equal(serving_client.parse_rest_response({"predictions": pose.tolist()}), pose)
     np.testing.assert_array_equal(
-        serving_client.parse_rest_response({"outputs": {"keypoints_3d": pose.tolist()}}), pose)
+        serving_client.parse_rest_response({"outputs": {"keypoints_3d": pose.tolist()}}), pose
+    )
     with pytest.raises(ValueError, match="returned an error: bad input"):
         serving_client.parse_rest_response({"error": "bad input"})
 
@@ -85,13 +90,18 @@ def test_predict_rest_round_trip(served, rng):
     size = np.array([[640, 480], [1000, 1002], [1920, 1080]], np.float32)
     px = (x + np.stack([np.ones(3), size[:, 1] / size[:, 0]], 1)[:, None]) * size[:, None, :1] / 2
     norm = px / size[:, None, :1] * 2 - np.stack([np.ones(3), size[:, 1] / size[:, 0]], 1)[:, None]
-    np.testing.assert_allclose(serving_client.predict_rest(url, "tiny", px, image_size=size),
-                               model(norm.astype(np.float32), training=False), atol=1e-5)
+    np.testing.assert_allclose(
+        serving_client.predict_rest(url, "tiny", px, image_size=size),
+        model(norm.astype(np.float32), training=False),
+        atol=1e-5,
+    )
 
 
 def test_predict_request_construction(rng):
-    pytest.importorskip("tensorflow_serving.apis.predict_pb2",
-                        reason="tensorflow-serving-api not installed (pip install -e '.[serving]')")
+    pytest.importorskip(
+        "tensorflow_serving.apis.predict_pb2",
+        reason="tensorflow-serving-api not installed (pip install -e '.[serving]')",
+    )
     x = rng.uniform(-1, 1, (4, 16, 2)).astype(np.float32)
     request = serving_client.make_predict_request("vp", x, version=3)
     assert request.model_spec.name == "vp" and request.model_spec.version.value == 3
@@ -101,7 +111,6 @@ def test_predict_request_construction(rng):
     assert [d.size for d in tensor.tensor_shape.dim] == [4, 16, 2]
     np.testing.assert_array_equal(tf.make_ndarray(tensor), x)
     pixels = serving_client.make_predict_request("vp", x * 50 + 200, image_size=(640, 480))
-    assert pixels.model_spec.signature_name == "predict_pixels" and set(pixels.inputs) == {"keypoints_px",
-                                                                                          "image_size"}
+    assert pixels.model_spec.signature_name == "predict_pixels" and set(pixels.inputs) == {"keypoints_px", "image_size"}
     np.testing.assert_array_equal(tf.make_ndarray(pixels.inputs["image_size"]), np.tile([[640, 480]], (4, 1)))
     assert type(request).FromString(request.SerializeToString()) == request

@@ -27,21 +27,37 @@ def test_normalize_pixels_closed_form_and_graph():
     rng = np.random.default_rng(3)
     size = rng.uniform(64, 4000, (5, 2)).astype(np.float32)
     kp = (rng.uniform(0, 1, (5, 16, 2)) * size[:, None]).astype(np.float32)
-    np.testing.assert_array_equal(contract.normalize_pixels(kp, size),
-                                  camera.normalize_screen(kp, size[:, 0], size[:, 1]).numpy())
+    np.testing.assert_array_equal(
+        contract.normalize_pixels(kp, size), camera.normalize_screen(kp, size[:, 0], size[:, 1]).numpy()
+    )
 
 
-@pytest.mark.parametrize("size, plausible", [((640, 480), True), ((1, 1), True), ((100_000, 100_000), True),
-                                             ((0, 480), False), ((-640, 480), False), ((np.nan, 480), False),
-                                             ((1e30, 1e30), False), ([[640, 480], [640, 0]], False)])
+@pytest.mark.parametrize(
+    "size, plausible",
+    [
+        ((640, 480), True),
+        ((1, 1), True),
+        ((100_000, 100_000), True),
+        ((0, 480), False),
+        ((-640, 480), False),
+        ((np.nan, 480), False),
+        ((1e30, 1e30), False),
+        ([[640, 480], [640, 0]], False),
+    ],
+)
 def test_plausible_image_size(size, plausible):
     assert contract.plausible_image_size(size) is plausible
 
 
 def test_paths_and_metadata(tmp_path):
     assert contract.tflite_path(tmp_path, "int8") == tmp_path / "tflite" / "pose_lifter_int8.tflite"
-    meta = contract.metadata(model_class="SimpleBaseline", parameters=12, config={"seed": 1}, use_flip_tta=True,
-                             source="runs/x/poseaug.weights.h5")
+    meta = contract.metadata(
+        model_class="SimpleBaseline",
+        parameters=12,
+        config={"seed": 1},
+        use_flip_tta=True,
+        source="runs/x/poseaug.weights.h5",
+    )
     assert meta["joint_names"][0] == "Hip" and len(meta["parents"]) == 16 and meta["flip_tta"] is True
     assert meta["signatures"] == ["serving_default", "predict_pixels"] and meta["output"]["units"] == "metres"
     (tmp_path / "assets").mkdir()

@@ -9,14 +9,46 @@ from tests import numpy_reference as ref
 
 # Names of the 32 Human3.6M mocap joints (3d-pose-baseline's H36M_NAMES); unnamed rows are "".
 H36M32_NAMES = [""] * 32
-for _index, _name in {0: "Hip", 1: "RHip", 2: "RKnee", 3: "RFoot", 6: "LHip", 7: "LKnee", 8: "LFoot",
-                      12: "Spine", 13: "Thorax", 14: "Neck/Nose", 15: "Head", 17: "LShoulder", 18: "LElbow",
-                      19: "LWrist", 25: "RShoulder", 26: "RElbow", 27: "RWrist"}.items():
+for _index, _name in {
+    0: "Hip",
+    1: "RHip",
+    2: "RKnee",
+    3: "RFoot",
+    6: "LHip",
+    7: "LKnee",
+    8: "LFoot",
+    12: "Spine",
+    13: "Thorax",
+    14: "Neck/Nose",
+    15: "Head",
+    17: "LShoulder",
+    18: "LElbow",
+    19: "LWrist",
+    25: "RShoulder",
+    26: "RElbow",
+    27: "RWrist",
+}.items():
     H36M32_NAMES[_index] = _name
 
 # data README: joint order of data_2d_h36m_sh_pt_mpii.npz.
-SH_MPII_NAMES = ("RFoot", "RKnee", "RHip", "LHip", "LKnee", "LFoot", "Hip", "Spine", "Thorax", "Head",
-                 "RWrist", "RElbow", "RShoulder", "LShoulder", "LElbow", "LWrist")
+SH_MPII_NAMES = (
+    "RFoot",
+    "RKnee",
+    "RHip",
+    "LHip",
+    "LKnee",
+    "LFoot",
+    "Hip",
+    "Spine",
+    "Thorax",
+    "Head",
+    "RWrist",
+    "RElbow",
+    "RShoulder",
+    "LShoulder",
+    "LElbow",
+    "LWrist",
+)
 
 
 def test_tables_match_reference():

@@ -16,16 +16,19 @@ from configs import common, synthetic
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("path, value, match", [
-    ("selection", "bogus", "config.selection: expected one of 'val', 'last'"),
-    ("eval.pck_joints", "bogus", "config.eval.pck_joints"),
-    ("pretrain.epochs", 0, "config.pretrain.epochs: expected a value >= 1; received 0"),
-    ("pretrain.lr", -1e-3, "config.pretrain.lr: expected a value > 0"),
-    ("model.dropout_rate", 1.0, "config.model.dropout_rate"),
-    ("poseaug.augmented_fraction", 1.0, "config.poseaug.augmented_fraction: expected a value > 0 and < 1"),
-    ("poseaug.warmup", 12, "config.poseaug.warmup: expected fewer warm-up epochs"),
-    ("data.stride", 0, "config.data.stride"),
-])
+@pytest.mark.parametrize(
+    "path, value, match",
+    [
+        ("selection", "bogus", "config.selection: expected one of 'val', 'last'"),
+        ("eval.pck_joints", "bogus", "config.eval.pck_joints"),
+        ("pretrain.epochs", 0, "config.pretrain.epochs: expected a value >= 1; received 0"),
+        ("pretrain.lr", -1e-3, "config.pretrain.lr: expected a value > 0"),
+        ("model.dropout_rate", 1.0, "config.model.dropout_rate"),
+        ("poseaug.augmented_fraction", 1.0, "config.poseaug.augmented_fraction: expected a value > 0 and < 1"),
+        ("poseaug.warmup", 12, "config.poseaug.warmup: expected fewer warm-up epochs"),
+        ("data.stride", 0, "config.data.stride"),
+    ],
+)
 def test_validate_names_the_field(path, value, match):
     config = synthetic.get_config()
     section, _, field = path.rpartition(".")
@@ -36,6 +39,7 @@ def test_validate_names_the_field(path, value, match):
 
 def test_every_shipped_config_is_valid():
     from configs import h36m_mlp, h36m_semgcn, h36m_stgcn, h36m_videopose
+
     for module in (synthetic, h36m_mlp, h36m_semgcn, h36m_stgcn, h36m_videopose):
         common.validate(module.get_config())
     common.validate(synthetic.get_config("smoke"))
@@ -44,11 +48,25 @@ def test_every_shipped_config_is_valid():
 @pytest.mark.slow
 def test_a_diverging_pretraining_stops_in_one_line_and_keeps_its_workdir(tmp_path):
     workdir = tmp_path / "run"
-    done = subprocess.run([sys.executable, "train.py", "--config=configs/synthetic.py:smoke",
-                           "--config.pretrain.lr=1e6", "--config.figures.enabled=false", f"--workdir={workdir}"],
-                          cwd=REPO, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "train.py",
+            "--config=configs/synthetic.py:smoke",
+            "--config.pretrain.lr=1e6",
+            "--config.figures.enabled=false",
+            f"--workdir={workdir}",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     last = done.stderr.strip().splitlines()[-1]
     assert done.returncode == 1 and "Traceback" not in done.stderr
-    assert re.match(r"train\.py: error: training stopped: `\w+` became (nan|inf) at step \d+ \(pretrain 1/2, steps "
-                    r"\d+\.\.\d+\)\. The checkpoints", last), last
+    assert re.match(
+        r"train\.py: error: training stopped: `\w+` became (nan|inf) at step \d+ \(pretrain 1/2, steps "
+        r"\d+\.\.\d+\)\. The checkpoints",
+        last,
+    ), last
     assert f"kept in {workdir}." in last and (workdir / "config.json").is_file()

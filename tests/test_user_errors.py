@@ -10,7 +10,8 @@ from poseaug_tf import user_errors
 
 def test_one_line_joins_the_lines_of_a_message():
     assert user_errors.one_line(ValueError("failed:\n  float16: too far\n\n  int8: too far")) == (
-        "failed: float16: too far; int8: too far")
+        "failed: float16: too far; int8: too far"
+    )
 
 
 def test_an_input_error_becomes_one_line_and_exit_code_1(capsys):

@@ -28,8 +28,9 @@ def parsed_flags():
 def test_main_writes_the_selected_figures(tmp_path):
     fake_workdir.make_fake_workdir(tmp_path / "run", with_checkpoint=False)
     out = tmp_path / "out"
-    with flagsaver.flagsaver(workdir=str(tmp_path / "run"), figures=["training_curves", "per_joint_errors"],
-                             out_dir=str(out), dpi=50):
+    with flagsaver.flagsaver(
+        workdir=str(tmp_path / "run"), figures=["training_curves", "per_joint_errors"], out_dir=str(out), dpi=50
+    ):
         visualize.main(["visualize"])
     assert sorted(p.name for p in out.iterdir()) == ["per_joint_errors.png", "training_curves.png"]
     assert png_size(out / "training_curves.png") == canvas.expected_pixel_size("training_curves", dpi=50)
@@ -43,8 +44,10 @@ def test_main_rejects_extra_arguments_and_unknown_figures(tmp_path, capsys):
     with flagsaver.flagsaver(workdir=str(tmp_path), figures=["nope"]):
         with pytest.raises(SystemExit, match="1"):
             visualize.main(["visualize"])
-    assert capsys.readouterr().err == ("visualize: error: figures: unknown figure 'nope'; valid: augmentations, "
-                                       "distributions, training_curves, per_joint_errors, per_action_errors.\n")
+    assert capsys.readouterr().err == (
+        "visualize: error: figures: unknown figure 'nope'; valid: augmentations, "
+        "distributions, training_curves, per_joint_errors, per_action_errors.\n"
+    )
 
 
 def test_module_runs_as_a_script(tmp_path):
@@ -52,10 +55,14 @@ def test_module_runs_as_a_script(tmp_path):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     result = subprocess.run(
         [sys.executable, "-m", "poseaug_tf.visualize", f"--workdir={tmp_path}", "--figures=per_action_errors"],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert png_size(tmp_path / "figures" / "per_action_errors.png") == canvas.expected_pixel_size(
-        "per_action_errors")
+    assert png_size(tmp_path / "figures" / "per_action_errors.png") == canvas.expected_pixel_size("per_action_errors")
     assert (tmp_path / "figures" / "per_action.md").read_text().startswith("MPJPE (mm)")
 
 
@@ -63,6 +70,7 @@ def test_module_runs_as_a_script(tmp_path):
 def test_figures_of_a_real_smoke_run(tmp_path):
     from configs import synthetic
     from poseaug_tf.training.loop import train_and_evaluate
+
     train_and_evaluate(synthetic.get_config("smoke"), tmp_path, callbacks=[figures.FigureCallback(every=1)])
     assert (tmp_path / "figures" / "training_curves.png").is_file()  # drawn by the callback at the end
     written = figures.write_figures(tmp_path, num_samples=256)

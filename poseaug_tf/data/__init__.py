@@ -9,5 +9,15 @@ from poseaug_tf.data.mpi_3dhp import load_3dhp
 from poseaug_tf.data.pose_set import DataFileNotFoundError, DataFormatError, PoseSet, split_validation
 from poseaug_tf.data.synthetic import make_synthetic
 
-__all__ = ["DataFileNotFoundError", "DataFormatError", "PoseSet", "TEST_SUBJECTS", "TRAIN_SUBJECTS",
-           "load_3dhp", "load_generic", "load_h36m", "make_synthetic", "split_validation"]
+__all__ = [
+    "DataFileNotFoundError",
+    "DataFormatError",
+    "PoseSet",
+    "TEST_SUBJECTS",
+    "TRAIN_SUBJECTS",
+    "load_3dhp",
+    "load_generic",
+    "load_h36m",
+    "make_synthetic",
+    "split_validation",
+]

@@ -71,8 +71,12 @@ def read_cache(path: str | Path, sources: list[dict]) -> PoseSet | None:
         with h5py.File(path, "r") as handle:
             attrs = dict(handle.attrs)
             if int(attrs["format_version"]) != CACHE_FORMAT_VERSION:
-                logging.info("Cache %s has format %s (expected %d); rebuilding.", path, attrs["format_version"],
-                             CACHE_FORMAT_VERSION)
+                logging.info(
+                    "Cache %s has format %s (expected %d); rebuilding.",
+                    path,
+                    attrs["format_version"],
+                    CACHE_FORMAT_VERSION,
+                )
                 return None
             if not _same_sources(json.loads(attrs["sources"]), sources):
                 logging.info("Cache %s was built from other source files; rebuilding.", path)
@@ -81,11 +85,16 @@ def read_cache(path: str | Path, sources: list[dict]) -> PoseSet | None:
             for field in _LABEL_FIELDS:
                 names = np.array([s.decode() for s in handle[f"{field}_names"][...]], dtype=object)
                 arrays[field] = names[handle[f"{field}_codes"][...]]
-            return PoseSet(name=str(attrs["name"]), root_relative=bool(attrs["root_relative"]),
-                           has_camera=bool(attrs["has_camera"]), **arrays)
+            return PoseSet(
+                name=str(attrs["name"]),
+                root_relative=bool(attrs["root_relative"]),
+                has_camera=bool(attrs["has_camera"]),
+                **arrays,
+            )
     except Exception as error:  # noqa: BLE001 - any unreadable cache is rebuilt, never fatal
-        logging.warning("Cache file %s is corrupt or unreadable (%s: %s); rebuilding it.", path,
-                        type(error).__name__, error)
+        logging.warning(
+            "Cache file %s is corrupt or unreadable (%s: %s); rebuilding it.", path, type(error).__name__, error
+        )
         return None
 
 
@@ -94,9 +103,16 @@ def write_cache(path: str | Path, pose_set: PoseSet, sources: list[dict], option
     with files.atomic_path(path, suffix=".tmp") as tmp:
         with h5py.File(tmp, "w") as handle:
             _write_arrays(handle, pose_set)
-            handle.attrs.update({"format_version": CACHE_FORMAT_VERSION, "name": pose_set.name,
-                                 "root_relative": pose_set.root_relative, "has_camera": pose_set.has_camera,
-                                 "sources": json.dumps(sources), "options": json.dumps(options, sort_keys=True)})
+            handle.attrs.update(
+                {
+                    "format_version": CACHE_FORMAT_VERSION,
+                    "name": pose_set.name,
+                    "root_relative": pose_set.root_relative,
+                    "has_camera": pose_set.has_camera,
+                    "sources": json.dumps(sources),
+                    "options": json.dumps(options, sort_keys=True),
+                }
+            )
 
 
 def _write_arrays(handle: h5py.File, pose_set: PoseSet) -> None:
@@ -108,12 +124,19 @@ def _write_arrays(handle: h5py.File, pose_set: PoseSet) -> None:
     for field in _LABEL_FIELDS:
         names, codes = np.unique(pose_set[field].astype(str), return_inverse=True)
         handle.create_dataset(f"{field}_names", data=names.astype(object), dtype=h5py.string_dtype())
-        handle.create_dataset(f"{field}_codes", data=codes.astype(np.int32), chunks=(min(_CHUNK, max(n, 1)),),
-                              fletcher32=True)
+        handle.create_dataset(
+            f"{field}_codes", data=codes.astype(np.int32), chunks=(min(_CHUNK, max(n, 1)),), fletcher32=True
+        )
 
 
-def load_or_build(*, cache_dir: str | Path | None, prefix: str, options: dict, sources: Sequence[str | Path],
-                  build: Callable[[], PoseSet]) -> tuple[PoseSet, bool]:
+def load_or_build(
+    *,
+    cache_dir: str | Path | None,
+    prefix: str,
+    options: dict,
+    sources: Sequence[str | Path],
+    build: Callable[[], PoseSet],
+) -> tuple[PoseSet, bool]:
     """Returns the cached PoseSet for (options, sources), building and caching it with `build()` if needed.
 
     Args:
@@ -126,8 +149,10 @@ def load_or_build(*, cache_dir: str | Path | None, prefix: str, options: dict, s
     Returns:
       (pose_set, built): `built` is True when the cache was (re)built in this call.
     """
-    folder = files.ensure_folder(default_cache_dir() if cache_dir is None else cache_dir,
-                                 f"data cache folder (config.data.cache_dir or ${CACHE_DIR_ENV})")
+    folder = files.ensure_folder(
+        default_cache_dir() if cache_dir is None else cache_dir,
+        f"data cache folder (config.data.cache_dir or ${CACHE_DIR_ENV})",
+    )
     path = cache_file(folder, prefix, options)
     fingerprints = [fingerprint_file(s) for s in sources]
     cached = read_cache(path, fingerprints)
@@ -140,5 +165,12 @@ def load_or_build(*, cache_dir: str | Path | None, prefix: str, options: dict, s
     return pose_set, True
 
 
-__all__ = ["CACHE_DIR_ENV", "default_cache_dir", "fingerprint_file", "cache_file", "read_cache", "write_cache",
-           "load_or_build"]
+__all__ = [
+    "CACHE_DIR_ENV",
+    "default_cache_dir",
+    "fingerprint_file",
+    "cache_file",
+    "read_cache",
+    "write_cache",
+    "load_or_build",
+]

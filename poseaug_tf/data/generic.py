@@ -41,8 +41,10 @@ def read_npz(path: str | Path, *, allow_pickle: bool = False) -> dict[str, np.nd
             return {key: archive[key] for key in archive.files}
     except ValueError as error:
         if "allow_pickle" in str(error):
-            raise DataFormatError(f"{path} holds pickled object arrays; pass allow_pickle=True if, and only if, "
-                                  "you trust the file (unpickling can execute code).") from error
+            raise DataFormatError(
+                f"{path} holds pickled object arrays; pass allow_pickle=True if, and only if, "
+                "you trust the file (unpickling can execute code)."
+            ) from error
         raise DataFormatError(f"{path}: not a readable npz file ({error}).") from error
     except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
         raise DataFormatError(f"{path}: not a readable npz file ({type(error).__name__}: {error}).") from None
@@ -108,18 +110,28 @@ def load_generic(path: str | Path, *, allow_pickle: bool = False) -> PoseSet:
     root_relative = bool(arrays["root_relative"]) if "root_relative" in arrays else root_at_origin
     sequence_labels = labels(arrays, "sequence", n, "all", path)
     action = labels(arrays, "action", n, "", path) if "action" in arrays else sequence_labels
-    return PoseSet(pose3d=pose3d, pose2d=pose2d, camera=camera, action=action,
-                   subject=labels(arrays, "subject", n, "", path), name=f"generic {path.name}",
-                   root_relative=root_relative, has_camera=has_camera)
+    return PoseSet(
+        pose3d=pose3d,
+        pose2d=pose2d,
+        camera=camera,
+        action=action,
+        subject=labels(arrays, "subject", n, "", path),
+        name=f"generic {path.name}",
+        root_relative=root_relative,
+        has_camera=has_camera,
+    )
 
 
 def _image_size(arrays: dict, n: int, path: Path) -> np.ndarray:
     if "image_size" not in arrays:
-        raise DataFormatError(f"{path}: missing key 'image_size' ((N, 2) or (2,) [width, height] in pixels), "
-                              "required unless the file sets normalized=True.")
+        raise DataFormatError(
+            f"{path}: missing key 'image_size' ((N, 2) or (2,) [width, height] in pixels), "
+            "required unless the file sets normalized=True."
+        )
     shape = (2,) if np.ndim(arrays["image_size"]) == 1 else (n, 2)
     size = np.broadcast_to(check_array(arrays, "image_size", shape, path), (n, 2))
     if np.any(size <= 0):
-        raise DataFormatError(f"{path}: key 'image_size' must be positive [width, height]; received "
-                              f"{size[np.any(size <= 0, axis=1)][0]}.")
+        raise DataFormatError(
+            f"{path}: key 'image_size' must be positive [width, height]; received {size[np.any(size <= 0, axis=1)][0]}."
+        )
     return size

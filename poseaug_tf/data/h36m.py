@@ -67,8 +67,7 @@ def _matches(action: str, names: set[str]) -> bool:
     return action in names or action_base_name(action) in names
 
 
-def select_actions(available: Sequence[str], actions: Sequence[str] | None,
-                   exclude: Sequence[str] = ()) -> list[str]:
+def select_actions(available: Sequence[str], actions: Sequence[str] | None, exclude: Sequence[str] = ()) -> list[str]:
     """Filters action names (e.g. 'Walking 1') with requested names, then drops the excluded ones.
 
     A requested name without a space matches by base name ('Walking' matches 'Walking' and 'Walking 1' but not
@@ -76,8 +75,11 @@ def select_actions(available: Sequence[str], actions: Sequence[str] | None,
     Unlike the reference (docs/reference.md §9.14), every requested action is honoured for every subject.
     """
     # DEVIATION(docs/reference.md §9.14): the reference's one-shot `map` filter silently drops actions; this works.
-    wanted = None if actions is None else {ACTION_ALIASES.get(a, a) for a in
-                                           ([actions] if isinstance(actions, str) else actions)}
+    wanted = (
+        None
+        if actions is None
+        else {ACTION_ALIASES.get(a, a) for a in ([actions] if isinstance(actions, str) else actions)}
+    )
     dropped = {ACTION_ALIASES.get(a, a) for a in exclude}
     return [a for a in available if (wanted is None or _matches(a, wanted)) and not _matches(a, dropped)]
 
@@ -98,17 +100,27 @@ def resolve_cameras(cameras: Sequence[int | str] | None) -> tuple[int, ...]:
         elif text.isdigit() and int(text) < h36m_cameras.NUM_CAMERAS:
             indices.append(int(text))
         else:
-            raise ValueError(f"Unknown Human3.6M camera {cam!r}; expected an index 0-3 or an id in "
-                             f"{list(h36m_cameras.CAMERA_IDS)}.")
+            raise ValueError(
+                f"Unknown Human3.6M camera {cam!r}; expected an index 0-3 or an id in {list(h36m_cameras.CAMERA_IDS)}."
+            )
     if not indices:
         raise ValueError("Expected at least one camera in `cameras`; received none.")
     return tuple(sorted(set(indices)))
 
 
-def load_h36m(data_dir: str | Path, subjects: str | Sequence[str], keypoints: str = "gt", stride: int = 1,
-              actions: Sequence[str] | None = None, *, exclude_actions: Sequence[str] = (),
-              cameras: Sequence[int | str] | None = None, cache_dir: str | Path | None = None,
-              cameras_json: str | Path | None = None, use_cache: bool = True) -> PoseSet:
+def load_h36m(
+    data_dir: str | Path,
+    subjects: str | Sequence[str],
+    keypoints: str = "gt",
+    stride: int = 1,
+    actions: Sequence[str] | None = None,
+    *,
+    exclude_actions: Sequence[str] = (),
+    cameras: Sequence[int | str] | None = None,
+    cache_dir: str | Path | None = None,
+    cameras_json: str | Path | None = None,
+    use_cache: bool = True,
+) -> PoseSet:
     """Loads Human3.6M subjects as a PoseSet, every camera view of every (strided) frame one sample.
 
     Args:
@@ -159,16 +171,23 @@ def load_h36m(data_dir: str | Path, subjects: str | Sequence[str], keypoints: st
 
     if not use_cache:
         return build()
-    options = {"loader": "h36m", "data_dir": str(data_dir.resolve()), "subjects": list(subjects),
-               "keypoints": keypoints, "stride": int(stride), "actions": actions,
-               "cameras": h36m_cameras.table_fingerprint(table)}
+    options = {
+        "loader": "h36m",
+        "data_dir": str(data_dir.resolve()),
+        "subjects": list(subjects),
+        "keypoints": keypoints,
+        "stride": int(stride),
+        "actions": actions,
+        "cameras": h36m_cameras.table_fingerprint(table),
+    }
     # Filters join the cache key only when used, so that existing caches of unfiltered sets stay valid.
     if exclude_actions:
         options["exclude_actions"] = exclude_actions
     if len(cameras) < h36m_cameras.NUM_CAMERAS:
         options["camera_indices"] = list(cameras)
-    pose_set, _ = cache_lib.load_or_build(cache_dir=cache_dir, prefix="h36m", options=options,
-                                          sources=sources, build=build)
+    pose_set, _ = cache_lib.load_or_build(
+        cache_dir=cache_dir, prefix="h36m", options=options, sources=sources, build=build
+    )
     return pose_set
 
 
@@ -188,8 +207,11 @@ def _source_files(data_dir: Path, keypoints: str) -> list[Path]:
 
 def read_pickled_npz(path: Path, key: str) -> dict:
     """Loads the pickled dict stored under `key` of a VideoPose3D npz file (trusted files only)."""
-    logging.warning("Opening pickled %s with allow_pickle=True, which can execute code: only use files from a "
-                    "trusted source (this happens once, when the cache is built).", path)
+    logging.warning(
+        "Opening pickled %s with allow_pickle=True, which can execute code: only use files from a "
+        "trusted source (this happens once, when the cache is built).",
+        path,
+    )
     try:
         with np.load(path, allow_pickle=True) as archive:
             if key not in archive.files:
@@ -200,21 +222,30 @@ def read_pickled_npz(path: Path, key: str) -> dict:
     except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error, pickle.UnpicklingError) as error:
         raise DataFormatError(f"{path}: not a readable npz file ({type(error).__name__}: {error}).") from None
     if value.dtype != object or value.shape != () or not isinstance(value.item(), dict):
-        raise DataFormatError(f"{path}: key '{key}' should hold a pickled dict subject -> action -> data; "
-                              f"received an array of dtype {value.dtype} and shape {value.shape}.")
+        raise DataFormatError(
+            f"{path}: key '{key}' should hold a pickled dict subject -> action -> data; "
+            f"received an array of dtype {value.dtype} and shape {value.shape}."
+        )
     return value.item()
 
 
-def _build(sources: list[Path], subjects: tuple[str, ...], keypoints: str, stride: int,
-           actions: list[str] | None, exclude_actions: list[str], cameras: tuple[int, ...], table: dict) -> PoseSet:
+def _build(
+    sources: list[Path],
+    subjects: tuple[str, ...],
+    keypoints: str,
+    stride: int,
+    actions: list[str] | None,
+    exclude_actions: list[str],
+    cameras: tuple[int, ...],
+    table: dict,
+) -> PoseSet:
     positions_3d = read_pickled_npz(sources[0], "positions_3d")
     positions_2d = read_pickled_npz(sources[1], "positions_2d") if len(sources) > 1 else None
     plan = _plan(sources, positions_3d, positions_2d, subjects, actions, exclude_actions, table)
     intrinsics = h36m_cameras.normalized_intrinsics(table)
     sizes = h36m_cameras.resolutions(table)
     chunks, labels = [], []
-    for subject, action in tqdm.tqdm(plan, desc="Preparing Human3.6M", unit="seq", file=sys.stderr,
-                                     disable=None):
+    for subject, action in tqdm.tqdm(plan, desc="Preparing Human3.6M", unit="seq", file=sys.stderr, disable=None):
         pose_world = _pose_16(positions_3d[subject][action], sources[0], subject, action)
         orientation, translation = h36m_cameras.extrinsics(table, subject)
         for cam in cameras:
@@ -237,32 +268,41 @@ def _build(sources: list[Path], subjects: tuple[str, ...], keypoints: str, strid
     return _assemble(chunks, labels, intrinsics, name)
 
 
-def _plan(sources, positions_3d, positions_2d, subjects, actions, exclude_actions,
-          table) -> list[tuple[str, str]]:
+def _plan(sources, positions_3d, positions_2d, subjects, actions, exclude_actions, table) -> list[tuple[str, str]]:
     """(subject, action) pairs to load; checks subjects/actions; warns once about 2D-only sequences."""
     plan, skipped = [], []
     for subject in subjects:
         if subject not in positions_3d:
-            raise DataFormatError(f"{sources[0]}: no subject '{subject}' under 'positions_3d'; "
-                                  f"available: {sorted(positions_3d)}.")
+            raise DataFormatError(
+                f"{sources[0]}: no subject '{subject}' under 'positions_3d'; available: {sorted(positions_3d)}."
+            )
         if positions_2d is not None and subject not in positions_2d:
-            raise DataFormatError(f"{sources[1]}: no subject '{subject}' under 'positions_2d'; "
-                                  f"available: {sorted(positions_2d)}.")
+            raise DataFormatError(
+                f"{sources[1]}: no subject '{subject}' under 'positions_2d'; available: {sorted(positions_2d)}."
+            )
         h36m_cameras.extrinsics(table, subject)  # fail early on a subject without cameras
         plan += [(subject, a) for a in select_actions(list(positions_3d[subject]), actions, exclude_actions)]
         if positions_2d is not None:
-            extra = select_actions([a for a in positions_2d[subject] if a not in positions_3d[subject]], actions,
-                                   exclude_actions)
+            extra = select_actions(
+                [a for a in positions_2d[subject] if a not in positions_3d[subject]], actions, exclude_actions
+            )
             skipped += [f"{subject}/{a}" for a in extra]
     _check_actions_found(plan, actions, positions_3d, subjects, sources[0])
-    _check_actions_found([(s, a) for s in subjects for a in positions_3d[s]], exclude_actions or None,
-                         positions_3d, subjects, sources[0])  # a misspelt exclusion must not pass silently
+    _check_actions_found(
+        [(s, a) for s in subjects for a in positions_3d[s]], exclude_actions or None, positions_3d, subjects, sources[0]
+    )  # a misspelt exclusion must not pass silently
     if not plan:
-        raise DataFormatError(f"{sources[0]}: no sequence of subjects {list(subjects)} is left after excluding "
-                              f"actions {exclude_actions}.")
+        raise DataFormatError(
+            f"{sources[0]}: no sequence of subjects {list(subjects)} is left after excluding actions {exclude_actions}."
+        )
     if skipped:
-        logging.warning("Skipping %d sequences of %s that have no 3D counterpart in %s: %s.", len(skipped),
-                        sources[1].name, sources[0].name, ", ".join(skipped))
+        logging.warning(
+            "Skipping %d sequences of %s that have no 3D counterpart in %s: %s.",
+            len(skipped),
+            sources[1].name,
+            sources[0].name,
+            ", ".join(skipped),
+        )
     return plan
 
 
@@ -273,8 +313,10 @@ def _check_actions_found(plan, actions, positions_3d, subjects, path) -> None:
     missing = [a for a in actions if ACTION_ALIASES.get(a, a) not in found]
     if missing:
         available = sorted({action_base_name(a) for s in subjects for a in positions_3d[s]})
-        raise DataFormatError(f"{path}: no sequence of subjects {list(subjects)} matches actions {missing}; "
-                              f"available action names: {available}.")
+        raise DataFormatError(
+            f"{path}: no sequence of subjects {list(subjects)} matches actions {missing}; "
+            f"available action names: {available}."
+        )
 
 
 def _pose_16(positions: np.ndarray, path: Path, subject: str, action: str) -> np.ndarray:
@@ -295,16 +337,21 @@ def _keypoints_16(positions_2d, path, keypoints, subject, action, cam, num_frame
         raise DataFormatError(f"{path}: missing '{key}' (the 3D file has this sequence).")
     tracks = positions_2d[subject][action]
     if len(tracks) != h36m_cameras.NUM_CAMERAS:
-        raise DataFormatError(f"{path}: '{key}' should list {h36m_cameras.NUM_CAMERAS} cameras; "
-                              f"received {len(tracks)}; camera {cam} is missing.")
+        raise DataFormatError(
+            f"{path}: '{key}' should list {h36m_cameras.NUM_CAMERAS} cameras; "
+            f"received {len(tracks)}; camera {cam} is missing."
+        )
     kp = np.asarray(tracks[cam])
     layouts = KEYPOINT_LAYOUTS[keypoints]
     if kp.ndim != 3 or kp.shape[-1] != 2 or kp.shape[1] not in layouts:
-        raise DataFormatError(f"{path}: '{key}[{cam}]' should be (N, J, 2) with J in {sorted(layouts)} for "
-                              f"keypoints='{keypoints}'; received {kp.shape}.")
+        raise DataFormatError(
+            f"{path}: '{key}[{cam}]' should be (N, J, 2) with J in {sorted(layouts)} for "
+            f"keypoints='{keypoints}'; received {kp.shape}."
+        )
     if len(kp) < num_frames:
-        raise DataFormatError(f"{path}: '{key}[{cam}]' has {len(kp)} frames, fewer than the {num_frames} "
-                              "frames of the 3D sequence.")
+        raise DataFormatError(
+            f"{path}: '{key}[{cam}]' has {len(kp)} frames, fewer than the {num_frames} frames of the 3D sequence."
+        )
     # DEVIATION(docs/reference.md §1.1): PoseAug does not trim; VideoPose3D's detection files can be longer than the
     # mocap, and their extra tail frames have no 3D, so they are cut (as VideoPose3D's own loader does).
     kp = kp[:num_frames]
@@ -321,7 +368,12 @@ def _assemble(chunks, labels, intrinsics: np.ndarray, name: str) -> PoseSet:
     action_codes = np.searchsorted(action_names, [a for _, a, _, _ in labels])
     subject_codes = np.searchsorted(subject_names, [s for s, *_ in labels])
     cams = np.array([c for _, _, c, _ in labels], dtype=np.int64)
-    return PoseSet(pose3d=np.concatenate([c[0] for c in chunks]), pose2d=np.concatenate([c[1] for c in chunks]),
-                   camera=intrinsics[np.repeat(cams, lengths)], action=action_names[np.repeat(action_codes, lengths)],
-                   subject=subject_names[np.repeat(subject_codes, lengths)],
-                   sequence=np.repeat(np.arange(len(labels), dtype=np.int32), lengths), name=name)
+    return PoseSet(
+        pose3d=np.concatenate([c[0] for c in chunks]),
+        pose2d=np.concatenate([c[1] for c in chunks]),
+        camera=intrinsics[np.repeat(cams, lengths)],
+        action=action_names[np.repeat(action_codes, lengths)],
+        subject=subject_names[np.repeat(subject_codes, lengths)],
+        sequence=np.repeat(np.arange(len(labels), dtype=np.int32), lengths),
+        name=name,
+    )

@@ -24,14 +24,46 @@ CAMERA_IDS = ("54138969", "55011271", "58860488", "60457274")
 
 # (id, res_w, res_h, focal px, center px, radial k1..k3, tangential p1, p2, azimuth deg)
 _INTRINSICS = (
-    ("54138969", 1000, 1002, (1145.0494, 1143.7811), (512.5415, 515.4515),
-     (-0.20709892, 0.24777518, -0.0030751503), (-0.0009756989, -0.0014244716), 70),
-    ("55011271", 1000, 1000, (1149.6757, 1147.5917), (508.84863, 508.0649),
-     (-0.19421363, 0.24040854, 0.0068199756), (-0.0016190266, -0.0027408944), -70),
-    ("58860488", 1000, 1000, (1149.1407, 1148.799), (519.81586, 501.40265),
-     (-0.20833819, 0.255488, -0.0024604974), (0.001484387, -0.0007599993), 110),
-    ("60457274", 1000, 1002, (1145.5114, 1144.7739), (514.9682, 501.88202),
-     (-0.19838409, 0.21832368, -0.008947807), (-0.0005872056, -0.001813362), -110),
+    (
+        "54138969",
+        1000,
+        1002,
+        (1145.0494, 1143.7811),
+        (512.5415, 515.4515),
+        (-0.20709892, 0.24777518, -0.0030751503),
+        (-0.0009756989, -0.0014244716),
+        70,
+    ),
+    (
+        "55011271",
+        1000,
+        1000,
+        (1149.6757, 1147.5917),
+        (508.84863, 508.0649),
+        (-0.19421363, 0.24040854, 0.0068199756),
+        (-0.0016190266, -0.0027408944),
+        -70,
+    ),
+    (
+        "58860488",
+        1000,
+        1000,
+        (1149.1407, 1148.799),
+        (519.81586, 501.40265),
+        (-0.20833819, 0.255488, -0.0024604974),
+        (0.001484387, -0.0007599993),
+        110,
+    ),
+    (
+        "60457274",
+        1000,
+        1002,
+        (1145.5114, 1144.7739),
+        (514.9682, 501.88202),
+        (-0.19838409, 0.21832368, -0.008947807),
+        (-0.0005872056, -0.001813362),
+        -110,
+    ),
 )
 
 # subject -> 4 x (orientation quaternion (w, x, y, z) camera→world, camera centre in world millimetres)
@@ -89,12 +121,23 @@ def _to_float32_list(values) -> list[float]:
 
 def builtin_camera_table() -> dict:
     """Returns the built-in table in the JSON layout described in the module docstring."""
-    intrinsic = [{"id": cid, "res_w": w, "res_h": h, "focal_length": _to_float32_list(f),
-                  "center": _to_float32_list(c), "radial_distortion": _to_float32_list(k),
-                  "tangential_distortion": _to_float32_list(p), "azimuth": az}
-                 for cid, w, h, f, c, k, p, az in _INTRINSICS]
-    extrinsic = {subject: [{"orientation": _to_float32_list(q), "translation": _to_float32_list(t)}
-                           for q, t in cams] for subject, cams in _EXTRINSICS.items()}
+    intrinsic = [
+        {
+            "id": cid,
+            "res_w": w,
+            "res_h": h,
+            "focal_length": _to_float32_list(f),
+            "center": _to_float32_list(c),
+            "radial_distortion": _to_float32_list(k),
+            "tangential_distortion": _to_float32_list(p),
+            "azimuth": az,
+        }
+        for cid, w, h, f, c, k, p, az in _INTRINSICS
+    ]
+    extrinsic = {
+        subject: [{"orientation": _to_float32_list(q), "translation": _to_float32_list(t)} for q, t in cams]
+        for subject, cams in _EXTRINSICS.items()
+    }
     return {"intrinsic": intrinsic, "extrinsic": extrinsic}
 
 
@@ -151,9 +194,19 @@ def resolutions(table: dict) -> np.ndarray:
 def normalized_intrinsics(table: dict) -> np.ndarray:
     """(4, 9) float32 normalised intrinsics `[fx, fy, cx, cy, k1, k2, k3, p1, p2]` per camera (docs/reference.md
     §1.5)."""
-    return np.stack([camera_lib.normalize_intrinsics(c["focal_length"], c["center"], c["radial_distortion"],
-                                                     c["tangential_distortion"], c["res_w"], c["res_h"])
-                     for c in table["intrinsic"]])
+    return np.stack(
+        [
+            camera_lib.normalize_intrinsics(
+                c["focal_length"],
+                c["center"],
+                c["radial_distortion"],
+                c["tangential_distortion"],
+                c["res_w"],
+                c["res_h"],
+            )
+            for c in table["intrinsic"]
+        ]
+    )
 
 
 def extrinsics(table: dict, subject: str) -> tuple[np.ndarray, np.ndarray]:
@@ -163,8 +216,9 @@ def extrinsics(table: dict, subject: str) -> tuple[np.ndarray, np.ndarray]:
       DataFormatError: the table has no extrinsics for `subject`.
     """
     if subject not in table["extrinsic"]:
-        raise DataFormatError(f"Camera table has no extrinsics for subject `{subject}`; "
-                              f"available: {sorted(table['extrinsic'])}.")
+        raise DataFormatError(
+            f"Camera table has no extrinsics for subject `{subject}`; available: {sorted(table['extrinsic'])}."
+        )
     cams = table["extrinsic"][subject]
     orientation = np.array([c["orientation"] for c in cams], dtype=np.float32)
     translation = np.array([c["translation"] for c in cams], dtype=np.float32) / np.float32(1000.0)

@@ -54,12 +54,20 @@ def load_3dhp(path: str | Path, *, allow_pickle: bool = False) -> PoseSet:
     elif {"imgname", "part", "S"} <= arrays.keys():
         pose3d, pose2d, action = _convert_spin(arrays, path)
     else:
-        raise DataFormatError(f"{path}: unknown 3DHP layout with keys {sorted(arrays)}; expected "
-                              "{'pose3d', 'pose2d'} (PoseAug) or {'imgname', 'part', 'S'} (SPIN).")
-    return PoseSet(pose3d=_root_relative_metres(pose3d, path), pose2d=pose2d,
-                   camera=np.zeros((len(pose3d), camera_lib.INTRINSICS_SIZE), np.float32), action=action,
-                   subject=np.full(len(pose3d), "3DHP", dtype=object), name=f"3dhp {path.name}",
-                   root_relative=True, has_camera=False)
+        raise DataFormatError(
+            f"{path}: unknown 3DHP layout with keys {sorted(arrays)}; expected "
+            "{'pose3d', 'pose2d'} (PoseAug) or {'imgname', 'part', 'S'} (SPIN)."
+        )
+    return PoseSet(
+        pose3d=_root_relative_metres(pose3d, path),
+        pose2d=pose2d,
+        camera=np.zeros((len(pose3d), camera_lib.INTRINSICS_SIZE), np.float32),
+        action=action,
+        subject=np.full(len(pose3d), "3DHP", dtype=object),
+        name=f"3dhp {path.name}",
+        root_relative=True,
+        has_camera=False,
+    )
 
 
 def sequence_image_size(imgname: str) -> tuple[str, tuple[int, int]]:
@@ -80,7 +88,7 @@ def _convert_spin(arrays: dict, path: Path) -> tuple[np.ndarray, np.ndarray, np.
     size = np.array(sizes, dtype=np.float32).reshape(n, 2)
     kp_px = part[:, SPIN_TO_16, :2]
     visible = part[:, SPIN_TO_16, 2:3]
-    kp_norm = (kp_px / size[:, None, :1] * 2.0 - np.stack([np.ones(n), size[:, 1] / size[:, 0]], -1)[:, None])
+    kp_norm = kp_px / size[:, None, :1] * 2.0 - np.stack([np.ones(n), size[:, 1] / size[:, 0]], -1)[:, None]
     return joints_3d[:, SPIN_TO_16, :3], (kp_norm * visible).astype(np.float32), np.array(sequences, object)
 
 
@@ -89,10 +97,15 @@ def _root_relative_metres(pose3d: np.ndarray, path: Path) -> np.ndarray:
     if np.any(np.abs(root) > 1e-4):
         # SPIN's preprocessing already centres S on the pelvis; re-centre if a file does not, so that the
         # root_relative flag is true.
-        logging.warning("%s: pose3d root joint is not at the origin (max |root| %.3g); subtracting it.",
-                        path, float(np.abs(root).max()))
+        logging.warning(
+            "%s: pose3d root joint is not at the origin (max |root| %.3g); subtracting it.",
+            path,
+            float(np.abs(root).max()),
+        )
         pose3d = pose3d - root
     if pose3d.size and np.abs(pose3d).max() > _MAX_METRES:
-        raise DataFormatError(f"{path}: 3D joints up to {np.abs(pose3d).max():.1f} from the root; expected "
-                              "metres (divide millimetres by 1000).")
+        raise DataFormatError(
+            f"{path}: 3D joints up to {np.abs(pose3d).max():.1f} from the root; expected "
+            "metres (divide millimetres by 1000)."
+        )
     return pose3d.astype(np.float32)

@@ -84,25 +84,29 @@ def train_dataset(pose_set: PoseSet, *, batch_size: int, seed: int, drop_remaind
     _check(pose_set, batch_size)
     n = len(pose_set)
     if drop_remainder and n < batch_size:
-        raise ValueError(f"PoseSet `{pose_set.name}` has {n} samples, fewer than `batch_size` {batch_size}, "
-                         "and drop_remainder=True would yield no batch.")
+        raise ValueError(
+            f"PoseSet `{pose_set.name}` has {n} samples, fewer than `batch_size` {batch_size}, "
+            "and drop_remainder=True would yield no batch."
+        )
     arrays = _arrays(pose_set)
     num_full = n // batch_size
 
     def epoch_batches(epoch_seed: tf.Tensor) -> tf.data.Dataset:
-        perm = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64),
-                                                        seed=tf.stack([epoch_seed, tf.constant(0, tf.int64)]))
-        batches = tf.data.Dataset.from_tensor_slices(tf.reshape(perm[:num_full * batch_size],
-                                                                [num_full, batch_size]))
+        perm = tf.random.experimental.stateless_shuffle(
+            tf.range(n, dtype=tf.int64), seed=tf.stack([epoch_seed, tf.constant(0, tf.int64)])
+        )
+        batches = tf.data.Dataset.from_tensor_slices(tf.reshape(perm[: num_full * batch_size], [num_full, batch_size]))
         if not drop_remainder and n % batch_size:
-            batches = batches.concatenate(tf.data.Dataset.from_tensors(perm[num_full * batch_size:]))
+            batches = batches.concatenate(tf.data.Dataset.from_tensors(perm[num_full * batch_size :]))
         return batches
 
     # Dataset.random(seed, rerandomize_each_iteration=True) gives one new, seed-determined value per epoch.
     epoch_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
-    return epoch_seeds.flat_map(epoch_batches).map(
-        lambda idx: gather_rows(arrays, idx),
-        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
+    return (
+        epoch_seeds.flat_map(epoch_batches)
+        .map(lambda idx: gather_rows(arrays, idx), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        .prefetch(tf.data.AUTOTUNE)
+    )
 
 
 def eval_dataset(pose_set: PoseSet, *, batch_size: int) -> tf.data.Dataset:
@@ -123,5 +127,8 @@ def eval_dataset(pose_set: PoseSet, *, batch_size: int) -> tf.data.Dataset:
     def take(start):
         return gather_rows(arrays, tf.range(start, tf.minimum(start + batch_size, n)))
 
-    return tf.data.Dataset.range(0, n, batch_size).map(take, num_parallel_calls=tf.data.AUTOTUNE,
-                                                       deterministic=True).prefetch(tf.data.AUTOTUNE)
+    return (
+        tf.data.Dataset.range(0, n, batch_size)
+        .map(take, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        .prefetch(tf.data.AUTOTUNE)
+    )

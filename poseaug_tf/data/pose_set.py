@@ -56,20 +56,27 @@ class PoseSet:
 
     def __post_init__(self):
         n = len(self.pose3d)
-        expected = {"pose3d": (n, skeleton.NUM_JOINTS, 3), "pose2d": (n, skeleton.NUM_JOINTS, 2),
-                    "camera": (n, camera_lib.INTRINSICS_SIZE), "action": (n,), "subject": (n,)}
+        expected = {
+            "pose3d": (n, skeleton.NUM_JOINTS, 3),
+            "pose2d": (n, skeleton.NUM_JOINTS, 2),
+            "camera": (n, camera_lib.INTRINSICS_SIZE),
+            "action": (n,),
+            "subject": (n,),
+        }
         for field, shape in expected.items():
             value = np.asarray(getattr(self, field))
             if value.shape != shape:
-                raise DataFormatError(f"PoseSet `{self.name}`: expected `{field}` of shape {shape}; "
-                                      f"received {value.shape}.")
+                raise DataFormatError(
+                    f"PoseSet `{self.name}`: expected `{field}` of shape {shape}; received {value.shape}."
+                )
             if field in ("pose3d", "pose2d", "camera"):
                 value = value.astype(np.float32, copy=False)
             object.__setattr__(self, field, value)
         sequence = _runs(self.subject, self.action) if self.sequence is None else np.asarray(self.sequence)
         if sequence.shape != (n,):
-            raise DataFormatError(f"PoseSet `{self.name}`: expected `sequence` of shape {(n,)}; "
-                                  f"received {sequence.shape}.")
+            raise DataFormatError(
+                f"PoseSet `{self.name}`: expected `sequence` of shape {(n,)}; received {sequence.shape}."
+            )
         object.__setattr__(self, "sequence", sequence.astype(np.int32, copy=False))
 
     def __len__(self) -> int:
@@ -89,8 +96,9 @@ class PoseSet:
             selection = np.asarray(selection)
             if selection.dtype == bool and selection.shape != (len(self),):
                 raise ValueError(f"Expected a boolean mask of shape {(len(self),)}; received {selection.shape}.")
-        return dataclasses.replace(self, name=self.name if name is None else name,
-                                   **{f: getattr(self, f)[selection] for f in _ARRAY_FIELDS})
+        return dataclasses.replace(
+            self, name=self.name if name is None else name, **{f: getattr(self, f)[selection] for f in _ARRAY_FIELDS}
+        )
 
     @staticmethod
     def concatenate(pose_sets: Sequence[PoseSet], *, name: str | None = None) -> PoseSet:
@@ -104,8 +112,12 @@ class PoseSet:
         arrays = {f: np.concatenate([p[f] for p in pose_sets]) for f in _ARRAY_FIELDS if f != "sequence"}
         arrays["sequence"] = np.concatenate([p.sequence + o for p, o in zip(pose_sets, offsets)])
         root_relative, has_camera = flags.pop()
-        return PoseSet(name=name or " + ".join(p.name for p in pose_sets), root_relative=root_relative,
-                       has_camera=has_camera, **arrays)
+        return PoseSet(
+            name=name or " + ".join(p.name for p in pose_sets),
+            root_relative=root_relative,
+            has_camera=has_camera,
+            **arrays,
+        )
 
 
 def _runs(*labels: np.ndarray) -> np.ndarray:
@@ -118,8 +130,14 @@ def _runs(*labels: np.ndarray) -> np.ndarray:
     return np.cumsum(change).astype(np.int32)
 
 
-def split_validation(pose_set: PoseSet, *, fraction: float = 0.1, seed: int = 0, method: str = "tail",
-                     holdout_subjects: Sequence[str] = ()) -> tuple[PoseSet, PoseSet]:
+def split_validation(
+    pose_set: PoseSet,
+    *,
+    fraction: float = 0.1,
+    seed: int = 0,
+    method: str = "tail",
+    holdout_subjects: Sequence[str] = (),
+) -> tuple[PoseSet, PoseSet]:
     """Splits a training set into (train, validation) for model selection without touching the test subjects.
 
     Methods:
@@ -147,8 +165,10 @@ def split_validation(pose_set: PoseSet, *, fraction: float = 0.1, seed: int = 0,
     if method == "subject":
         missing = sorted(set(holdout_subjects) - set(np.unique(pose_set.subject)))
         if not holdout_subjects or missing:
-            raise ValueError(f"Expected `holdout_subjects` from {sorted(np.unique(pose_set.subject))}; "
-                             f"received {list(holdout_subjects)}.")
+            raise ValueError(
+                f"Expected `holdout_subjects` from {sorted(np.unique(pose_set.subject))}; "
+                f"received {list(holdout_subjects)}."
+            )
         held_out = np.isin(pose_set.subject, list(holdout_subjects))
     elif method in ("tail", "random"):
         if not 0.0 < fraction < 1.0:
@@ -159,8 +179,10 @@ def split_validation(pose_set: PoseSet, *, fraction: float = 0.1, seed: int = 0,
             held_out = _tail_mask(pose_set.sequence, fraction)
     else:
         raise ValueError(f"Unknown split method `{method}`; valid: 'tail', 'subject', 'random'.")
-    return (pose_set.subset(~held_out, name=f"{pose_set.name} [train split]"),
-            pose_set.subset(held_out, name=f"{pose_set.name} [validation split]"))
+    return (
+        pose_set.subset(~held_out, name=f"{pose_set.name} [train split]"),
+        pose_set.subset(held_out, name=f"{pose_set.name} [validation split]"),
+    )
 
 
 def _tail_mask(sequence: np.ndarray, fraction: float) -> np.ndarray:

@@ -70,20 +70,50 @@ class SplitSpec:
 
 
 SOURCE_SPEC = SplitSpec(
-    family_weights={"standing": 0.30, "walking": 0.30, "sitting": 0.15, "reaching": 0.10, "bending": 0.08,
-                    "crouching": 0.04, "arms_raised": 0.03},
-    widen_deg=0.0, widen_fraction=0.0, gait=motion.GAIT_SOURCE,
-    body_scale=(0.99, 1.01), body_proportion=(1.0, 1.0), body_width=(1.0, 1.0), bone_noise_std=0.015,
-    elevation_deg=(0.0, 15.0), roll_deg=(-2.0, 2.0), root_depth_m=(4.0, 6.0),
-    root_x=(-0.15, 0.15), root_y=(-0.15, 0.15),
+    family_weights={
+        "standing": 0.30,
+        "walking": 0.30,
+        "sitting": 0.15,
+        "reaching": 0.10,
+        "bending": 0.08,
+        "crouching": 0.04,
+        "arms_raised": 0.03,
+    },
+    widen_deg=0.0,
+    widen_fraction=0.0,
+    gait=motion.GAIT_SOURCE,
+    body_scale=(0.99, 1.01),
+    body_proportion=(1.0, 1.0),
+    body_width=(1.0, 1.0),
+    bone_noise_std=0.015,
+    elevation_deg=(0.0, 15.0),
+    roll_deg=(-2.0, 2.0),
+    root_depth_m=(4.0, 6.0),
+    root_x=(-0.15, 0.15),
+    root_y=(-0.15, 0.15),
 )
 TARGET_SPEC = SplitSpec(
-    family_weights={"standing": 0.08, "walking": 0.14, "sitting": 0.12, "reaching": 0.16, "bending": 0.16,
-                    "crouching": 0.17, "arms_raised": 0.17},
-    widen_deg=10.0, widen_fraction=0.25, gait=motion.GAIT_TARGET,
-    body_scale=(0.85, 1.15), body_proportion=(0.9, 1.1), body_width=(0.85, 1.15), bone_noise_std=0.03,
-    elevation_deg=(-20.0, 45.0), roll_deg=(-10.0, 10.0), root_depth_m=(2.5, 9.0),
-    root_x=(-0.7, 0.7), root_y=(-0.6, 0.6),
+    family_weights={
+        "standing": 0.08,
+        "walking": 0.14,
+        "sitting": 0.12,
+        "reaching": 0.16,
+        "bending": 0.16,
+        "crouching": 0.17,
+        "arms_raised": 0.17,
+    },
+    widen_deg=10.0,
+    widen_fraction=0.25,
+    gait=motion.GAIT_TARGET,
+    body_scale=(0.85, 1.15),
+    body_proportion=(0.9, 1.1),
+    body_width=(0.85, 1.15),
+    bone_noise_std=0.03,
+    elevation_deg=(-20.0, 45.0),
+    roll_deg=(-10.0, 10.0),
+    root_depth_m=(2.5, 9.0),
+    root_x=(-0.7, 0.7),
+    root_y=(-0.6, 0.6),
 )
 SPECS = {"source": SOURCE_SPEC, "target": TARGET_SPEC}
 
@@ -128,8 +158,9 @@ def make_synthetic(split: str, num_samples: int, *, seed: int, stream: str = "tr
     return make_synthetic_with_metadata(split, num_samples, seed=seed, stream=stream)[0]
 
 
-def make_synthetic_with_metadata(split: str, num_samples: int, *, seed: int,
-                                 stream: str = "train") -> tuple[PoseSet, dict[str, np.ndarray]]:
+def make_synthetic_with_metadata(
+    split: str, num_samples: int, *, seed: int, stream: str = "train"
+) -> tuple[PoseSet, dict[str, np.ndarray]]:
     """`make_synthetic` plus the latent factors of every sample.
 
     Returns:
@@ -149,9 +180,15 @@ def make_synthetic_with_metadata(split: str, num_samples: int, *, seed: int,
     pose3d, pose2d, view = _place_in_view(body, spec, rng)
     metadata.update(view)
     subject = np.asarray([f"{split}_{s}" for s in TEMPLATE_SUBJECTS])[metadata["template"]]
-    pose_set = PoseSet(pose3d=pose3d, pose2d=pose2d, camera=INTRINSICS[metadata["camera_index"]],
-                       action=np.asarray(motion.FAMILIES)[metadata["family"]], subject=subject,
-                       name=f"synthetic_{split}", sequence=np.zeros(num_samples, np.int32))
+    pose_set = PoseSet(
+        pose3d=pose3d,
+        pose2d=pose2d,
+        camera=INTRINSICS[metadata["camera_index"]],
+        action=np.asarray(motion.FAMILIES)[metadata["family"]],
+        subject=subject,
+        name=f"synthetic_{split}",
+        sequence=np.zeros(num_samples, np.int32),
+    )
     logging.info("Generated %d synthetic %s samples (seed %d, stream %s).", num_samples, split, seed, stream)
     return pose_set, metadata
 
@@ -163,36 +200,54 @@ def make_synthetic_splits(*, num_train: int, num_eval: int, seed: int) -> dict[s
       {"train": source (stream "train"), "source": source (stream "eval"), "target": target (stream "eval")};
       the three are drawn from independent random streams of `seed`.
     """
-    return {"train": make_synthetic("source", num_train, seed=seed, stream="train"),
-            "source": make_synthetic("source", num_eval, seed=seed, stream="eval"),
-            "target": make_synthetic("target", num_eval, seed=seed, stream="eval")}
+    return {
+        "train": make_synthetic("source", num_train, seed=seed, stream="train"),
+        "source": make_synthetic("source", num_eval, seed=seed, stream="eval"),
+        "target": make_synthetic("target", num_eval, seed=seed, stream="eval"),
+    }
 
 
 def _sample_bodies(spec: SplitSpec, num: int, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
     """Body-frame poses (N, 16, 3) float64 of a split and their latent factors."""
     weights = np.asarray([spec.family_weights[name] for name in motion.FAMILIES], np.float64)
     family = rng.choice(len(motion.FAMILIES), size=num, p=weights / weights.sum())
-    lengths, template = motion.sample_bone_lengths(num, rng, scale=spec.body_scale,
-                                                   proportion=spec.body_proportion, width=spec.body_width,
-                                                   noise_std=spec.bone_noise_std)
+    lengths, template = motion.sample_bone_lengths(
+        num,
+        rng,
+        scale=spec.body_scale,
+        proportion=spec.body_proportion,
+        width=spec.body_width,
+        noise_std=spec.bone_noise_std,
+    )
     low, high = motion.family_ranges(widen_deg=spec.widen_deg, widen_fraction=spec.widen_fraction)
     angles = motion.sample_angles(family, rng, low=low, high=high, gait=spec.gait)
     body = motion.forward_kinematics(angles, lengths)
     mirrored = rng.random(num) < 0.5
     body[mirrored] = motion.mirror(body[mirrored])
-    return body, {"family": family, "template": template, "mirrored": mirrored, "bone_lengths": lengths,
-                  "angles_deg": angles}
+    return body, {
+        "family": family,
+        "template": template,
+        "mirrored": mirrored,
+        "bone_lengths": lengths,
+        "angles_deg": angles,
+    }
 
 
 def _sample_view(spec: SplitSpec, num: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    return {"camera_index": rng.integers(0, len(INTRINSICS), num), "yaw_deg": rng.uniform(-180.0, 180.0, num),
-            "elevation_deg": rng.uniform(*spec.elevation_deg, num), "roll_deg": rng.uniform(*spec.roll_deg, num),
-            "root_depth_m": rng.uniform(*spec.root_depth_m, num), "root_x": rng.uniform(*spec.root_x, num),
-            "root_y": rng.uniform(*spec.root_y, num)}
+    return {
+        "camera_index": rng.integers(0, len(INTRINSICS), num),
+        "yaw_deg": rng.uniform(-180.0, 180.0, num),
+        "elevation_deg": rng.uniform(*spec.elevation_deg, num),
+        "roll_deg": rng.uniform(*spec.roll_deg, num),
+        "root_depth_m": rng.uniform(*spec.root_depth_m, num),
+        "root_x": rng.uniform(*spec.root_x, num),
+        "root_y": rng.uniform(*spec.root_y, num),
+    }
 
 
-def _place_in_view(body: np.ndarray, spec: SplitSpec,
-                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+def _place_in_view(
+    body: np.ndarray, spec: SplitSpec, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """Places body-frame poses in front of a camera, redrawing the viewpoint of invalid samples.
 
     A sample is valid when every joint has Z > MIN_DEPTH and projects inside the image (|x| <= 1,
@@ -218,8 +273,11 @@ def _place_in_view(body: np.ndarray, spec: SplitSpec,
         root = _unproject_root(sub["root_x"], sub["root_y"], sub["root_depth_m"], intrinsics)
         points = (body[pending] @ np.swapaxes(rotation, -1, -2) + root[:, None, :]).astype(np.float32)
         projected = project_numpy(points, intrinsics)
-        valid = ((points[..., 2] > MIN_DEPTH).all(-1) & (np.abs(projected[..., 0]) <= 1.0).all(-1)
-                 & (np.abs(projected[..., 1]) <= ASPECT[sub["camera_index"], None]).all(-1))
+        valid = (
+            (points[..., 2] > MIN_DEPTH).all(-1)
+            & (np.abs(projected[..., 0]) <= 1.0).all(-1)
+            & (np.abs(projected[..., 1]) <= ASPECT[sub["camera_index"], None]).all(-1)
+        )
         accepted = pending[valid]
         pose3d[accepted], pose2d[accepted] = points[valid], projected[valid]
         view["rotation"][accepted] = rotation[valid]
@@ -227,8 +285,10 @@ def _place_in_view(body: np.ndarray, spec: SplitSpec,
         if not len(pending):
             logging.debug("Synthetic viewpoints: %d samples placed in %d rounds.", num, round_index + 1)
             return pose3d, pose2d, view
-    raise RuntimeError(f"{len(pending)} synthetic samples found no valid viewpoint in {MAX_REJECTION_ROUNDS} "
-                       "rounds; the split's depth range is too small for its image-position range.")
+    raise RuntimeError(
+        f"{len(pending)} synthetic samples found no valid viewpoint in {MAX_REJECTION_ROUNDS} "
+        "rounds; the split's depth range is too small for its image-position range."
+    )
 
 
 def _view_rotation(yaw_deg: np.ndarray, elevation_deg: np.ndarray, roll_deg: np.ndarray) -> np.ndarray:
@@ -238,12 +298,15 @@ def _view_rotation(yaw_deg: np.ndarray, elevation_deg: np.ndarray, roll_deg: np.
     camera then pitches down by `elevation` (about its x axis) and rolls about its optical axis.
     """
     axes = np.diag([-1.0, -1.0, 1.0])
-    return (motion.axis_rotation(2, roll_deg) @ motion.axis_rotation(0, elevation_deg) @ axes
-            @ motion.axis_rotation(1, yaw_deg))
+    return (
+        motion.axis_rotation(2, roll_deg)
+        @ motion.axis_rotation(0, elevation_deg)
+        @ axes
+        @ motion.axis_rotation(1, yaw_deg)
+    )
 
 
-def _unproject_root(root_x: np.ndarray, root_y: np.ndarray, depth: np.ndarray,
-                    intrinsics: np.ndarray) -> np.ndarray:
+def _unproject_root(root_x: np.ndarray, root_y: np.ndarray, depth: np.ndarray, intrinsics: np.ndarray) -> np.ndarray:
     """(N, 3) camera-frame root whose undistorted projection is (root_x, root_y) at depth `depth`."""
     f, c = intrinsics[:, 0:2].astype(np.float64), intrinsics[:, 2:4].astype(np.float64)
     xy = (np.stack([root_x, root_y], axis=-1) - c) / f * depth[:, None]
@@ -265,6 +328,6 @@ def project_numpy(points_cam: np.ndarray, intrinsics: np.ndarray) -> np.ndarray:
     f, c, k, p = intr[..., 0:2], intr[..., 2:4], intr[..., 4:7], intr[..., 7:9]
     ab = np.clip(points[..., :2] / points[..., 2:3], -1.0, 1.0)
     r2 = np.sum(ab * ab, axis=-1, keepdims=True)
-    radial = 1.0 + k[..., 0:1] * r2 + k[..., 1:2] * r2 ** 2 + k[..., 2:3] * r2 ** 3
+    radial = 1.0 + k[..., 0:1] * r2 + k[..., 1:2] * r2**2 + k[..., 2:3] * r2**3
     tangential = np.sum(p * ab, axis=-1, keepdims=True)
     return (f * (ab * (radial + tangential) + p * r2) + c).astype(np.float32)

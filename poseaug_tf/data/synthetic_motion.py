@@ -23,37 +23,83 @@ import numpy as np
 
 from poseaug_tf import skeleton
 
-_SIDED = ("hip_flex", "hip_abd", "hip_rot", "knee", "clav", "shoulder_flex", "shoulder_abd", "shoulder_rot",
-          "elbow")
+_SIDED = ("hip_flex", "hip_abd", "hip_rot", "knee", "clav", "shoulder_flex", "shoulder_abd", "shoulder_rot", "elbow")
 ANGLE_NAMES = (
-    "lean_pitch", "lean_roll",
-    "hip_flex_l", "hip_abd_l", "hip_rot_l", "knee_l", "hip_flex_r", "hip_abd_r", "hip_rot_r", "knee_r",
-    "spine_flex", "spine_lat", "spine_twist", "chest_flex", "chest_lat", "chest_twist", "neck_flex", "neck_lat",
-    "clav_l", "shoulder_flex_l", "shoulder_abd_l", "shoulder_rot_l", "elbow_l",
-    "clav_r", "shoulder_flex_r", "shoulder_abd_r", "shoulder_rot_r", "elbow_r",
+    "lean_pitch",
+    "lean_roll",
+    "hip_flex_l",
+    "hip_abd_l",
+    "hip_rot_l",
+    "knee_l",
+    "hip_flex_r",
+    "hip_abd_r",
+    "hip_rot_r",
+    "knee_r",
+    "spine_flex",
+    "spine_lat",
+    "spine_twist",
+    "chest_flex",
+    "chest_lat",
+    "chest_twist",
+    "neck_flex",
+    "neck_lat",
+    "clav_l",
+    "shoulder_flex_l",
+    "shoulder_abd_l",
+    "shoulder_rot_l",
+    "elbow_l",
+    "clav_r",
+    "shoulder_flex_r",
+    "shoulder_abd_r",
+    "shoulder_rot_r",
+    "elbow_r",
 )
 NUM_ANGLES = len(ANGLE_NAMES)
 ANGLE_INDEX = {name: index for index, name in enumerate(ANGLE_NAMES)}
 
 # Anatomical limits in degrees (side-less names apply to both sides); every sampled angle lies inside them.
 JOINT_LIMITS = {
-    "lean_pitch": (-15.0, 30.0), "lean_roll": (-15.0, 15.0),
-    "hip_flex": (-30.0, 130.0), "hip_abd": (-20.0, 60.0), "hip_rot": (-40.0, 50.0), "knee": (0.0, 150.0),
-    "spine_flex": (-20.0, 70.0), "spine_lat": (-25.0, 25.0), "spine_twist": (-30.0, 30.0),
-    "chest_flex": (-20.0, 50.0), "chest_lat": (-20.0, 20.0), "chest_twist": (-30.0, 30.0),
-    "neck_flex": (-40.0, 60.0), "neck_lat": (-30.0, 30.0), "clav": (-15.0, 30.0),
-    "shoulder_flex": (-50.0, 180.0), "shoulder_abd": (-20.0, 180.0), "shoulder_rot": (-70.0, 90.0),
+    "lean_pitch": (-15.0, 30.0),
+    "lean_roll": (-15.0, 15.0),
+    "hip_flex": (-30.0, 130.0),
+    "hip_abd": (-20.0, 60.0),
+    "hip_rot": (-40.0, 50.0),
+    "knee": (0.0, 150.0),
+    "spine_flex": (-20.0, 70.0),
+    "spine_lat": (-25.0, 25.0),
+    "spine_twist": (-30.0, 30.0),
+    "chest_flex": (-20.0, 50.0),
+    "chest_lat": (-20.0, 20.0),
+    "chest_twist": (-30.0, 30.0),
+    "neck_flex": (-40.0, 60.0),
+    "neck_lat": (-30.0, 30.0),
+    "clav": (-15.0, 30.0),
+    "shoulder_flex": (-50.0, 180.0),
+    "shoulder_abd": (-20.0, 180.0),
+    "shoulder_rot": (-70.0, 90.0),
     "elbow": (0.0, 150.0),
 }
 
 # Relaxed standing: the base of every family (Human3.6M "Waiting" / "Directions").
 _STANDING = {
-    "lean_pitch": (-3.0, 5.0), "lean_roll": (-3.0, 3.0),
-    "hip_flex": (-5.0, 10.0), "hip_abd": (0.0, 10.0), "hip_rot": (-10.0, 20.0), "knee": (0.0, 10.0),
-    "spine_flex": (-5.0, 10.0), "spine_lat": (-4.0, 4.0), "spine_twist": (-8.0, 8.0),
-    "chest_flex": (-5.0, 10.0), "chest_lat": (-4.0, 4.0), "chest_twist": (-8.0, 8.0),
-    "neck_flex": (-5.0, 20.0), "neck_lat": (-8.0, 8.0), "clav": (-12.0, 0.0),
-    "shoulder_flex": (-10.0, 25.0), "shoulder_abd": (0.0, 20.0), "shoulder_rot": (-20.0, 40.0),
+    "lean_pitch": (-3.0, 5.0),
+    "lean_roll": (-3.0, 3.0),
+    "hip_flex": (-5.0, 10.0),
+    "hip_abd": (0.0, 10.0),
+    "hip_rot": (-10.0, 20.0),
+    "knee": (0.0, 10.0),
+    "spine_flex": (-5.0, 10.0),
+    "spine_lat": (-4.0, 4.0),
+    "spine_twist": (-8.0, 8.0),
+    "chest_flex": (-5.0, 10.0),
+    "chest_lat": (-4.0, 4.0),
+    "chest_twist": (-8.0, 8.0),
+    "neck_flex": (-5.0, 20.0),
+    "neck_lat": (-8.0, 8.0),
+    "clav": (-12.0, 0.0),
+    "shoulder_flex": (-10.0, 25.0),
+    "shoulder_abd": (0.0, 20.0),
+    "shoulder_rot": (-20.0, 40.0),
     "elbow": (5.0, 45.0),
 }
 # Overrides of _STANDING per family; a sided name ("elbow_r") overrides one side only.
@@ -62,19 +108,50 @@ FAMILY_OVERRIDES = {
     "standing": {"shoulder_flex_r": (-10.0, 50.0), "elbow_r": (5.0, 130.0)},
     # Legs and arm swing come from the gait model (`_apply_gait`); these ranges cover the rest.
     "walking": {"spine_flex": (0.0, 10.0), "elbow": (10.0, 40.0)},
-    "sitting": {"hip_flex": (75.0, 100.0), "hip_abd": (0.0, 20.0), "knee": (70.0, 110.0),
-                "lean_pitch": (-5.0, 5.0), "spine_flex": (-10.0, 15.0), "chest_flex": (-5.0, 15.0),
-                "shoulder_flex": (10.0, 50.0), "elbow": (40.0, 100.0)},
-    "reaching": {"shoulder_flex_r": (40.0, 120.0), "shoulder_abd_r": (0.0, 60.0), "elbow_r": (0.0, 60.0),
-                 "spine_flex": (0.0, 25.0), "chest_twist": (-10.0, 20.0), "lean_pitch": (0.0, 10.0)},
-    "bending": {"spine_flex": (30.0, 60.0), "chest_flex": (10.0, 35.0), "hip_flex": (0.0, 30.0),
-                "knee": (0.0, 40.0), "neck_flex": (-30.0, 10.0), "shoulder_flex": (40.0, 100.0),
-                "elbow": (0.0, 40.0)},
-    "crouching": {"hip_flex": (90.0, 125.0), "knee": (110.0, 150.0), "hip_abd": (10.0, 35.0),
-                  "spine_flex": (20.0, 50.0), "chest_flex": (0.0, 20.0), "shoulder_flex": (20.0, 80.0),
-                  "elbow": (20.0, 90.0)},
-    "arms_raised": {"shoulder_flex": (100.0, 170.0), "shoulder_abd": (10.0, 80.0), "elbow": (0.0, 50.0),
-                    "clav": (5.0, 25.0), "neck_flex": (-30.0, 5.0), "spine_flex": (-15.0, 5.0)},
+    "sitting": {
+        "hip_flex": (75.0, 100.0),
+        "hip_abd": (0.0, 20.0),
+        "knee": (70.0, 110.0),
+        "lean_pitch": (-5.0, 5.0),
+        "spine_flex": (-10.0, 15.0),
+        "chest_flex": (-5.0, 15.0),
+        "shoulder_flex": (10.0, 50.0),
+        "elbow": (40.0, 100.0),
+    },
+    "reaching": {
+        "shoulder_flex_r": (40.0, 120.0),
+        "shoulder_abd_r": (0.0, 60.0),
+        "elbow_r": (0.0, 60.0),
+        "spine_flex": (0.0, 25.0),
+        "chest_twist": (-10.0, 20.0),
+        "lean_pitch": (0.0, 10.0),
+    },
+    "bending": {
+        "spine_flex": (30.0, 60.0),
+        "chest_flex": (10.0, 35.0),
+        "hip_flex": (0.0, 30.0),
+        "knee": (0.0, 40.0),
+        "neck_flex": (-30.0, 10.0),
+        "shoulder_flex": (40.0, 100.0),
+        "elbow": (0.0, 40.0),
+    },
+    "crouching": {
+        "hip_flex": (90.0, 125.0),
+        "knee": (110.0, 150.0),
+        "hip_abd": (10.0, 35.0),
+        "spine_flex": (20.0, 50.0),
+        "chest_flex": (0.0, 20.0),
+        "shoulder_flex": (20.0, 80.0),
+        "elbow": (20.0, 90.0),
+    },
+    "arms_raised": {
+        "shoulder_flex": (100.0, 170.0),
+        "shoulder_abd": (10.0, 80.0),
+        "elbow": (0.0, 50.0),
+        "clav": (5.0, 25.0),
+        "neck_flex": (-30.0, 5.0),
+        "spine_flex": (-15.0, 5.0),
+    },
 }
 FAMILIES = tuple(FAMILY_OVERRIDES)
 
@@ -122,8 +199,14 @@ def family_ranges(*, widen_deg: float = 0.0, widen_fraction: float = 0.0) -> tup
     return low, high
 
 
-def sample_angles(family: np.ndarray, rng: np.random.Generator, *, low: np.ndarray, high: np.ndarray,
-                  gait: dict[str, tuple[float, float]]) -> np.ndarray:
+def sample_angles(
+    family: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    low: np.ndarray,
+    high: np.ndarray,
+    gait: dict[str, tuple[float, float]],
+) -> np.ndarray:
     """Draws joint angles uniformly inside each sample's family box, then applies the gait model to walkers.
 
     Args:
@@ -151,11 +234,13 @@ def _apply_gait(angles: np.ndarray, rng: np.random.Generator, gait: dict[str, tu
     # The knee of a leg is bent while that leg swings forward (its hip flexion increasing, cos(phase) > 0).
     knee_wave = np.cos(phase - 0.3)
     values = {
-        "hip_flex_l": 5.0 + stride * swing, "hip_flex_r": 5.0 - stride * swing,
+        "hip_flex_l": 5.0 + stride * swing,
+        "hip_flex_r": 5.0 - stride * swing,
         "knee_l": 5.0 + knee_swing * np.maximum(knee_wave, 0.0),
         "knee_r": 5.0 + knee_swing * np.maximum(-knee_wave, 0.0),
         # Arms swing against the leg of the same side.
-        "shoulder_flex_l": 5.0 - arm_swing * swing, "shoulder_flex_r": 5.0 + arm_swing * swing,
+        "shoulder_flex_l": 5.0 - arm_swing * swing,
+        "shoulder_flex_r": 5.0 + arm_swing * swing,
     }
     angles = angles.copy()
     for name, value in values.items():
@@ -163,9 +248,15 @@ def _apply_gait(angles: np.ndarray, rng: np.random.Generator, gait: dict[str, tu
     return angles
 
 
-def sample_bone_lengths(num: int, rng: np.random.Generator, *, scale: tuple[float, float],
-                        proportion: tuple[float, float], width: tuple[float, float],
-                        noise_std: float) -> tuple[np.ndarray, np.ndarray]:
+def sample_bone_lengths(
+    num: int,
+    rng: np.random.Generator,
+    *,
+    scale: tuple[float, float],
+    proportion: tuple[float, float],
+    width: tuple[float, float],
+    noise_std: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """Draws left/right-symmetric bodies around the five Human3.6M templates (docs/reference.md §1.10).
 
     lengths = template · global scale · group factor · (1 + per-length noise); the group factors (legs, torso,
@@ -185,8 +276,9 @@ def sample_bone_lengths(num: int, rng: np.random.Generator, *, scale: tuple[floa
     """
     templates = np.asarray(skeleton.BONE_LENGTH_TEMPLATES, np.float64)[:, _UNIQUE_BONES]  # (5, 9)
     template = rng.integers(0, len(templates), num)
-    factor = rng.uniform(*scale, (num, 1)) * (1.0 + np.clip(rng.normal(0.0, noise_std, (num, 9)),
-                                                            -3 * noise_std, 3 * noise_std))
+    factor = rng.uniform(*scale, (num, 1)) * (
+        1.0 + np.clip(rng.normal(0.0, noise_std, (num, 9)), -3 * noise_std, 3 * noise_std)
+    )
     for group, columns in PROPORTION_GROUPS.items():
         factor[:, columns] *= rng.uniform(*(width if group == "widths" else proportion), (num, 1))
     unique = templates[template] * factor
@@ -236,28 +328,73 @@ def forward_kinematics(angles_deg: np.ndarray, bone_lengths: np.ndarray) -> np.n
     length = np.asarray(bone_lengths, np.float64)
     joints = np.zeros((len(length), skeleton.NUM_JOINTS, 3))
     pelvis = _chain(axis_rotation(0, angle["lean_pitch"]), axis_rotation(2, angle["lean_roll"]))
-    spine = _chain(pelvis, axis_rotation(0, angle["spine_flex"]), axis_rotation(2, angle["spine_lat"]),
-                   axis_rotation(1, angle["spine_twist"]))
-    chest = _chain(spine, axis_rotation(0, angle["chest_flex"]), axis_rotation(2, angle["chest_lat"]),
-                   axis_rotation(1, angle["chest_twist"]))
+    spine = _chain(
+        pelvis,
+        axis_rotation(0, angle["spine_flex"]),
+        axis_rotation(2, angle["spine_lat"]),
+        axis_rotation(1, angle["spine_twist"]),
+    )
+    chest = _chain(
+        spine,
+        axis_rotation(0, angle["chest_flex"]),
+        axis_rotation(2, angle["chest_lat"]),
+        axis_rotation(1, angle["chest_twist"]),
+    )
     head = _chain(chest, axis_rotation(0, angle["neck_flex"]), axis_rotation(2, angle["neck_lat"]))
     joints[:, 7] = _segment(spine, (0.0, 1.0, 0.0), length[:, 6])
     joints[:, 8] = joints[:, 7] + _segment(chest, (0.0, 1.0, 0.0), length[:, 7])
     joints[:, 9] = joints[:, 8] + _segment(head, (0.0, 1.0, 0.0), length[:, 8])
     # (suffix, sign of X towards that side, hip/knee/ankle joints, shoulder/elbow/wrist joints, first leg/arm bone)
-    for side, sign, leg, arm, leg_bone, arm_bone in (("l", 1.0, (4, 5, 6), (10, 11, 12), 3, 9),
-                                                    ("r", -1.0, (1, 2, 3), (13, 14, 15), 0, 12)):
-        _limb(joints, pelvis, angle, length, side=side, sign=sign, joint_ids=leg, bone=leg_bone,
-              names=("hip_flex", "hip_abd", "hip_rot", "knee"), hinge_sign=1.0, attach=0, clav=None)
-        _limb(joints, chest, angle, length, side=side, sign=sign, joint_ids=arm, bone=arm_bone,
-              names=("shoulder_flex", "shoulder_abd", "shoulder_rot", "elbow"), hinge_sign=-1.0, attach=8,
-              clav=angle[f"clav_{side}"])
+    for side, sign, leg, arm, leg_bone, arm_bone in (
+        ("l", 1.0, (4, 5, 6), (10, 11, 12), 3, 9),
+        ("r", -1.0, (1, 2, 3), (13, 14, 15), 0, 12),
+    ):
+        _limb(
+            joints,
+            pelvis,
+            angle,
+            length,
+            side=side,
+            sign=sign,
+            joint_ids=leg,
+            bone=leg_bone,
+            names=("hip_flex", "hip_abd", "hip_rot", "knee"),
+            hinge_sign=1.0,
+            attach=0,
+            clav=None,
+        )
+        _limb(
+            joints,
+            chest,
+            angle,
+            length,
+            side=side,
+            sign=sign,
+            joint_ids=arm,
+            bone=arm_bone,
+            names=("shoulder_flex", "shoulder_abd", "shoulder_rot", "elbow"),
+            hinge_sign=-1.0,
+            attach=8,
+            clav=angle[f"clav_{side}"],
+        )
     return joints
 
 
-def _limb(joints: np.ndarray, base: np.ndarray, angle: dict, length: np.ndarray, *, side: str, sign: float,
-          joint_ids: tuple[int, int, int], bone: int, names: tuple[str, str, str, str], hinge_sign: float,
-          attach: int, clav: np.ndarray | None) -> None:
+def _limb(
+    joints: np.ndarray,
+    base: np.ndarray,
+    angle: dict,
+    length: np.ndarray,
+    *,
+    side: str,
+    sign: float,
+    joint_ids: tuple[int, int, int],
+    bone: int,
+    names: tuple[str, str, str, str],
+    hinge_sign: float,
+    attach: int,
+    clav: np.ndarray | None,
+) -> None:
     """Writes one leg or arm in place: girdle bone along ±X, ball joint (flex, abd, rot), then a hinge.
 
     Abduction is applied before flexion (in the limb's local frame) so that a raised arm abducts outward;

@@ -112,14 +112,35 @@ class PoseAugmentor(keras.Model):
       rt_offset: largest learned offset of an anchored placement, in unit parameters (the range is [−1, 1]).
     """
 
-    def __init__(self, *, use_ba: bool = True, use_bl: bool = True, use_rt: bool = True, hidden_units: int = 256,
-                 num_blocks: int = 2, noise_dim: int = 48, blr_tanh_limit: float = 0.2,
-                 depth_guard: str = "min_depth", min_joint_depth: float = 1.0, seed: int | None = None,
-                 synchronized_bn: bool = False, rt_mode: str = "reference", placement: dict | None = None,
-                 rt_anchor: str = "noise", rt_offset: float = 0.25, **kwargs):
+    def __init__(
+        self,
+        *,
+        use_ba: bool = True,
+        use_bl: bool = True,
+        use_rt: bool = True,
+        hidden_units: int = 256,
+        num_blocks: int = 2,
+        noise_dim: int = 48,
+        blr_tanh_limit: float = 0.2,
+        depth_guard: str = "min_depth",
+        min_joint_depth: float = 1.0,
+        seed: int | None = None,
+        synchronized_bn: bool = False,
+        rt_mode: str = "reference",
+        placement: dict | None = None,
+        rt_anchor: str = "noise",
+        rt_offset: float = 0.25,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
-        _validate_options(depth_guard=depth_guard, min_joint_depth=min_joint_depth, hidden_units=hidden_units,
-                          num_blocks=num_blocks, noise_dim=noise_dim, blr_tanh_limit=blr_tanh_limit)
+        _validate_options(
+            depth_guard=depth_guard,
+            min_joint_depth=min_joint_depth,
+            hidden_units=hidden_units,
+            num_blocks=num_blocks,
+            noise_dim=noise_dim,
+            blr_tanh_limit=blr_tanh_limit,
+        )
         if rt_mode not in RT_MODES:
             raise ValueError(f"Expected `rt_mode` in {RT_MODES}; received {rt_mode!r}.")
         if rt_mode == "bounded" and placement is None:
@@ -139,11 +160,13 @@ class PoseAugmentor(keras.Model):
         self.seed_generator = keras.random.SeedGenerator(seed, name="noise_seed")
         trunk = dict(hidden_units=hidden_units, num_blocks=num_blocks, synchronized_bn=synchronized_bn)
         pose_noise = _POSE_DIM + noise_dim
-        self.ba_trunk = (AugmentorTrunk(pose_noise, skeleton.NUM_BONES * 3, name="ba_trunk", **trunk)
-                         if use_ba else None)
+        self.ba_trunk = AugmentorTrunk(pose_noise, skeleton.NUM_BONES * 3, name="ba_trunk", **trunk) if use_ba else None
         # BL also reads the source bone lengths (docs/reference.md §2.3): 48 + 15 + 48 = 111 inputs.
-        self.bl_trunk = (AugmentorTrunk(pose_noise + skeleton.NUM_BONES, skeleton.NUM_BL_RATIOS, name="bl_trunk",
-                                        **trunk) if use_bl else None)
+        self.bl_trunk = (
+            AugmentorTrunk(pose_noise + skeleton.NUM_BONES, skeleton.NUM_BL_RATIOS, name="bl_trunk", **trunk)
+            if use_bl
+            else None
+        )
         self.r_trunk = AugmentorTrunk(pose_noise, 3, name="r_trunk", **trunk) if use_rt else None
         self.t_trunk = AugmentorTrunk(pose_noise, 3, name="t_trunk", **trunk) if use_rt else None
 
@@ -159,8 +182,9 @@ class PoseAugmentor(keras.Model):
         _check_shape(pose_3d_cam, (skeleton.NUM_JOINTS, 3), "pose_3d_cam")
         batch = tf.shape(pose_3d_cam)[0]
         if noise is None:
-            noise = keras.random.normal((batch, NUM_NOISE_BRANCHES, self.noise_dim), seed=self.seed_generator,
-                                        dtype=self.compute_dtype)
+            noise = keras.random.normal(
+                (batch, NUM_NOISE_BRANCHES, self.noise_dim), seed=self.seed_generator, dtype=self.compute_dtype
+            )
         else:
             noise = tf.convert_to_tensor(noise, dtype=self.compute_dtype)
             _check_shape(noise, (NUM_NOISE_BRANCHES, self.noise_dim), "noise")
@@ -174,7 +198,7 @@ class PoseAugmentor(keras.Model):
         if self.use_ba:
             gamma_ba = tf.reshape(self.ba_trunk(features(0), training=training), (batch, skeleton.NUM_BONES, 3))
             pose_ba, ba_diff = augmentor_ops.bone_angle(pose_3d_cam, gamma_ba)
-        pose_bl, blr = pose_ba, zeros[:, :skeleton.NUM_BL_RATIOS]
+        pose_bl, blr = pose_ba, zeros[:, : skeleton.NUM_BL_RATIOS]
         if self.use_bl:
             raw_bl = self.bl_trunk(features(1, geometry.bone_lengths(pose_3d_cam)), training=training)
             blr = augmentor_ops.bone_length_ratios(raw_bl, tanh_limit=self.blr_tanh_limit)
@@ -185,30 +209,49 @@ class PoseAugmentor(keras.Model):
             learned_rotation = tf.tanh(self.r_trunk(features(2), training=training))
             learned_position = tf.tanh(self.t_trunk(features(3), training=training))
             if self.rt_anchor == "noise":
-                unit_rotation = placement_lib.anchored(noise[:, 2, :3], learned_rotation, self.rt_offset,
-                                                       wrap_first=True)
+                unit_rotation = placement_lib.anchored(
+                    noise[:, 2, :3], learned_rotation, self.rt_offset, wrap_first=True
+                )
                 unit_position = placement_lib.anchored(noise[:, 3, :3], learned_position, self.rt_offset)
             else:
                 unit_rotation, unit_position = learned_rotation, learned_position
             rt = placement_lib.place(pose_bl, unit_rotation, unit_position, self.placement)
         elif self.use_rt:
             rt = augmentor_ops.rigid_transform(
-                pose_bl, self.r_trunk(features(2), training=training), self.t_trunk(features(3), training=training),
-                depth_guard=self.depth_guard, min_joint_depth=self.min_joint_depth)
+                pose_bl,
+                self.r_trunk(features(2), training=training),
+                self.t_trunk(features(3), training=training),
+                depth_guard=self.depth_guard,
+                min_joint_depth=self.min_joint_depth,
+            )
         else:
-            rt = {"pose_rt": pose_bl, "rotation": zeros[:, :3],
-                  "rotation_matrix": tf.eye(3, batch_shape=[batch], dtype=self.compute_dtype),
-                  "translation": pose_bl[:, 0]}
+            rt = {
+                "pose_rt": pose_bl,
+                "rotation": zeros[:, :3],
+                "rotation_matrix": tf.eye(3, batch_shape=[batch], dtype=self.compute_dtype),
+                "translation": pose_bl[:, 0],
+            }
         return {"pose_ba": pose_ba, "ba_diff": ba_diff, "pose_bl": pose_bl, "blr": blr, **rt}
 
     def get_config(self):
         config = super().get_config()
-        config.update(use_ba=self.use_ba, use_bl=self.use_bl, use_rt=self.use_rt, hidden_units=self.hidden_units,
-                      num_blocks=self.num_blocks, noise_dim=self.noise_dim, blr_tanh_limit=self.blr_tanh_limit,
-                      depth_guard=self.depth_guard, min_joint_depth=self.min_joint_depth, seed=self.seed,
-                      synchronized_bn=self.synchronized_bn, rt_mode=self.rt_mode, rt_anchor=self.rt_anchor,
-                      rt_offset=self.rt_offset,
-                      placement=None if self.placement is None else self.placement.to_config())
+        config.update(
+            use_ba=self.use_ba,
+            use_bl=self.use_bl,
+            use_rt=self.use_rt,
+            hidden_units=self.hidden_units,
+            num_blocks=self.num_blocks,
+            noise_dim=self.noise_dim,
+            blr_tanh_limit=self.blr_tanh_limit,
+            depth_guard=self.depth_guard,
+            min_joint_depth=self.min_joint_depth,
+            seed=self.seed,
+            synchronized_bn=self.synchronized_bn,
+            rt_mode=self.rt_mode,
+            rt_anchor=self.rt_anchor,
+            rt_offset=self.rt_offset,
+            placement=None if self.placement is None else self.placement.to_config(),
+        )
         return config
 
 
@@ -219,8 +262,15 @@ def _check_shape(x: tf.Tensor, trailing: tuple[int, ...], name: str) -> None:
         raise ValueError(f"Expected `{name}` of shape (B, {', '.join(map(str, trailing))}); received {shape}.")
 
 
-def _validate_options(*, depth_guard: str, min_joint_depth: float, hidden_units: int, num_blocks: int,
-                      noise_dim: int, blr_tanh_limit: float) -> None:
+def _validate_options(
+    *,
+    depth_guard: str,
+    min_joint_depth: float,
+    hidden_units: int,
+    num_blocks: int,
+    noise_dim: int,
+    blr_tanh_limit: float,
+) -> None:
     if depth_guard not in augmentor_ops.DEPTH_GUARDS:
         raise ValueError(f"Expected `depth_guard` in {augmentor_ops.DEPTH_GUARDS}; received {depth_guard!r}.")
     if not min_joint_depth > 0:
@@ -247,9 +297,24 @@ def build_augmentor(**options) -> PoseAugmentor:
     Raises:
       ValueError: On an unknown option or an invalid value.
     """
-    valid = ("use_ba", "use_bl", "use_rt", "hidden_units", "num_blocks", "noise_dim", "blr_tanh_limit",
-             "depth_guard", "min_joint_depth", "seed", "synchronized_bn", "rt_mode", "placement", "rt_anchor",
-             "rt_offset", "name")
+    valid = (
+        "use_ba",
+        "use_bl",
+        "use_rt",
+        "hidden_units",
+        "num_blocks",
+        "noise_dim",
+        "blr_tanh_limit",
+        "depth_guard",
+        "min_joint_depth",
+        "seed",
+        "synchronized_bn",
+        "rt_mode",
+        "placement",
+        "rt_anchor",
+        "rt_offset",
+        "name",
+    )
     unknown = sorted(set(options) - set(valid))
     if unknown:
         raise ValueError(f"Unknown augmentor option(s) {unknown}; valid options are {list(valid)}.")

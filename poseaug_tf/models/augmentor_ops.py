@@ -49,8 +49,16 @@ class AugmentorTrunk(keras.layers.Layer):
       num_blocks: Number of non-residual blocks.
     """
 
-    def __init__(self, input_dim: int, output_dim: int, *, hidden_units: int = 256, num_blocks: int = 2,
-                 synchronized_bn: bool = False, **kwargs):
+    def __init__(
+        self,
+        input_dim: int,
+        output_dim: int,
+        *,
+        hidden_units: int = 256,
+        num_blocks: int = 2,
+        synchronized_bn: bool = False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.input_dim = input_dim
         self.output_dim = output_dim
@@ -59,10 +67,14 @@ class AugmentorTrunk(keras.layers.Layer):
         self.synchronized_bn = synchronized_bn
         self.dense_in = layers.dense(hidden_units, fan_in=input_dim, name="dense_in")
         self.bn_in = layers.batch_norm(synchronized=synchronized_bn, name="bn_in")
-        self.block_dense = [layers.dense(hidden_units, fan_in=hidden_units, name=f"block{i // 2}_dense{i % 2}")
-                            for i in range(2 * num_blocks)]
-        self.block_bn = [layers.batch_norm(synchronized=synchronized_bn, name=f"block{i // 2}_bn{i % 2}")
-                         for i in range(2 * num_blocks)]
+        self.block_dense = [
+            layers.dense(hidden_units, fan_in=hidden_units, name=f"block{i // 2}_dense{i % 2}")
+            for i in range(2 * num_blocks)
+        ]
+        self.block_bn = [
+            layers.batch_norm(synchronized=synchronized_bn, name=f"block{i // 2}_bn{i % 2}")
+            for i in range(2 * num_blocks)
+        ]
         self.dense_out = layers.dense(output_dim, fan_in=hidden_units, name="dense_out")
 
     def build(self, input_shape=None):
@@ -85,8 +97,13 @@ class AugmentorTrunk(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(input_dim=self.input_dim, output_dim=self.output_dim, hidden_units=self.hidden_units,
-                      num_blocks=self.num_blocks, synchronized_bn=self.synchronized_bn)
+        config.update(
+            input_dim=self.input_dim,
+            output_dim=self.output_dim,
+            hidden_units=self.hidden_units,
+            num_blocks=self.num_blocks,
+            synchronized_bn=self.synchronized_bn,
+        )
         return config
 
 
@@ -152,8 +169,9 @@ def bone_length(pose_3d_cam: tf.Tensor, blr: tf.Tensor) -> tf.Tensor:
     return geometry.pose_from_bones(bones) + pose_3d_cam[..., :1, :]
 
 
-def translation(raw_translation: tf.Tensor, rotated: tf.Tensor, *, depth_guard: str = "min_depth",
-                min_joint_depth: float = 1.0) -> tf.Tensor:
+def translation(
+    raw_translation: tf.Tensor, rotated: tf.Tensor, *, depth_guard: str = "min_depth", min_joint_depth: float = 1.0
+) -> tf.Tensor:
     """RT translation t = (raw_x, raw_y, raw_z²), optionally lifted so that no joint is too close to the camera.
 
     `depth_guard="min_depth"` raises t_z to max(raw_z², min_joint_depth − min_j rotated_z), the smallest depth
@@ -187,8 +205,14 @@ def translation(raw_translation: tf.Tensor, rotated: tf.Tensor, *, depth_guard: 
     return tf.concat([raw_translation[..., :2], depth[..., None]], axis=-1)
 
 
-def rigid_transform(pose_3d_cam: tf.Tensor, raw_rotation: tf.Tensor, raw_translation: tf.Tensor, *,
-                    depth_guard: str = "min_depth", min_joint_depth: float = 1.0) -> dict[str, tf.Tensor]:
+def rigid_transform(
+    pose_3d_cam: tf.Tensor,
+    raw_rotation: tf.Tensor,
+    raw_translation: tf.Tensor,
+    *,
+    depth_guard: str = "min_depth",
+    min_joint_depth: float = 1.0,
+) -> dict[str, tf.Tensor]:
     """RT operation: rotates the root-relative pose and places its root at t (docs/reference.md §2.4).
 
     r = tanh(raw_R)·3.1415, R = Rodrigues(r) (exact, finite gradient at r = 0; the reference's +1e-6 in the
@@ -213,5 +237,9 @@ def rigid_transform(pose_3d_cam: tf.Tensor, raw_rotation: tf.Tensor, raw_transla
     rotation_matrix = geometry.axis_angle_to_matrix(rotation)
     rotated = geometry.rotate_points(geometry.root_relative(pose_3d_cam), rotation_matrix)
     t = translation(raw_translation, rotated, depth_guard=depth_guard, min_joint_depth=min_joint_depth)
-    return {"pose_rt": rotated + t[..., None, :], "rotation": rotation, "rotation_matrix": rotation_matrix,
-            "translation": t}
+    return {
+        "pose_rt": rotated + t[..., None, :],
+        "rotation": rotation,
+        "rotation_matrix": rotation_matrix,
+        "translation": t,
+    }

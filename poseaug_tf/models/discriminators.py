@@ -66,10 +66,13 @@ class PartDense(keras.layers.Layer):
     def build(self, input_shape):
         fan_in = int(input_shape[-1])
         self.kernel = self.add_weight(
-            name="kernel", shape=(self.num_parts, fan_in, self.units),
-            initializer=keras.initializers.RandomNormal(stddev=math.sqrt(2.0 / fan_in)))
-        self.bias = self.add_weight(name="bias", shape=(self.num_parts, self.units),
-                                    initializer=layers.torch_uniform(fan_in))
+            name="kernel",
+            shape=(self.num_parts, fan_in, self.units),
+            initializer=keras.initializers.RandomNormal(stddev=math.sqrt(2.0 / fan_in)),
+        )
+        self.bias = self.add_weight(
+            name="bias", shape=(self.num_parts, self.units), initializer=layers.torch_uniform(fan_in)
+        )
 
     def call(self, inputs):
         return tf.einsum("bpi,pio->bpo", inputs, self.kernel) + self.bias
@@ -154,8 +157,9 @@ class Discriminator2D(keras.Model):
         super().__init__(**kwargs)
         self.hidden_units = hidden_units
         in_dim = skeleton.NUM_JOINTS * 2
-        self.dense_layers = [layers.dense(hidden_units, fan_in=in_dim if i == 0 else hidden_units, name=f"dense{i}")
-                             for i in range(5)]
+        self.dense_layers = [
+            layers.dense(hidden_units, fan_in=in_dim if i == 0 else hidden_units, name=f"dense{i}") for i in range(5)
+        ]
         self.dense_out = layers.dense(1, fan_in=hidden_units, name="dense_out")
 
     def build(self, input_shape=None):

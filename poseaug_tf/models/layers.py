@@ -36,9 +36,7 @@ NUM_JOINTS = skeleton.NUM_JOINTS
 """Joints of the H36M-16 skeleton every estimator consumes and produces."""
 
 
-def batch_norm(
-    *, epsilon: float = BN_EPSILON, synchronized: bool = False, **kwargs
-) -> keras.layers.BatchNormalization:
+def batch_norm(*, epsilon: float = BN_EPSILON, synchronized: bool = False, **kwargs) -> keras.layers.BatchNormalization:
     """Returns a BatchNormalization layer with PyTorch's momentum and epsilon over the last axis.
 
     Statistics are taken over every axis but the last, which for a (B, J, C) tensor is PyTorch's BatchNorm1d over
@@ -61,9 +59,7 @@ def batch_norm(
 
 def kaiming_normal(seed: int | None = None) -> keras.initializers.Initializer:
     """PyTorch ``kaiming_normal_`` (fan_in, ReLU gain): untruncated N(0, 2/fan_in)."""
-    return keras.initializers.VarianceScaling(
-        scale=2.0, mode="fan_in", distribution="untruncated_normal", seed=seed
-    )
+    return keras.initializers.VarianceScaling(scale=2.0, mode="fan_in", distribution="untruncated_normal", seed=seed)
 
 
 def torch_uniform(fan_in: int, seed: int | None = None) -> keras.initializers.Initializer:
@@ -131,7 +127,11 @@ def dense(
         raise ValueError(f"Expected `kernel` in ('kaiming', 'torch'); received {kernel!r}.")
     bias_init = torch_uniform(fan_in) if use_bias else "zeros"
     return keras.layers.Dense(
-        units, use_bias=use_bias, kernel_initializer=kernel_init, bias_initializer=bias_init, name=name,
+        units,
+        use_bias=use_bias,
+        kernel_initializer=kernel_init,
+        bias_initializer=bias_init,
+        name=name,
         dtype=dtype,
     )
 
@@ -187,8 +187,9 @@ class Dropout(keras.layers.Layer):
             return tf.random.stateless_uniform(shape, seed=seed) >= self.rate
         n = tf.reduce_prod(shape)
         per_word = 32 // bits
-        words = tf.random.stateless_uniform([(n + per_word - 1) // per_word], seed=seed, minval=None,
-                                            maxval=None, dtype=tf.uint32)
+        words = tf.random.stateless_uniform(
+            [(n + per_word - 1) // per_word], seed=seed, minval=None, maxval=None, dtype=tf.uint32
+        )
         dtype = tf.uint8 if bits == 8 else tf.uint16
         draws = tf.reshape(tf.bitcast(words, dtype), [-1])[:n]
         return tf.reshape(draws >= tf.cast(int(self.rate * 2**bits), dtype), shape)

@@ -66,8 +66,9 @@ def save_png(fig: Figure, path: str | pathlib.Path, *, palette: bool = True) -> 
     path = pathlib.Path(path)
     with files.atomic_path(path, durable=False) as tmp:
         if palette:
-            image = Image.fromarray(figure_to_rgb(fig)).quantize(colors=256, method=Image.Quantize.MEDIANCUT,
-                                                                 dither=Image.Dither.NONE)
+            image = Image.fromarray(figure_to_rgb(fig)).quantize(
+                colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+            )
             image.save(tmp, format="PNG", optimize=True)
         else:
             fig.savefig(tmp, format="png", dpi=fig.dpi)

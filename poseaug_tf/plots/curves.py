@@ -19,8 +19,7 @@ from poseaug_tf.plots import canvas
 PANELS = {
     "estimator loss (log)": ("loss", "p_loss_real", "p_loss_fake"),
     "generator losses": ("g_loss", "g_adv_2d", "g_adv_3d", "g_feedback"),
-    "discriminators": ("d3d_loss", "d2d_loss", "d3d_real_score", "d3d_fake_score", "d2d_real_score",
-                       "d2d_fake_score"),
+    "discriminators": ("d3d_loss", "d2d_loss", "d3d_real_score", "d3d_fake_score", "d2d_real_score", "d2d_fake_score"),
     "feedback error ratios": ("ratio_ba", "ratio_rt"),
     "augmentation magnitude": ("aug_ba_diff", "aug_blr_abs", "aug_rot_angle"),
     "augmented poses kept / depth (m)": ("aug_valid_fraction", "aug_depth"),
@@ -45,8 +44,11 @@ def epoch_axis(records: Sequence[Mapping]) -> tuple[np.ndarray, int]:
 
 
 def _series(records: Sequence[Mapping], x: np.ndarray, stage: str, key: str) -> tuple[np.ndarray, np.ndarray]:
-    pts = [(xi, r["train"][key]) for xi, r in zip(x, records)
-           if r["stage"] == stage and isinstance(r["train"].get(key), (int, float))]
+    pts = [
+        (xi, r["train"][key])
+        for xi, r in zip(x, records)
+        if r["stage"] == stage and isinstance(r["train"].get(key), (int, float))
+    ]
     if not pts:
         return np.zeros(0), np.zeros(0)
     arr = np.asarray(pts, np.float64)
@@ -106,8 +108,16 @@ def _mark_selected(ax, records, x, metric: str, selected: Mapping[str, tuple[str
         xi, record = found[-1]
         values = [record["eval"][n][metric] for n in sets if metric in record["eval"].get(n, {})]
         marker = {"poseaug": "*", "control": "D", "random": "^"}.get(model, "s")
-        ax.plot([xi] * len(values), values, linestyle="none", marker=marker, markersize=9, color="black",
-                markerfacecolor="none", label=f"selected {model}")
+        ax.plot(
+            [xi] * len(values),
+            values,
+            linestyle="none",
+            marker=marker,
+            markersize=9,
+            color="black",
+            markerfacecolor="none",
+            label=f"selected {model}",
+        )
     if selected:
         ax.legend(fontsize=6, loc="best")
 
@@ -117,8 +127,11 @@ def _eval_panel(ax, records, x, metric: str) -> bool:
     stages = [s for s in STAGE_STYLES if any(r["stage"] == s for r in records)]
     for i, name in enumerate(sets):
         for stage in stages:
-            pts = [(xi, r["eval"][name][metric]) for xi, r in zip(x, records)
-                   if r["stage"] == stage and name in r.get("eval", {}) and metric in r["eval"][name]]
+            pts = [
+                (xi, r["eval"][name][metric])
+                for xi, r in zip(x, records)
+                if r["stage"] == stage and name in r.get("eval", {}) and metric in r["eval"][name]
+            ]
             if pts:
                 arr = np.asarray(pts, np.float64)
                 label = name if stage == stages[-1] else None
@@ -128,8 +141,13 @@ def _eval_panel(ax, records, x, metric: str) -> bool:
     return bool(sets)
 
 
-def training_curves_figure(records: Sequence[Mapping], *, warmup: int = 0,
-                           selected: Mapping[str, tuple[str, int]] | None = None, dpi: int = canvas.DPI):
+def training_curves_figure(
+    records: Sequence[Mapping],
+    *,
+    warmup: int = 0,
+    selected: Mapping[str, tuple[str, int]] | None = None,
+    dpi: int = canvas.DPI,
+):
     """All per-epoch training means and evaluation scores of a history.
 
     Args:
@@ -156,14 +174,17 @@ def training_curves_figure(records: Sequence[Mapping], *, warmup: int = 0,
     for ax, (title, keys) in zip(axes, panels):
         _titled_train_panel(ax, records, x, title, keys)
         _decorate(ax, offset, warmup, has_poseaug, xlim)
-    for ax, metric in zip(axes[len(panels):], EVAL_PANELS):
+    for ax, metric in zip(axes[len(panels) :], EVAL_PANELS):
         _eval_panel(ax, records, x, metric)
         _mark_selected(ax, records, x, metric, selected or {})
         ax.set_title(f"{metric.upper().replace('_', '-')} (mm) per evaluation set", fontsize=9)
         _decorate(ax, offset, warmup, has_poseaug, xlim)
-    for ax in axes[-GRID[1]:]:
+    for ax in axes[-GRID[1] :]:
         ax.set_xlabel("epoch (pretraining, then P + PoseAug epoch)", fontsize=8)
-    fig.suptitle(f"Training curves: pretraining epochs 1..{offset} (dashed), then PoseAug (solid), control "
-                 f"(dotted), random (dash-dot); grey band = {warmup} warm-up epoch(s)", fontsize=11)
+    fig.suptitle(
+        f"Training curves: pretraining epochs 1..{offset} (dashed), then PoseAug (solid), control "
+        f"(dotted), random (dash-dot); grey band = {warmup} warm-up epoch(s)",
+        fontsize=11,
+    )
     fig.subplots_adjust(left=0.05, right=0.99, top=0.92, bottom=0.07, hspace=0.35, wspace=0.18)
     return fig

@@ -35,9 +35,9 @@ from poseaug_tf.plots import canvas
 R_HIP, L_HIP, THORAX = 1, 4, 8
 AZIMUTH_RANGE = (-180.0, 180.0)
 ELEVATION_RANGE = (-90.0, 90.0)
-VIEW_BINS = (36, 18)            # 10° bins in azimuth and elevation
+VIEW_BINS = (36, 18)  # 10° bins in azimuth and elevation
 POSITION_BINS = 30
-MIN_POSITION_HALF_WIDTH = 0.3   # x/z, y/z histograms span at least ±0.3
+MIN_POSITION_HALF_WIDTH = 0.3  # x/z, y/z histograms span at least ±0.3
 MAX_COLUMNS = 5
 
 
@@ -117,8 +117,9 @@ def position_range(values: list[np.ndarray]) -> tuple[float, float]:
     return -half, half
 
 
-def histogram_2d(x: np.ndarray, y: np.ndarray, *, bins: tuple[int, int],
-                 ranges: tuple[tuple[float, float], tuple[float, float]]) -> np.ndarray:
+def histogram_2d(
+    x: np.ndarray, y: np.ndarray, *, bins: tuple[int, int], ranges: tuple[tuple[float, float], tuple[float, float]]
+) -> np.ndarray:
     """(bins_x, bins_y) histogram as fractions of all N samples (non-finite and out-of-range ones count in N
     but in no bin, so the sum is the fraction inside the range)."""
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
@@ -127,8 +128,12 @@ def histogram_2d(x: np.ndarray, y: np.ndarray, *, bins: tuple[int, int],
     return counts / max(len(x), 1)
 
 
-def distribution_histograms(sets: Mapping[str, np.ndarray], *, absolute: Mapping[str, bool] | None = None,
-                            range_sets: Sequence[str] | None = None) -> dict:
+def distribution_histograms(
+    sets: Mapping[str, np.ndarray],
+    *,
+    absolute: Mapping[str, bool] | None = None,
+    range_sets: Sequence[str] | None = None,
+) -> dict:
     """Viewpoint and position histograms of several pose sets on identical bins.
 
     Args:
@@ -149,11 +154,15 @@ def distribution_histograms(sets: Mapping[str, np.ndarray], *, absolute: Mapping
     view_ranges = (AZIMUTH_RANGE, ELEVATION_RANGE)
     pos_ranges = (rng, rng)
     return {
-        "view_ranges": view_ranges, "view_bins": VIEW_BINS,
-        "position_ranges": pos_ranges, "position_bins": (POSITION_BINS, POSITION_BINS),
+        "view_ranges": view_ranges,
+        "view_bins": VIEW_BINS,
+        "position_ranges": pos_ranges,
+        "position_bins": (POSITION_BINS, POSITION_BINS),
         "view": {n: histogram_2d(*v, bins=VIEW_BINS, ranges=view_ranges) for n, v in views.items()},
-        "position": {n: (histogram_2d(*positions[n], bins=(POSITION_BINS,) * 2, ranges=pos_ranges)
-                         if n in positions else None) for n in sets},
+        "position": {
+            n: (histogram_2d(*positions[n], bins=(POSITION_BINS,) * 2, ranges=pos_ranges) if n in positions else None)
+            for n in sets
+        },
     }
 
 
@@ -165,14 +174,28 @@ def _panel(ax, hist: np.ndarray | None, ranges, norm, *, xlabel: str, ylabel: st
         return None
     (x0, x1), (y0, y1) = ranges
     masked = np.ma.masked_equal(hist.T, 0.0)  # empty bins stay white
-    image = ax.imshow(masked, origin="lower", extent=(x0, x1, y0, y1), aspect="auto", cmap="viridis",
-                      norm=norm, interpolation="nearest")
+    image = ax.imshow(
+        masked,
+        origin="lower",
+        extent=(x0, x1, y0, y1),
+        aspect="auto",
+        cmap="viridis",
+        norm=norm,
+        interpolation="nearest",
+    )
     if invert_y:  # image y points down: show the top of the image at the top
         ax.invert_yaxis()
     outside = 1.0 - float(hist.sum())
     if outside > 0.0005:
-        ax.text(0.03, 0.97, f"{outside:.1%} outside", transform=ax.transAxes, fontsize=7, va="top",
-                bbox={"facecolor": "white", "alpha": 0.8, "linewidth": 0})
+        ax.text(
+            0.03,
+            0.97,
+            f"{outside:.1%} outside",
+            transform=ax.transAxes,
+            fontsize=7,
+            va="top",
+            bbox={"facecolor": "white", "alpha": 0.8, "linewidth": 0},
+        )
     ax.set_xlabel(xlabel, fontsize=8)
     ax.set_ylabel(ylabel, fontsize=8)
     ax.tick_params(labelsize=7)
@@ -186,8 +209,13 @@ def _log_norm(hists: Sequence[np.ndarray], sizes: Sequence[int]) -> LogNorm:
     return LogNorm(vmin=vmin, vmax=vmax)
 
 
-def distribution_figure(sets: Mapping[str, np.ndarray], *, absolute: Mapping[str, bool] | None = None,
-                        range_sets: Sequence[str] | None = None, dpi: int = canvas.DPI):
+def distribution_figure(
+    sets: Mapping[str, np.ndarray],
+    *,
+    absolute: Mapping[str, bool] | None = None,
+    range_sets: Sequence[str] | None = None,
+    dpi: int = canvas.DPI,
+):
     """Figure 7 of the paper: viewpoint (top row) and root position (bottom row) per set, one shared logarithmic
     colour scale per row, identical bins and ranges in every column.
 
@@ -213,16 +241,33 @@ def distribution_figure(sets: Mapping[str, np.ndarray], *, absolute: Mapping[str
     pos_norm = _log_norm([v for v in h["position"].values() if v is not None], sizes)
     top = bottom = None
     for col, name in enumerate(sets):
-        top = _panel(axes[0, col], h["view"][name], h["view_ranges"], view_norm, xlabel="azimuth (°)",
-                     ylabel="elevation (°)" if col == 0 else "", invert_y=False)
+        top = _panel(
+            axes[0, col],
+            h["view"][name],
+            h["view_ranges"],
+            view_norm,
+            xlabel="azimuth (°)",
+            ylabel="elevation (°)" if col == 0 else "",
+            invert_y=False,
+        )
         axes[0, col].set_title(f"{name}\nN = {sizes[col]}", fontsize=9)
-        image = _panel(axes[1, col], h["position"][name], h["position_ranges"], pos_norm,
-                       xlabel="root x / z", ylabel="root y / z (down)" if col == 0 else "", invert_y=True)
+        image = _panel(
+            axes[1, col],
+            h["position"][name],
+            h["position_ranges"],
+            pos_norm,
+            xlabel="root x / z",
+            ylabel="root y / z (down)" if col == 0 else "",
+            invert_y=True,
+        )
         bottom = image if image is not None else bottom
     fig.subplots_adjust(left=0.05, right=0.90, top=0.86, bottom=0.08, hspace=0.35, wspace=0.25)
     fig.colorbar(top, cax=fig.add_axes((0.92, 0.52, 0.012, 0.34)), label="fraction per bin")
     if bottom is not None:
         fig.colorbar(bottom, cax=fig.add_axes((0.92, 0.08, 0.012, 0.34)), label="fraction per bin")
-    fig.suptitle("Viewpoint of the camera in the torso frame (azimuth 0° = person faces the camera, +90° = camera "
-                 "on the person's left; elevation > 0 = camera above) and root position", fontsize=10)
+    fig.suptitle(
+        "Viewpoint of the camera in the torso frame (azimuth 0° = person faces the camera, +90° = camera "
+        "on the person's left; elevation > 0 = camera above) and root position",
+        fontsize=10,
+    )
     return fig

@@ -15,8 +15,12 @@ from poseaug_tf import skeleton
 from poseaug_tf.arms import MODELS
 from poseaug_tf.plots import canvas
 
-MODEL_COLORS = {"baseline": canvas.BASELINE_COLOR, "control": canvas.CONTROL_COLOR,
-                "poseaug": canvas.POSEAUG_COLOR, "random": canvas.RANDOM_COLOR}
+MODEL_COLORS = {
+    "baseline": canvas.BASELINE_COLOR,
+    "control": canvas.CONTROL_COLOR,
+    "poseaug": canvas.POSEAUG_COLOR,
+    "random": canvas.RANDOM_COLOR,
+}
 MAX_SETS = 3
 
 
@@ -67,8 +71,10 @@ def _fmt(value: float, *, signed: bool = False) -> str:
 
 
 def _cells(values: np.ndarray) -> list[list[str]]:
-    return [[_fmt(v, signed=k == 2) for j in range(values.shape[1]) for k, v in enumerate(values[i, j])]
-            for i in range(values.shape[0])]
+    return [
+        [_fmt(v, signed=k == 2) for j in range(values.shape[1]) for k, v in enumerate(values[i, j])]
+        for i in range(values.shape[0])
+    ]
 
 
 def per_action_markdown(scores: Mapping[str, Mapping[str, Mapping]]) -> str:
@@ -81,8 +87,9 @@ def per_action_markdown(scores: Mapping[str, Mapping[str, Mapping]]) -> str:
     return "MPJPE (mm) of the selected models.\n\n" + "\n".join(lines) + "\n"
 
 
-def per_joint_figure(scores: Mapping[str, Mapping[str, Mapping]], *, labels: Mapping[str, str] | None = None,
-                     dpi: int = canvas.DPI):
+def per_joint_figure(
+    scores: Mapping[str, Mapping[str, Mapping]], *, labels: Mapping[str, str] | None = None, dpi: int = canvas.DPI
+):
     """Grouped bars of each joint's MPJPE, one bar per model present, one row per evaluation set (≤ 3).
 
     Args:
@@ -110,9 +117,13 @@ def per_joint_figure(scores: Mapping[str, Mapping[str, Mapping]], *, labels: Map
             if not rec or "per_joint_mpjpe" not in rec:
                 continue
             label = (labels or {}).get(model, model)
-            ax.bar(index + (i - 0.5 * (len(present) - 1)) * width, rec["per_joint_mpjpe"], width,
-                   color=MODEL_COLORS[model],
-                   label=f"{label}: {rec.get('mpjpe', float('nan')):.1f} mm")
+            ax.bar(
+                index + (i - 0.5 * (len(present) - 1)) * width,
+                rec["per_joint_mpjpe"],
+                width,
+                color=MODEL_COLORS[model],
+                label=f"{label}: {rec.get('mpjpe', float('nan')):.1f} mm",
+            )
         ax.set_ylabel(f"{name}\nMPJPE (mm)", fontsize=8)
         ax.set_xticks(index)
         ax.set_xticklabels(skeleton.JOINT_NAMES if ax is axes[-1] else [], fontsize=8)
@@ -141,8 +152,13 @@ def per_action_figure(scores: Mapping[str, Mapping[str, Mapping]], *, dpi: int =
     ax = fig.add_axes((0.01, 0.01, 0.98, 0.86))
     ax.axis("off")
     header = ["action"] + [c for _ in sets for c in (reference_model(scores), "PoseAug", "Δ")]
-    table = ax.table(cellText=[[a] + c for a, c in zip(actions, _cells(values))], colLabels=header,
-                     loc="upper center", cellLoc="center", bbox=(0.0, 0.0, 1.0, 1.0))
+    table = ax.table(
+        cellText=[[a] + c for a, c in zip(actions, _cells(values))],
+        colLabels=header,
+        loc="upper center",
+        cellLoc="center",
+        bbox=(0.0, 0.0, 1.0, 1.0),
+    )
     table.auto_set_font_size(False)
     table.set_fontsize(9 if len(actions) <= 20 else 7)
     for i in range(len(actions)):
@@ -154,8 +170,15 @@ def per_action_figure(scores: Mapping[str, Mapping[str, Mapping]], *, dpi: int =
             for c in range(len(header)):
                 table[i + 1, c].set_text_props(fontweight="bold")
     for j, name in enumerate(sets):  # set names above their three columns
-        ax.text((1.0 + 3.0 * j + 1.5) / len(header), 1.01, name, transform=ax.transAxes, ha="center",
-                va="bottom", fontsize=10, fontweight="bold")
-    fig.suptitle(f"Per-action MPJPE (mm) of the selected models (Δ = PoseAug − {reference_model(scores)})",
-                 fontsize=11)
+        ax.text(
+            (1.0 + 3.0 * j + 1.5) / len(header),
+            1.01,
+            name,
+            transform=ax.transAxes,
+            ha="center",
+            va="bottom",
+            fontsize=10,
+            fontweight="bold",
+        )
+    fig.suptitle(f"Per-action MPJPE (mm) of the selected models (Δ = PoseAug − {reference_model(scores)})", fontsize=11)
     return fig

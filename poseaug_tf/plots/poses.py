@@ -18,8 +18,8 @@ from mpl_toolkits.mplot3d import Axes3D  # noqa: F401  (registers the "3d" proje
 from poseaug_tf import skeleton
 from poseaug_tf.plots import canvas
 
-LIMIT_3D = 1.1   # metres around the root
-LIMIT_2D = 1.5   # normalised screen units around the image centre
+LIMIT_3D = 1.1  # metres around the root
+LIMIT_2D = 1.5  # normalised screen units around the image centre
 VIEW_ELEVATION, VIEW_AZIMUTH = 12.0, -62.0  # fixed 3D view (degrees)
 STAGES = ("source", "BA", "BL", "RT")
 
@@ -50,8 +50,13 @@ def draw_pose_3d(ax, pose_3d: np.ndarray, *, title: str = "") -> None:
     # Camera (x right, y down, z forward) → plot (x, depth into the page, up).
     px, py, pz = pose[:, 0], pose[:, 2], -pose[:, 1]
     for parent, child in _bones():
-        ax.plot([px[parent], px[child]], [py[parent], py[child]], [pz[parent], pz[child]],
-                color=bone_color(child), linewidth=2.0)
+        ax.plot(
+            [px[parent], px[child]],
+            [py[parent], py[child]],
+            [pz[parent], pz[child]],
+            color=bone_color(child),
+            linewidth=2.0,
+        )
     ax.scatter(px, py, pz, s=4, color="black", depthshade=False)
     for setter in (ax.set_xlim, ax.set_ylim, ax.set_zlim):
         setter(-LIMIT_3D, LIMIT_3D)
@@ -77,11 +82,11 @@ def draw_pose_2d(ax, kp_2d: np.ndarray, *, aspect: float = 1.0, title: str = "")
       title: axis title.
     """
     kp = np.asarray(kp_2d, np.float64)
-    ax.add_patch(Rectangle((-1.0, -aspect), 2.0, 2.0 * aspect, fill=False, edgecolor="#999999",
-                           linestyle="--", linewidth=1.0))
+    ax.add_patch(
+        Rectangle((-1.0, -aspect), 2.0, 2.0 * aspect, fill=False, edgecolor="#999999", linestyle="--", linewidth=1.0)
+    )
     for parent, child in _bones():
-        ax.plot([kp[parent, 0], kp[child, 0]], [kp[parent, 1], kp[child, 1]], color=bone_color(child),
-                linewidth=1.6)
+        ax.plot([kp[parent, 0], kp[child, 0]], [kp[parent, 1], kp[child, 1]], color=bone_color(child), linewidth=1.6)
     ax.scatter(kp[:, 0], kp[:, 1], s=3, color="black")
     ax.set_xlim(-LIMIT_2D, LIMIT_2D)
     ax.set_ylim(LIMIT_2D, -LIMIT_2D)  # y down, as in the image
@@ -107,9 +112,14 @@ def _check_stages(poses_3d: Mapping[str, np.ndarray], poses_2d: Mapping[str, np.
     return counts.pop()
 
 
-def augmentation_figure(poses_3d: Mapping[str, np.ndarray], poses_2d: Mapping[str, np.ndarray], *,
-                        aspect: float | Sequence[float] = 1.0, notes: Mapping[str, Sequence[str]] | None = None,
-                        dpi: int = canvas.DPI):
+def augmentation_figure(
+    poses_3d: Mapping[str, np.ndarray],
+    poses_2d: Mapping[str, np.ndarray],
+    *,
+    aspect: float | Sequence[float] = 1.0,
+    notes: Mapping[str, Sequence[str]] | None = None,
+    dpi: int = canvas.DPI,
+):
     """Grid of source poses beside their BA, BL and RT augmentations: one row per sample, the four 3D panels
     then the four projected 2D panels.
 
@@ -129,8 +139,9 @@ def augmentation_figure(poses_3d: Mapping[str, np.ndarray], poses_2d: Mapping[st
     num = _check_stages(poses_3d, poses_2d)
     aspects = np.broadcast_to(np.asarray(aspect, np.float64), (num,))
     fig = canvas.new_figure("augmentations", dpi=dpi)
-    grid = fig.add_gridspec(num, 2 * len(STAGES), left=0.02, right=0.99, top=0.93, bottom=0.03,
-                            wspace=0.15, hspace=0.25)
+    grid = fig.add_gridspec(
+        num, 2 * len(STAGES), left=0.02, right=0.99, top=0.93, bottom=0.03, wspace=0.15, hspace=0.25
+    )
     for row in range(num):
         for col, stage in enumerate(STAGES):
             note = (notes or {}).get(stage)
@@ -139,8 +150,10 @@ def augmentation_figure(poses_3d: Mapping[str, np.ndarray], poses_2d: Mapping[st
             if note is not None:
                 ax3.text2D(0.5, -0.02, note[row], transform=ax3.transAxes, ha="center", fontsize=7)
             ax2 = fig.add_subplot(grid[row, len(STAGES) + col])
-            draw_pose_2d(ax2, poses_2d[stage][row], aspect=float(aspects[row]),
-                         title=f"{stage} 2D" if row == 0 else "")
-    fig.suptitle("PoseAug augmentations: source → BA (bone angles) → BL (bone lengths) → RT (rotation, "
-                 "translation); blue = left, red = right", fontsize=11)
+            draw_pose_2d(ax2, poses_2d[stage][row], aspect=float(aspects[row]), title=f"{stage} 2D" if row == 0 else "")
+    fig.suptitle(
+        "PoseAug augmentations: source → BA (bone angles) → BL (bone lengths) → RT (rotation, "
+        "translation); blue = left, red = right",
+        fontsize=11,
+    )
     return fig

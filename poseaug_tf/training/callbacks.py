@@ -9,8 +9,7 @@ import pathlib
 class RunCallback:
     """Does nothing; subclasses override the hooks they need (e.g. `figures.FigureCallback`)."""
 
-    def on_arm_epoch_end(self, *, arm: str, epoch: int, workdir: pathlib.Path, writer, augmentor,
-                         datasets) -> None:
+    def on_arm_epoch_end(self, *, arm: str, epoch: int, workdir: pathlib.Path, writer, augmentor, datasets) -> None:
         """After an arm's epoch is recorded, before it is checkpointed. `augmentor` is the live PoseAugmentor
         (its weights must not be changed); `writer` the run's `tf.summary` writer."""
 

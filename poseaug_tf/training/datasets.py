@@ -54,17 +54,24 @@ def load_datasets(config: ml_collections.ConfigDict) -> Datasets:
     d = config.data
     joints = metrics.JOINTS_3DHP_14 if config.eval.pck_joints == "3dhp14" else None
     if config.dataset == "synthetic":
-        splits = synthetic.make_synthetic_splits(num_train=d.synthetic_train, num_eval=d.synthetic_eval,
-                                                 seed=config.seed)
+        splits = synthetic.make_synthetic_splits(
+            num_train=d.synthetic_train, num_eval=d.synthetic_eval, seed=config.seed
+        )
         # Validation: source-like samples from a different seed, disjoint from the reported source split.
         validation = synthetic.make_synthetic("source", d.synthetic_eval, seed=config.seed + 1, stream="eval")
-        eval_sets = {"synthetic_source": EvalSet("synthetic_source", splits["source"], joints=joints),
-                     "synthetic_target": EvalSet("synthetic_target", splits["target"], joints=joints)}
+        eval_sets = {
+            "synthetic_source": EvalSet("synthetic_source", splits["source"], joints=joints),
+            "synthetic_target": EvalSet("synthetic_target", splits["target"], joints=joints),
+        }
         return Datasets(splits["train"], validation, eval_sets)
     if config.dataset != "h36m":
         raise ValueError(f"Unknown `dataset` {config.dataset!r}; valid: 'synthetic', 'h36m'.")
-    common = dict(keypoints=d.keypoints, actions=None if d.actions in ("", "*") else _csv(d.actions),
-                  cache_dir=d.cache_dir or None, cameras_json=d.cameras_json or None)
+    common = dict(
+        keypoints=d.keypoints,
+        actions=None if d.actions in ("", "*") else _csv(d.actions),
+        cache_dir=d.cache_dir or None,
+        cameras_json=d.cameras_json or None,
+    )
     train_cameras = h36m.resolve_cameras(_csv(d.train_cameras) or None)
     other_cameras = sorted(set(range(h36m_cameras.NUM_CAMERAS)) - set(train_cameras))
     holdout = _csv(d.holdout_actions)
@@ -72,20 +79,26 @@ def load_datasets(config: ml_collections.ConfigDict) -> Datasets:
         raise ValueError("Expected either `data.actions` or `data.holdout_actions`; received both.")
     in_domain = dict(common, cameras=train_cameras, exclude_actions=holdout)
     train = load_h36m(d.dir, _csv(d.train_subjects), stride=d.stride, **in_domain)
-    train, validation = split_validation(train, method=d.validation, fraction=d.validation_fraction,
-                                         seed=config.seed, holdout_subjects=_csv(d.validation_subjects))
+    train, validation = split_validation(
+        train,
+        method=d.validation,
+        fraction=d.validation_fraction,
+        seed=config.seed,
+        holdout_subjects=_csv(d.validation_subjects),
+    )
     test_subjects = _csv(d.test_subjects)
     # The reference evaluates H36M without flip and cross-dataset sets with flip (docs/reference.md §7). The
     # protocol sets are Human3.6M too, so they are scored like `h36m`, without flip.
-    eval_sets = {"h36m": EvalSet("h36m", load_h36m(d.dir, test_subjects, stride=d.test_stride, **in_domain),
-                                 joints=joints)}
+    eval_sets = {
+        "h36m": EvalSet("h36m", load_h36m(d.dir, test_subjects, stride=d.test_stride, **in_domain), joints=joints)
+    }
     if other_cameras:
-        cross_view = load_h36m(d.dir, test_subjects, stride=d.test_stride,
-                               **dict(in_domain, cameras=other_cameras))
+        cross_view = load_h36m(d.dir, test_subjects, stride=d.test_stride, **dict(in_domain, cameras=other_cameras))
         eval_sets["h36m_cross_view"] = EvalSet("h36m_cross_view", cross_view, joints=joints)
     if holdout:
-        cross_action = load_h36m(d.dir, test_subjects, stride=d.test_stride,
-                                 **dict(common, cameras=train_cameras, actions=holdout))
+        cross_action = load_h36m(
+            d.dir, test_subjects, stride=d.test_stride, **dict(common, cameras=train_cameras, actions=holdout)
+        )
         eval_sets["h36m_cross_action"] = EvalSet("h36m_cross_action", cross_action, joints=joints)
     if d.mpi_3dhp:
         eval_sets["3dhp"] = EvalSet("3dhp", load_3dhp(d.mpi_3dhp), use_flip_tta=True, joints=joints)
@@ -98,8 +111,12 @@ def load_datasets(config: ml_collections.ConfigDict) -> Datasets:
         if not path:
             raise ValueError(f"Expected `data.generic` entries as name=path.npz; received {item!r}.")
         eval_sets[name] = EvalSet(name, load_generic(path), use_flip_tta=True, joints=joints)
-    logging.info("Data: train %d, validation %d, %s", len(train), len(validation),
-                 ", ".join(f"{k} {len(v.pose_set)}" for k, v in eval_sets.items()))
+    logging.info(
+        "Data: train %d, validation %d, %s",
+        len(train),
+        len(validation),
+        ", ".join(f"{k} {len(v.pose_set)}" for k, v in eval_sets.items()),
+    )
     return Datasets(train, validation, eval_sets)
 
 
@@ -112,10 +129,10 @@ class Evaluator:
         self._fns = {flag: evaluation.make_predict_fn(estimator, use_flip_tta=flag) for flag in (False, True)}
 
     def _run(self, eval_set: EvalSet) -> evaluation.EvalResult:
-        pred = evaluation.predict_set(self._fns[eval_set.use_flip_tta], eval_set.pose_set,
-                                      batch_size=self.batch_size)
-        return evaluation.score(pred, eval_set.pose_set, name=eval_set.name,
-                                use_flip_tta=eval_set.use_flip_tta, joints=eval_set.joints)
+        pred = evaluation.predict_set(self._fns[eval_set.use_flip_tta], eval_set.pose_set, batch_size=self.batch_size)
+        return evaluation.score(
+            pred, eval_set.pose_set, name=eval_set.name, use_flip_tta=eval_set.use_flip_tta, joints=eval_set.joints
+        )
 
     def validation(self) -> evaluation.EvalResult:
         return self._run(EvalSet("validation", self.datasets.validation))
@@ -125,4 +142,3 @@ class Evaluator:
         results = {"validation": self.validation()}
         results.update({name: self._run(es) for name, es in self.datasets.eval_sets.items()})
         return results
-

@@ -14,17 +14,31 @@ from tqdm import tqdm
 
 def progress(iterable: Iterable, *, total: int, desc: str):
     """A tqdm bar with ETA on stderr; silent when stderr is not a terminal (CI logs, pipes)."""
-    return tqdm(iterable, total=total, desc=desc, unit="batch", leave=False, dynamic_ncols=True,
-                disable=None if sys.stderr.isatty() else True)
+    return tqdm(
+        iterable,
+        total=total,
+        desc=desc,
+        unit="batch",
+        leave=False,
+        dynamic_ncols=True,
+        disable=None if sys.stderr.isatty() else True,
+    )
 
 
 class NonFiniteLossError(FloatingPointError):
     """A training loss became NaN or infinite; names the loss and the step range."""
 
 
-def run_epoch(step: Callable[..., Mapping[str, tf.Tensor]], dataset, *, total: int, desc: str,
-              step_args: tuple = (), on_output: Callable[[Mapping[str, tf.Tensor]], None] | None = None,
-              first_step: int = 0) -> dict[str, float]:
+def run_epoch(
+    step: Callable[..., Mapping[str, tf.Tensor]],
+    dataset,
+    *,
+    total: int,
+    desc: str,
+    step_args: tuple = (),
+    on_output: Callable[[Mapping[str, tf.Tensor]], None] | None = None,
+    first_step: int = 0,
+) -> dict[str, float]:
     """Runs `step(batch, *step_args)` over `dataset` and returns the mean of every scalar output.
 
     Args:
@@ -56,7 +70,8 @@ def run_epoch(step: Callable[..., Mapping[str, tf.Tensor]], dataset, *, total: i
             value = float(value)
             if not math.isfinite(value):
                 raise NonFiniteLossError(
-                    f"`{name}` became {value} at step {index} ({desc}, steps {first_step}..{index}).")
+                    f"`{name}` became {value} at step {index} ({desc}, steps {first_step}..{index})."
+                )
             sums[name] += value
             counts[name] += 1
         index += 1

@@ -59,8 +59,9 @@ def bone_length_swap(pose_3d: np.ndarray, rng: np.random.Generator, *, chunk: in
     return out
 
 
-def gan_epoch_dataset(pose_3d: np.ndarray, camera: np.ndarray, *, batch_size: int, seed: int, epoch: int,
-                      swap: np.ndarray | None = None) -> tf.data.Dataset:
+def gan_epoch_dataset(
+    pose_3d: np.ndarray, camera: np.ndarray, *, batch_size: int, seed: int, epoch: int, swap: np.ndarray | None = None
+) -> tf.data.Dataset:
     """One epoch of GAN batches: generator input, the discriminators' real samples and the branch noise.
 
     As in the reference (docs/reference.md §1.11) the generator input, the D3d real batch and the D2d real batch
@@ -86,7 +87,7 @@ def gan_epoch_dataset(pose_3d: np.ndarray, camera: np.ndarray, *, batch_size: in
     if num_batches == 0:
         raise ValueError(f"Expected at least `batch_size`={batch_size} GAN training samples; received {n}.")
     rng = np.random.default_rng([seed, epoch])
-    perms = [rng.permutation(n)[:num_batches * batch_size].reshape(num_batches, batch_size) for _ in range(3)]
+    perms = [rng.permutation(n)[: num_batches * batch_size].reshape(num_batches, batch_size) for _ in range(3)]
     arrays = {"pose_3d": np.asarray(pose_3d, np.float32), "camera": np.asarray(camera, np.float32)}
     if swap is not None:
         arrays["swap"] = np.asarray(swap, np.int8)
@@ -100,11 +101,17 @@ def gan_epoch_dataset(pose_3d: np.ndarray, camera: np.ndarray, *, batch_size: in
     def assemble(gen_idx, d3d_idx, d2d_idx, batch_index):
         noise_seed = tf.stack([tf.constant(seed, tf.int64) * 100003 + epoch, batch_index])
         gen, d3d, d2d = (rows(idx) for idx in (gen_idx, d3d_idx, d2d_idx))
-        return {"pose_3d": gen["pose_3d"], "camera": gen["camera"], "real_3d": d3d["pose_3d"],
-                "real_2d_pose": d2d["pose_3d"], "real_2d_camera": d2d["camera"],
-                "noise": tf.random.stateless_normal([batch_size, *NOISE_SHAPE], seed=noise_seed),
-                "unit": tf.random.stateless_uniform([batch_size, NUM_UNIT_PARAMETERS], seed=noise_seed + _UNIT_STREAM,
-                                                    minval=-1.0, maxval=1.0)}
+        return {
+            "pose_3d": gen["pose_3d"],
+            "camera": gen["camera"],
+            "real_3d": d3d["pose_3d"],
+            "real_2d_pose": d2d["pose_3d"],
+            "real_2d_camera": d2d["camera"],
+            "noise": tf.random.stateless_normal([batch_size, *NOISE_SHAPE], seed=noise_seed),
+            "unit": tf.random.stateless_uniform(
+                [batch_size, NUM_UNIT_PARAMETERS], seed=noise_seed + _UNIT_STREAM, minval=-1.0, maxval=1.0
+            ),
+        }
 
     ds = tf.data.Dataset.from_tensor_slices((*perms, np.arange(num_batches, dtype=np.int64)))
     return ds.map(assemble, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(2)
@@ -138,6 +145,13 @@ def augmented_pose_set(pose_3d: np.ndarray, pose_2d: np.ndarray) -> PoseSet:
     """
     n = len(pose_3d)
     empty = np.zeros(n, dtype="<U1")
-    return PoseSet(pose3d=pose_3d, pose2d=pose_2d, camera=np.broadcast_to(np.zeros(9, np.float32), (n, 9)),
-                   action=empty, subject=empty, name="poseaug_buffer", has_camera=False,
-                   sequence=np.zeros(n, np.int32))
+    return PoseSet(
+        pose3d=pose_3d,
+        pose2d=pose_2d,
+        camera=np.broadcast_to(np.zeros(9, np.float32), (n, 9)),
+        action=empty,
+        subject=empty,
+        name="poseaug_buffer",
+        has_camera=False,
+        sequence=np.zeros(n, np.int32),
+    )

@@ -48,22 +48,35 @@ def _record_run(config, workdir: pathlib.Path, fingerprint: str, strategy) -> No
     previous = files.read_json(config_json)
     current = config.to_dict()
     if previous is not None and previous != current:
-        logging.warning("The config differs from the one this workdir was started with; resuming with the "
-                        "new one (old copy kept as config.previous.json).")
+        logging.warning(
+            "The config differs from the one this workdir was started with; resuming with the "
+            "new one (old copy kept as config.previous.json)."
+        )
         reporting.write_json_atomic(workdir / "config.previous.json", previous)
     reporting.write_json_atomic(config_json, current)
-    reporting.write_json_atomic(workdir / "run_info.json", {
-        "poseaug_tf": poseaug_tf.__version__, "tensorflow": tf.__version__, "keras": keras.__version__,
-        "python": platform.python_version(), "data_fingerprint": fingerprint,
-        "replicas": strategy.num_replicas_in_sync, "started": time.strftime("%Y-%m-%d %H:%M:%S")})
+    reporting.write_json_atomic(
+        workdir / "run_info.json",
+        {
+            "poseaug_tf": poseaug_tf.__version__,
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "python": platform.python_version(),
+            "data_fingerprint": fingerprint,
+            "replicas": strategy.num_replicas_in_sync,
+            "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        },
+    )
 
 
 def _stage_results(history: reporting.History, stage: str, epoch: int, checkpoint: str) -> dict:
     record = next((r for r in history.stage(stage) if r["epoch"] == epoch), None)
     if record is None:
         return {}
-    return {name: {k: r[k] for k in reporting.RESULT_KEYS} | {"checkpoint": checkpoint}
-            for name, r in record["eval"].items() if name != "validation"}
+    return {
+        name: {k: r[k] for k in reporting.RESULT_KEYS} | {"checkpoint": checkpoint}
+        for name, r in record["eval"].items()
+        if name != "validation"
+    }
 
 
 def _oracle(records: list[dict]) -> dict:
@@ -110,8 +123,9 @@ def parse_arms(value: str) -> list[str]:
     return arms
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *,
-                       callbacks: Sequence[RunCallback] = ()) -> dict:
+def train_and_evaluate(
+    config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, callbacks: Sequence[RunCallback] = ()
+) -> dict:
     """Runs the configured stages in `workdir` (resuming whatever an earlier run left) and reports.
 
     `callbacks` add work the run itself does not do (train.py passes `figures.FigureCallback`).
@@ -129,11 +143,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib
     workdir = files.check_folder(workdir, "workdir")
     baseline = workdir / BASELINE_WEIGHTS
     if config.stage == "poseaug" and not (baseline.exists() or config.poseaug.pretrained):
-        raise InputError(f"stage=poseaug needs pretrained weights: {baseline} does not exist and "
-                         "`poseaug.pretrained` is empty. Run stage=pretrain (or both) first.")
+        raise InputError(
+            f"stage=poseaug needs pretrained weights: {baseline} does not exist and "
+            "`poseaug.pretrained` is empty. Run stage=pretrain (or both) first."
+        )
     if config.poseaug.pretrained and not pathlib.Path(config.poseaug.pretrained).is_file():
-        raise InputError(f"config.poseaug.pretrained: {config.poseaug.pretrained} does not exist; expected a "
-                         "<name>.weights.h5 file of the same model.")
+        raise InputError(
+            f"config.poseaug.pretrained: {config.poseaug.pretrained} does not exist; expected a "
+            "<name>.weights.h5 file of the same model."
+        )
     keras.utils.set_random_seed(config.seed)
     strategy = networks.get_strategy(config.distribute)
     datasets = load_datasets(config)  # before the workdir is created: bad data leaves nothing behind
@@ -144,8 +162,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib
         return _train_and_evaluate(config, workdir, strategy, datasets, arms, baseline, callbacks)
 
 
-def _train_and_evaluate(config, workdir: pathlib.Path, strategy, datasets, arms: list[str],
-                        baseline: pathlib.Path, callbacks: Sequence[RunCallback]) -> dict:
+def _train_and_evaluate(
+    config,
+    workdir: pathlib.Path,
+    strategy,
+    datasets,
+    arms: list[str],
+    baseline: pathlib.Path,
+    callbacks: Sequence[RunCallback],
+) -> dict:
     _log_to_file(workdir)
     logging.info("Workdir %s", workdir)
     if strategy.extended.should_checkpoint:
@@ -158,8 +183,7 @@ def _train_and_evaluate(config, workdir: pathlib.Path, strategy, datasets, arms:
         baseline = run_pretraining(config, workdir, strategy, datasets, history, writer)
     if config.stage in ("poseaug", "both"):
         for arm in arms:
-            run_poseaug(config, workdir, strategy, datasets, history, writer, baseline, arm=arm,
-                        callbacks=callbacks)
+            run_poseaug(config, workdir, strategy, datasets, history, writer, baseline, arm=arm, callbacks=callbacks)
     writer.flush()
     results = collect_results(workdir, history)
     reporting.write_json_atomic(workdir / "results.json", results)

@@ -24,8 +24,9 @@ def adam(learning_rate) -> keras.optimizers.Adam:
     return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=0.9, beta_2=0.999, epsilon=ADAM_EPSILON)
 
 
-def build_estimator(config: ml_collections.ConfigDict, *, synchronized_bn: bool, stage: str,
-                    precision: str | None = None) -> keras.Model:
+def build_estimator(
+    config: ml_collections.ConfigDict, *, synchronized_bn: bool, stage: str, precision: str | None = None
+) -> keras.Model:
     """The configured estimator. ST-GCN uses its per-layer default dropouts for pretraining and dropout 0 in
     PoseAug, as the reference's README does (docs/reference.md §4.3); other models take `model.dropout_rate`.
 
@@ -63,7 +64,8 @@ def pretrain_optimizer(config: ml_collections.ConfigDict) -> keras.optimizers.Ad
     """Adam with the reference's staircase decay lr0·0.96^⌊step/100000⌋ (docs/reference.md §6.1)."""
     p = config.pretrain
     schedule = keras.optimizers.schedules.ExponentialDecay(
-        p.lr, decay_steps=p.lr_decay_steps, decay_rate=p.lr_decay_rate, staircase=True)
+        p.lr, decay_steps=p.lr_decay_steps, decay_rate=p.lr_decay_rate, staircase=True
+    )
     return adam(schedule)
 
 
@@ -92,8 +94,15 @@ class GANNetworks:
 
 
 # The augmentor's fields of `config.poseaug`, with the value a run whose config predates the field trained with.
-_AUGMENTOR_FIELDS = {"use_ba": True, "use_bl": True, "use_rt": True, "depth_guard": "min_depth",
-                     "rt_mode": "reference", "rt_anchor": "noise", "rt_offset": 0.25}
+_AUGMENTOR_FIELDS = {
+    "use_ba": True,
+    "use_bl": True,
+    "use_rt": True,
+    "depth_guard": "min_depth",
+    "rt_mode": "reference",
+    "rt_anchor": "noise",
+    "rt_offset": 0.25,
+}
 
 
 def augmentor_options(poseaug: Mapping) -> dict:
@@ -101,26 +110,45 @@ def augmentor_options(poseaug: Mapping) -> dict:
     return {k: poseaug[k] if k in poseaug else default for k, default in _AUGMENTOR_FIELDS.items()}
 
 
-def build_gan_networks(config: ml_collections.ConfigDict, estimator: keras.Model, *, num_replicas: int,
-                       seed: int, placement: Placement | None = None) -> GANNetworks:
+def build_gan_networks(
+    config: ml_collections.ConfigDict,
+    estimator: keras.Model,
+    *,
+    num_replicas: int,
+    seed: int,
+    placement: Placement | None = None,
+) -> GANNetworks:
     """Augmentor, discriminators, their optimisers and the fake pools (call inside `strategy.scope()`).
 
     `placement` bounds the augmentor's RT when `poseaug.rt_mode="bounded"`.
     """
     a = config.poseaug
     sync = num_replicas > 1
-    augmentor = models.build_augmentor(**augmentor_options(a), seed=seed, synchronized_bn=sync,
-                                       placement=None if placement is None else placement.to_config())
+    augmentor = models.build_augmentor(
+        **augmentor_options(a),
+        seed=seed,
+        synchronized_bn=sync,
+        placement=None if placement is None else placement.to_config(),
+    )
     nets = GANNetworks(
-        augmentor=augmentor, estimator=estimator,
-        d3d=models.build_discriminator_3d(kcs=a.kcs), d2d=models.build_discriminator_2d(),
-        g_optimizer=adam(a.lr_g), d3d_optimizer=adam(a.lr_d), d2d_optimizer=adam(a.lr_d),
+        augmentor=augmentor,
+        estimator=estimator,
+        d3d=models.build_discriminator_3d(kcs=a.kcs),
+        d2d=models.build_discriminator_2d(),
+        g_optimizer=adam(a.lr_g),
+        d3d_optimizer=adam(a.lr_d),
+        d2d_optimizer=adam(a.lr_d),
         p_optimizer=adam(a.lr_p),
         pool_3d=FakePool(a.pool_size, (16, 3), seed=seed + 1, num_replicas=num_replicas, name="pool_3d"),
-        pool_2d=FakePool(a.pool_size, (16, 2), seed=seed + 2, num_replicas=num_replicas, name="pool_2d"))
+        pool_2d=FakePool(a.pool_size, (16, 2), seed=seed + 2, num_replicas=num_replicas, name="pool_2d"),
+    )
     # Build optimiser slots now, so that a checkpoint restored before the first step finds them.
-    for opt, model in ((nets.g_optimizer, augmentor), (nets.d3d_optimizer, nets.d3d),
-                       (nets.d2d_optimizer, nets.d2d), (nets.p_optimizer, estimator)):
+    for opt, model in (
+        (nets.g_optimizer, augmentor),
+        (nets.d3d_optimizer, nets.d3d),
+        (nets.d2d_optimizer, nets.d2d),
+        (nets.p_optimizer, estimator),
+    ):
         opt.build(model.trainable_variables)
     return nets
 
@@ -152,7 +180,7 @@ def restore_checkpoint(checkpoint: tf.train.Checkpoint, path: str) -> None:
 
 
 def get_strategy(name: str) -> tf.distribute.Strategy:
-    """"default": one device; "mirrored": all local GPUs (or CPUs); "auto": multi-worker when TF_CONFIG is
+    """ "default": one device; "mirrored": all local GPUs (or CPUs); "auto": multi-worker when TF_CONFIG is
     set, mirrored on more than one GPU, else the default strategy."""
     if name == "default":
         return tf.distribute.get_strategy()

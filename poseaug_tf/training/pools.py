@@ -26,15 +26,20 @@ class FakePool(tf.Module):
       num_replicas: replicas of the strategy the pool is created under.
     """
 
-    def __init__(self, capacity: int, sample_shape: Sequence[int], *, seed: int, num_replicas: int = 1,
-                 name: str | None = None):
+    def __init__(
+        self, capacity: int, sample_shape: Sequence[int], *, seed: int, num_replicas: int = 1, name: str | None = None
+    ):
         super().__init__(name=name)
         if capacity <= 0 or capacity % num_replicas:
             raise ValueError(
-                f"Expected `capacity` > 0 and divisible by the {num_replicas} replicas; received {capacity}.")
+                f"Expected `capacity` > 0 and divisible by the {num_replicas} replicas; received {capacity}."
+            )
         self.capacity = capacity // num_replicas
-        local = dict(synchronization=tf.VariableSynchronization.ON_READ,
-                     aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA, trainable=False)
+        local = dict(
+            synchronization=tf.VariableSynchronization.ON_READ,
+            aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
+            trainable=False,
+        )
         self.items = tf.Variable(tf.zeros([self.capacity, *sample_shape]), name="items", **local)
         self.count = tf.Variable(0, dtype=tf.int32, name="count", **local)
         self.generator = tf.random.Generator.from_seed(seed)
@@ -65,6 +70,7 @@ class FakePool(tf.Module):
         stored = tf.gather(items, slots)
         swap_b = tf.reshape(swap, tf.concat([[n_rest], tf.ones(tf.rank(fakes) - 1, tf.int32)], 0))
         returned = tf.where(swap_b, stored, rest)
-        self.items.assign(tf.tensor_scatter_nd_update(items, tf.boolean_mask(slots, swap)[:, None],
-                                                      tf.boolean_mask(rest, swap)))
+        self.items.assign(
+            tf.tensor_scatter_nd_update(items, tf.boolean_mask(slots, swap)[:, None], tf.boolean_mask(rest, swap))
+        )
         return tf.concat([fakes[:n_fill], returned], axis=0)

@@ -47,8 +47,9 @@ class CollapseError(RuntimeError):
     """The adversarial game collapsed (e.g. almost no augmented pose stays in the image)."""
 
 
-def gan_settings(config: ml_collections.ConfigDict,
-                 placement: placement_lib.Placement | None = None) -> steps.GANSettings:
+def gan_settings(
+    config: ml_collections.ConfigDict, placement: placement_lib.Placement | None = None
+) -> steps.GANSettings:
     a = config.poseaug
     fields = {f for f in steps.GANSettings.__dataclass_fields__}
     values = {k: a[k] for k in fields if k in a}
@@ -60,8 +61,13 @@ def gan_settings(config: ml_collections.ConfigDict,
 
 def measure_placement(config: ml_collections.ConfigDict, pose_3d) -> placement_lib.Placement:
     a = config.poseaug
-    return placement_lib.measure_placement(pose_3d, margin=a.placement_margin, yaw_limit_deg=a.yaw_limit_deg,
-                                           pitch_limit_deg=a.pitch_limit_deg, roll_limit_deg=a.roll_limit_deg)
+    return placement_lib.measure_placement(
+        pose_3d,
+        margin=a.placement_margin,
+        yaw_limit_deg=a.yaw_limit_deg,
+        pitch_limit_deg=a.pitch_limit_deg,
+        roll_limit_deg=a.roll_limit_deg,
+    )
 
 
 class _Buffer:
@@ -82,14 +88,14 @@ class _Buffer:
         valid = out["aug_valid"].numpy().astype(bool)
         count = int(valid.sum())
         for key, array in self.arrays.items():
-            array[self.size:self.size + count] = out[key].numpy()[valid]
+            array[self.size : self.size + count] = out[key].numpy()[valid]
         self.size += count
 
     def pose_set(self):
         """The buffer as a PoseSet (views, no copy), or None when no augmented pose was valid."""
         if not self.size:
             return None
-        views = {k: v[:self.size] for k, v in self.arrays.items()}
+        views = {k: v[: self.size] for k, v in self.arrays.items()}
         return gan_data.augmented_pose_set(views["aug_pose_3d"], views["aug_pose_2d"])
 
 
@@ -101,8 +107,16 @@ def _moving_statistics(model) -> list:
 class PoseAugStage:
     """Owns the networks, compiled steps and checkpoint of one arm of the PoseAug stage (`<workdir>/<arm>/`)."""
 
-    def __init__(self, config, workdir: pathlib.Path, strategy, datasets: Datasets, baseline: pathlib.Path, *,
-                 arm: str = "poseaug"):
+    def __init__(
+        self,
+        config,
+        workdir: pathlib.Path,
+        strategy,
+        datasets: Datasets,
+        baseline: pathlib.Path,
+        *,
+        arm: str = "poseaug",
+    ):
         if arm not in ARMS:
             raise ValueError(f"Unknown arm {arm!r}; valid: {', '.join(ARMS)}.")
         self.config, self.strategy, self.datasets, self.arm = config, strategy, datasets, arm
@@ -119,17 +133,18 @@ class PoseAugStage:
         replicas = strategy.num_replicas_in_sync
         with strategy.scope():
             estimator = networks.build_estimator(config, synchronized_bn=replicas > 1, stage="poseaug")
-            self.nets = networks.build_gan_networks(config, estimator, num_replicas=replicas, seed=config.seed,
-                                                    placement=self.placement)
+            self.nets = networks.build_gan_networks(
+                config, estimator, num_replicas=replicas, seed=config.seed, placement=self.placement
+            )
             self.state = SelectionState()
             self.iteration = tf.Variable(0, dtype=tf.int64, name="iteration")
-        self.ckpt = networks.training_checkpoint(state=self.state, iteration=self.iteration,
-                                                 **self.nets.checkpoint_items())
+        self.ckpt = networks.training_checkpoint(
+            state=self.state, iteration=self.iteration, **self.nets.checkpoint_items()
+        )
         self.manager = tf.train.CheckpointManager(self.ckpt, self.dir / "ckpt", max_to_keep=2)
         if self.manager.latest_checkpoint:
             networks.restore_checkpoint(self.ckpt, self.manager.latest_checkpoint)
-            logging.info("%s: resumed from %s (epoch %d).", arm, self.manager.latest_checkpoint,
-                         int(self.state.epoch))
+            logging.info("%s: resumed from %s (epoch %d).", arm, self.manager.latest_checkpoint, int(self.state.epoch))
         else:
             start = config.poseaug.pretrained or baseline
             estimator.load_weights(start)
@@ -139,8 +154,8 @@ class PoseAugStage:
         self._gan_steps = {}
         self._random_step = None
         self.p_step = steps.distribute(
-            steps.make_estimator_step(estimator, self.nets.p_optimizer, clip_norm=config.poseaug.clip_norm),
-            strategy)
+            steps.make_estimator_step(estimator, self.nets.p_optimizer, clip_norm=config.poseaug.clip_norm), strategy
+        )
         self.evaluator = Evaluator(estimator, datasets, batch_size=config.eval.batch_size)
 
     def gan_step(self, with_feedback: bool, with_d_update: bool):
@@ -148,10 +163,19 @@ class PoseAugStage:
         if key not in self._gan_steps:
             n = self.nets
             fn = steps.make_gan_step(
-                augmentor=n.augmentor, estimator=n.estimator, d3d=n.d3d, d2d=n.d2d, g_optimizer=n.g_optimizer,
-                d3d_optimizer=n.d3d_optimizer, d2d_optimizer=n.d2d_optimizer, pool_3d=n.pool_3d,
-                pool_2d=n.pool_2d, settings=self.settings, with_feedback=with_feedback,
-                with_d_update=with_d_update)
+                augmentor=n.augmentor,
+                estimator=n.estimator,
+                d3d=n.d3d,
+                d2d=n.d2d,
+                g_optimizer=n.g_optimizer,
+                d3d_optimizer=n.d3d_optimizer,
+                d2d_optimizer=n.d2d_optimizer,
+                pool_3d=n.pool_3d,
+                pool_2d=n.pool_2d,
+                settings=self.settings,
+                with_feedback=with_feedback,
+                with_d_update=with_d_update,
+            )
             self._gan_steps[key] = steps.distribute(fn, self.strategy, gather_keys=steps.GATHERED_GAN_KEYS)
         return self._gan_steps[key]
 
@@ -159,21 +183,28 @@ class PoseAugStage:
         """(BA band centre, paper β) of this epoch: linear from start to end over the epochs."""
         a = self.config.poseaug
         frac = epoch / a.epochs
-        return (a.ba_center_start + (a.ba_center_end - a.ba_center_start) * frac,
-                a.paper_beta_start + (a.paper_beta_end - a.paper_beta_start) * frac)
+        return (
+            a.ba_center_start + (a.ba_center_end - a.ba_center_start) * frac,
+            a.paper_beta_start + (a.paper_beta_end - a.paper_beta_start) * frac,
+        )
 
     def _set_learning_rates(self, epoch: int) -> None:
         a, n = self.config.poseaug, self.nets
-        for opt, base in ((n.g_optimizer, a.lr_g), (n.d3d_optimizer, a.lr_d), (n.d2d_optimizer, a.lr_d),
-                          (n.p_optimizer, a.lr_p)):
+        for opt, base in (
+            (n.g_optimizer, a.lr_g),
+            (n.d3d_optimizer, a.lr_d),
+            (n.d2d_optimizer, a.lr_d),
+            (n.p_optimizer, a.lr_p),
+        ):
             opt.learning_rate.assign(networks.poseaug_learning_rate(base, epoch, a.epochs))
 
     def _gan_dataset(self, epoch: int, seed: int) -> tf.data.Dataset:
         a, train = self.config.poseaug, self.datasets.train
         rng = np.random.default_rng([seed, epoch, 1])
         swap = gan_data.swap_rows(len(train), rng) if a.bl_swap else None
-        return gan_data.gan_epoch_dataset(train.pose3d, train.camera, batch_size=a.batch_size, seed=seed,
-                                          epoch=epoch, swap=swap)
+        return gan_data.gan_epoch_dataset(
+            train.pose3d, train.camera, batch_size=a.batch_size, seed=seed, epoch=epoch, swap=swap
+        )
 
     def _random_pass(self, epoch: int, seed: int) -> tuple[dict, _Buffer | None]:
         """The random arm's augmentation pass: a uniform random placement of every (swapped) source pose."""
@@ -182,15 +213,21 @@ class PoseAugStage:
             return {}, None
         if self._random_step is None:
             self._random_step = steps.distribute(
-                steps.make_random_augment_step(placement=self.placement, settings=self.settings), self.strategy,
-                gather_keys=steps.GATHERED_GAN_KEYS)
+                steps.make_random_augment_step(placement=self.placement, settings=self.settings),
+                self.strategy,
+                gather_keys=steps.GATHERED_GAN_KEYS,
+            )
         total = len(self.datasets.train) // a.batch_size
         buffer = _Buffer(total * a.batch_size)
         zero = tf.constant(0.0, tf.float32)
-        metrics = run_epoch(self._random_step,
-                            self.strategy.experimental_distribute_dataset(self._gan_dataset(epoch, seed)),
-                            total=total, desc=f"random {epoch}/{a.epochs} augment", step_args=(zero, zero),
-                            on_output=buffer)
+        metrics = run_epoch(
+            self._random_step,
+            self.strategy.experimental_distribute_dataset(self._gan_dataset(epoch, seed)),
+            total=total,
+            desc=f"random {epoch}/{a.epochs} augment",
+            step_args=(zero, zero),
+            on_output=buffer,
+        )
         return metrics, buffer
 
     def _gan_pass(self, epoch: int, seed: int) -> tuple[dict, _Buffer | None]:
@@ -216,10 +253,15 @@ class PoseAugStage:
             counter[0] += 1
             return compiled(batch, *args)
 
-        metrics = run_epoch(step, self.strategy.experimental_distribute_dataset(ds),
-                            total=total, desc=f"poseaug {epoch}/{a.epochs} GAN",
-                            step_args=(tf.constant(ba_center, tf.float32), tf.constant(beta, tf.float32)),
-                            on_output=buffer, first_step=start)
+        metrics = run_epoch(
+            step,
+            self.strategy.experimental_distribute_dataset(ds),
+            total=total,
+            desc=f"poseaug {epoch}/{a.epochs} GAN",
+            step_args=(tf.constant(ba_center, tf.float32), tf.constant(beta, tf.float32)),
+            on_output=buffer,
+            first_step=start,
+        )
         self.iteration.assign(counter[0])
         for variable, value in zip(bn_stats, saved):
             variable.assign(value)
@@ -228,12 +270,22 @@ class PoseAugStage:
     def _estimator_pass(self, pose_set, epoch: int, seed: int, tag: str) -> dict:
         bs = self.config.poseaug.batch_size
         if pose_set is None or len(pose_set) < bs:
-            logging.warning("%s epoch %d: %s pass skipped (%d samples < batch %d).", self.arm, epoch, tag,
-                            0 if pose_set is None else len(pose_set), bs)
+            logging.warning(
+                "%s epoch %d: %s pass skipped (%d samples < batch %d).",
+                self.arm,
+                epoch,
+                tag,
+                0 if pose_set is None else len(pose_set),
+                bs,
+            )
             return {}
         ds = train_dataset(pose_set, batch_size=bs, seed=seed * 1013 + epoch)
-        out = run_epoch(self.p_step, self.strategy.experimental_distribute_dataset(ds),
-                        total=len(pose_set) // bs, desc=f"{self.arm} {epoch} estimator/{tag}")
+        out = run_epoch(
+            self.p_step,
+            self.strategy.experimental_distribute_dataset(ds),
+            total=len(pose_set) // bs,
+            desc=f"{self.arm} {epoch} estimator/{tag}",
+        )
         return {f"p_{k}_{tag}": v for k, v in out.items()}
 
     def _mixed_pass(self, aug, epoch: int, seed: int) -> dict:
@@ -252,15 +304,25 @@ class PoseAugStage:
             n_aug = int(round(a.batch_size * a.augmented_fraction))
             n_real, passes = a.batch_size - n_aug, 1
         if aug is None or len(aug) < n_aug:
-            logging.warning("%s epoch %d: %d augmented pairs < %d per batch; estimator trained on real pairs "
-                            "only.", self.arm, epoch, 0 if aug is None else len(aug), n_aug)
+            logging.warning(
+                "%s epoch %d: %d augmented pairs < %d per batch; estimator trained on real pairs only.",
+                self.arm,
+                epoch,
+                0 if aug is None else len(aug),
+                n_aug,
+            )
             return self._estimator_pass(real, epoch, seed, "real")
         real_ds = train_dataset(real, batch_size=n_real, seed=seed * 1013 + epoch).repeat(passes)
         aug_ds = train_dataset(aug, batch_size=n_aug, seed=seed * 1019 + epoch).repeat()
         ds = tf.data.Dataset.zip(real_ds, aug_ds).map(
-            lambda r, f: {k: tf.concat([r[k], f[k]], 0) for k in ("pose_2d", "pose_3d")})
-        out = run_epoch(self.p_step, self.strategy.experimental_distribute_dataset(ds),
-                        total=passes * (len(real) // n_real), desc=f"{self.arm} {epoch} estimator/mixed")
+            lambda r, f: {k: tf.concat([r[k], f[k]], 0) for k in ("pose_2d", "pose_3d")}
+        )
+        out = run_epoch(
+            self.p_step,
+            self.strategy.experimental_distribute_dataset(ds),
+            total=passes * (len(real) // n_real),
+            desc=f"{self.arm} {epoch} estimator/mixed",
+        )
         return {f"p_{k}_mixed": v for k, v in out.items()}
 
     def _augmented_pairs(self, epoch: int, seed: int) -> tuple[dict, object]:
@@ -274,8 +336,10 @@ class PoseAugStage:
             return {}, self._identity
         train, buffer = (self._gan_pass if self.arm == "poseaug" else self._random_pass)(epoch, seed)
         if epoch > a.warmup and train.get("aug_valid_fraction", 1.0) < a.min_valid_fraction:
-            raise CollapseError(f"only {train['aug_valid_fraction']:.1%} of the augmented poses of epoch "
-                                f"{epoch} project inside the image (< {a.min_valid_fraction:.0%})")
+            raise CollapseError(
+                f"only {train['aug_valid_fraction']:.1%} of the augmented poses of epoch "
+                f"{epoch} project inside the image (< {a.min_valid_fraction:.0%})"
+            )
         return train, None if buffer is None else buffer.pose_set()
 
     def run_epoch(self, epoch: int) -> tuple[dict, dict]:
@@ -298,18 +362,34 @@ class PoseAugStage:
         """Restores the last checkpoint and changes the seed; raises once `max_restarts` is exhausted."""
         self.restarts += 1
         if self.restarts > self.config.poseaug.max_restarts:
-            raise type(error)(f"{str(error).rstrip('.')}; gave up after {self.config.poseaug.max_restarts} "
-                              "rollbacks.") from error
+            raise type(error)(
+                f"{str(error).rstrip('.')}; gave up after {self.config.poseaug.max_restarts} rollbacks."
+            ) from error
         reporting.write_json_atomic(self.restarts_path, self.restarts)
         networks.restore_checkpoint(self.ckpt, self.manager.latest_checkpoint)
-        logging.warning("%s epoch %d: %s. Rolled back to epoch %d with a new seed (restart %d of %d).",
-                        self.arm, epoch, error, int(self.state.epoch), self.restarts,
-                        self.config.poseaug.max_restarts)
+        logging.warning(
+            "%s epoch %d: %s. Rolled back to epoch %d with a new seed (restart %d of %d).",
+            self.arm,
+            epoch,
+            error,
+            int(self.state.epoch),
+            self.restarts,
+            self.config.poseaug.max_restarts,
+        )
 
 
-def run_poseaug(config, workdir: pathlib.Path, strategy, datasets: Datasets, history: reporting.History,
-                writer: tf.summary.SummaryWriter, baseline: pathlib.Path, *, arm: str = "poseaug",
-                callbacks: Sequence[RunCallback] = ()) -> None:
+def run_poseaug(
+    config,
+    workdir: pathlib.Path,
+    strategy,
+    datasets: Datasets,
+    history: reporting.History,
+    writer: tf.summary.SummaryWriter,
+    baseline: pathlib.Path,
+    *,
+    arm: str = "poseaug",
+    callbacks: Sequence[RunCallback] = (),
+) -> None:
     """Runs (or resumes) one arm's epochs and writes `<workdir>/<arm>.weights.h5` (the selected model)."""
     stage = PoseAugStage(config, workdir, strategy, datasets, baseline, arm=arm)
     history.truncate(arm, int(stage.state.epoch))
@@ -325,14 +405,15 @@ def run_poseaug(config, workdir: pathlib.Path, strategy, datasets: Datasets, his
             stage.rollback(epoch, error)
             history.truncate(arm, int(stage.state.epoch))
             continue
-        reporting.record_epoch(history, writer, stage=arm, epoch=epoch, epochs=epochs, train=train,
-                               results=results)
+        reporting.record_epoch(history, writer, stage=arm, epoch=epoch, epochs=epochs, train=train, results=results)
         for callback in callbacks:
-            callback.on_arm_epoch_end(arm=arm, epoch=epoch, workdir=workdir, writer=writer,
-                                      augmentor=stage.nets.augmentor, datasets=datasets)
+            callback.on_arm_epoch_end(
+                arm=arm, epoch=epoch, workdir=workdir, writer=writer, augmentor=stage.nets.augmentor, datasets=datasets
+            )
         # Warm-up epochs leave the estimator untrained (only BN statistics move), so a PoseAug model is
         # selected among the epochs that trained it.
-        stage.state.update(stage.dir, stage.nets.estimator, epoch, results["validation"].mpjpe,
-                           eligible=epoch > config.poseaug.warmup)
+        stage.state.update(
+            stage.dir, stage.nets.estimator, epoch, results["validation"].mpjpe, eligible=epoch > config.poseaug.warmup
+        )
         stage.manager.save()
     stage.state.publish(stage.nets.estimator, stage.dir, workdir, stem=arm, selection=config.selection)

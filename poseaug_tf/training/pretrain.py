@@ -17,9 +17,14 @@ from poseaug_tf.training.selection import SelectionState
 BASELINE_WEIGHTS = "baseline.weights.h5"  # written by SelectionState.publish(stem="baseline")
 
 
-def run_pretraining(config: ml_collections.ConfigDict, workdir: pathlib.Path, strategy: tf.distribute.Strategy,
-                    datasets: Datasets, history: reporting.History,
-                    writer: tf.summary.SummaryWriter) -> pathlib.Path:
+def run_pretraining(
+    config: ml_collections.ConfigDict,
+    workdir: pathlib.Path,
+    strategy: tf.distribute.Strategy,
+    datasets: Datasets,
+    history: reporting.History,
+    writer: tf.summary.SummaryWriter,
+) -> pathlib.Path:
     """Trains (or resumes) the baseline and writes `<workdir>/baseline.weights.h5`.
 
     Returns:
@@ -29,8 +34,9 @@ def run_pretraining(config: ml_collections.ConfigDict, workdir: pathlib.Path, st
     stage_dir = workdir / "pretrain"
     stage_dir.mkdir(parents=True, exist_ok=True)
     with strategy.scope():
-        estimator = networks.build_estimator(config, synchronized_bn=strategy.num_replicas_in_sync > 1,
-                                             stage="pretrain")
+        estimator = networks.build_estimator(
+            config, synchronized_bn=strategy.num_replicas_in_sync > 1, stage="pretrain"
+        )
         optimizer = networks.pretrain_optimizer(config)
         optimizer.build(estimator.trainable_variables)
         state = SelectionState()
@@ -45,11 +51,17 @@ def run_pretraining(config: ml_collections.ConfigDict, workdir: pathlib.Path, st
     num_batches = len(datasets.train) // p.batch_size
     for epoch in range(int(state.epoch) + 1, p.epochs + 1):
         ds = train_dataset(datasets.train, batch_size=p.batch_size, seed=config.seed * 1009 + epoch)
-        train = run_epoch(step, strategy.experimental_distribute_dataset(ds), total=num_batches,
-                          desc=f"pretrain {epoch}/{p.epochs}", first_step=(epoch - 1) * num_batches)
+        train = run_epoch(
+            step,
+            strategy.experimental_distribute_dataset(ds),
+            total=num_batches,
+            desc=f"pretrain {epoch}/{p.epochs}",
+            first_step=(epoch - 1) * num_batches,
+        )
         results = evaluator.all()
-        reporting.record_epoch(history, writer, stage="pretrain", epoch=epoch, epochs=p.epochs, train=train,
-                               results=results)
+        reporting.record_epoch(
+            history, writer, stage="pretrain", epoch=epoch, epochs=p.epochs, train=train, results=results
+        )
         state.update(stage_dir, estimator, epoch, results["validation"].mpjpe)
         manager.save()
     return state.publish(estimator, stage_dir, workdir, stem="baseline", selection=config.selection)

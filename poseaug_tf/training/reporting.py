@@ -62,14 +62,28 @@ def write_scalars(writer: tf.summary.SummaryWriter, prefix: str, values: Mapping
 
 def epoch_record(stage: str, epoch: int, train: dict, results: Mapping) -> dict:
     """A history record from an epoch's training means and its `EvalResult`s by set name."""
-    return {"stage": stage, "epoch": epoch, "train": train,
-            "eval": {name: r.summary() | {"per_action_mpjpe": dict(r.per_action_mpjpe),
-                                          "per_joint_mpjpe": list(r.per_joint_mpjpe)}
-                     for name, r in results.items()}}
+    return {
+        "stage": stage,
+        "epoch": epoch,
+        "train": train,
+        "eval": {
+            name: r.summary()
+            | {"per_action_mpjpe": dict(r.per_action_mpjpe), "per_joint_mpjpe": list(r.per_joint_mpjpe)}
+            for name, r in results.items()
+        },
+    }
 
 
-def record_epoch(history: History, writer: tf.summary.SummaryWriter, *, stage: str, epoch: int, epochs: int,
-                 train: dict, results: Mapping) -> None:
+def record_epoch(
+    history: History,
+    writer: tf.summary.SummaryWriter,
+    *,
+    stage: str,
+    epoch: int,
+    epochs: int,
+    train: dict,
+    results: Mapping,
+) -> None:
     """Appends the epoch to the history, writes its TensorBoard scalars and logs one line."""
     history.append(epoch_record(stage, epoch, train, results))
     write_scalars(writer, f"{stage}/train", train, epoch)
@@ -80,18 +94,20 @@ def record_epoch(history: History, writer: tf.summary.SummaryWriter, *, stage: s
     logging.info("%s epoch %d/%d: %s | MPJPE/PA-MPJPE mm: %s", stage, epoch, epochs, loss, scores)
 
 
-
-
 def _model_rows(results: Mapping[str, Any], models: tuple[str, ...]) -> list[str]:
-    lines = ["| set | model | MPJPE (mm) | PA-MPJPE (mm) | PCK (%) | AUC (%) | frames | checkpoint |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| set | model | MPJPE (mm) | PA-MPJPE (mm) | PCK (%) | AUC (%) | frames | checkpoint |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     sets = sorted({s for model in models for s in results.get(model, {})})
     for name in sets:
         for model in models:
             r = results.get(model, {}).get(name)
             if r:
-                lines.append(f"| {name} | {model} | {r['mpjpe']:.1f} | {r['pa_mpjpe']:.1f} | {r['pck']:.1f} | "
-                             f"{r['auc']:.1f} | {r['frames']} | {r['checkpoint']} |")
+                lines.append(
+                    f"| {name} | {model} | {r['mpjpe']:.1f} | {r['pa_mpjpe']:.1f} | {r['pck']:.1f} | "
+                    f"{r['auc']:.1f} | {r['frames']} | {r['checkpoint']} |"
+                )
     return lines
 
 
@@ -103,9 +119,14 @@ def results_markdown(results: Mapping[str, Any]) -> str:
         lines += ["", "Last epoch of each arm (no selection):", ""] + _model_rows(results, last)
     oracle = results.get("oracle")
     if oracle:
-        lines += ["", "Oracle (best epoch chosen on the test set itself, as the paper's tables; not a valid "
-                      "model-selection protocol, shown for comparison only):", "",
-                  "| set | model | best MPJPE (mm) | epoch |", "|---|---|---|---|"]
+        lines += [
+            "",
+            "Oracle (best epoch chosen on the test set itself, as the paper's tables; not a valid "
+            "model-selection protocol, shown for comparison only):",
+            "",
+            "| set | model | best MPJPE (mm) | epoch |",
+            "|---|---|---|---|",
+        ]
         for model, per_set in oracle.items():
             for name, r in sorted(per_set.items()):
                 lines.append(f"| {name} | {model} | {r['mpjpe']:.1f} | {r['epoch']} |")

@@ -27,8 +27,9 @@ class SelectionState(tf.Module):
         self.best_val = tf.Variable(float("inf"), dtype=tf.float64, name="best_val")
         self.best_epoch = tf.Variable(0, dtype=tf.int64, name="best_epoch")
 
-    def update(self, stage_dir: pathlib.Path, model: keras.Model, epoch: int, val_mpjpe: float, *,
-               eligible: bool = True) -> None:
+    def update(
+        self, stage_dir: pathlib.Path, model: keras.Model, epoch: int, val_mpjpe: float, *, eligible: bool = True
+    ) -> None:
         """Saves `last` (and `best` when an eligible epoch improved validation) weights; commit with the
         checkpoint after."""
         save_weights_atomic(model, stage_dir / "last.weights.h5")
@@ -46,8 +47,9 @@ class SelectionState(tf.Module):
             return "last.weights.h5", int(self.epoch)
         raise ValueError(f"Unknown `selection` {selection!r}; valid: 'val', 'last'.")
 
-    def publish(self, model: keras.Model, stage_dir: pathlib.Path, workdir: pathlib.Path, *, stem: str,
-                selection: str) -> pathlib.Path:
+    def publish(
+        self, model: keras.Model, stage_dir: pathlib.Path, workdir: pathlib.Path, *, stem: str, selection: str
+    ) -> pathlib.Path:
         """Loads the selected weights into `model` and writes `<workdir>/<stem>.weights.h5` and `<stem>.json`."""
         weights, epoch = self.selected(selection)
         model.load_weights(stage_dir / weights)

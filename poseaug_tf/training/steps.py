@@ -29,13 +29,13 @@ class GANSettings:
     weight_diff: float = 3.0
     use_d2d: bool = True
     use_d3d: bool = True
-    feedback: str = "code"           # "code" (banded ratios), "paper" (Eq. 9) or "none"
+    feedback: str = "code"  # "code" (banded ratios), "paper" (Eq. 9) or "none"
     ba_half_width: float = 2.0
     rt_center: float = 17.0
     rt_half_width: float = 15.0
     feedback_weight_ba: float = 0.1
     feedback_weight_rt: float = 0.01
-    regularizer: str = "code"        # "code" (bands) or "paper" (rectified L2, Eq. 10)
+    regularizer: str = "code"  # "code" (bands) or "paper" (rectified L2, Eq. 10)
     ba_range_center: float = 0.205
     ba_range_half_width: float = 0.165
     bl_limit: float = 0.1
@@ -44,7 +44,7 @@ class GANSettings:
     clip_norm: float = 1.0
     valid_bound: float = 1.0
     two_sided_filter: bool = True
-    d2d_real: str = "source"         # "source" (reference) or "replaced" (source poses at random placements)
+    d2d_real: str = "source"  # "source" (reference) or "replaced" (source poses at random placements)
     placement: placement_lib.Placement | None = None  # the ranges of d2d_real="replaced"
 
 
@@ -58,8 +58,9 @@ def _mean(per_example: tf.Tensor, global_batch: tf.Tensor) -> tf.Tensor:
     return tf.reduce_sum(per_example) / global_batch
 
 
-def apply_clipped(optimizer: keras.optimizers.Optimizer, loss: tf.Tensor, tape: tf.GradientTape,
-                  variables, clip_norm: float) -> tf.Tensor:
+def apply_clipped(
+    optimizer: keras.optimizers.Optimizer, loss: tf.Tensor, tape: tf.GradientTape, variables, clip_norm: float
+) -> tf.Tensor:
     """Gradient of `loss`, all-reduced over replicas, clipped to a global norm, applied. Returns the norm."""
     grads = tape.gradient(loss, variables)
     ctx = tf.distribute.get_replica_context()
@@ -124,22 +125,31 @@ def _feedback_terms(estimator, pose_in, out, proj_in, proj_ba, proj_rt, s: GANSe
     ratio_rt = err_rt / (err_orig + losses.RATIO_EPSILON)
     if s.feedback == "code":
         fb = losses.code_feedback_per_example(
-            err_orig, err_ba, err_rt, ba_center=ba_center, ba_half_width=s.ba_half_width,
-            rt_center=s.rt_center, rt_half_width=s.rt_half_width, ba_weight=s.feedback_weight_ba,
-            rt_weight=s.feedback_weight_rt)
+            err_orig,
+            err_ba,
+            err_rt,
+            ba_center=ba_center,
+            ba_half_width=s.ba_half_width,
+            rt_center=s.rt_center,
+            rt_half_width=s.rt_half_width,
+            ba_weight=s.feedback_weight_ba,
+            rt_weight=s.feedback_weight_rt,
+        )
     else:
         fb = s.paper_feedback_weight * losses.paper_feedback_per_example(
-            tf.reduce_mean(err_orig, -1), tf.reduce_mean(err_rt, -1), beta=beta)
+            tf.reduce_mean(err_orig, -1), tf.reduce_mean(err_rt, -1), beta=beta
+        )
     return fb, tf.reduce_mean(ratio_ba, -1), tf.reduce_mean(ratio_rt, -1)
 
 
 def _regularizer(out, s: GANSettings) -> tf.Tensor:
     if s.regularizer == "code":
-        return (losses.ba_range_per_example(out["ba_diff"], center=s.ba_range_center,
-                                            half_width=s.ba_range_half_width)
-                + losses.bl_rectified_per_example(out["blr"], limit=s.bl_limit))
-    return (losses.paper_rectified_per_example(out["ba_diff"], threshold=s.paper_ba_threshold)
-            + losses.paper_rectified_per_example(out["blr"], threshold=s.bl_limit))
+        return losses.ba_range_per_example(
+            out["ba_diff"], center=s.ba_range_center, half_width=s.ba_range_half_width
+        ) + losses.bl_rectified_per_example(out["blr"], limit=s.bl_limit)
+    return losses.paper_rectified_per_example(
+        out["ba_diff"], threshold=s.paper_ba_threshold
+    ) + losses.paper_rectified_per_example(out["blr"], threshold=s.bl_limit)
 
 
 def _valid_mask(proj: tf.Tensor, s: GANSettings) -> tf.Tensor:
@@ -148,9 +158,21 @@ def _valid_mask(proj: tf.Tensor, s: GANSettings) -> tf.Tensor:
     return tf.reduce_all(coords <= s.valid_bound, axis=[-2, -1])
 
 
-def make_gan_step(*, augmentor, estimator, d3d, d2d, g_optimizer, d3d_optimizer, d2d_optimizer,
-                  pool_3d: FakePool, pool_2d: FakePool, settings: GANSettings, with_feedback: bool,
-                  with_d_update: bool) -> Callable:
+def make_gan_step(
+    *,
+    augmentor,
+    estimator,
+    d3d,
+    d2d,
+    g_optimizer,
+    d3d_optimizer,
+    d2d_optimizer,
+    pool_3d: FakePool,
+    pool_2d: FakePool,
+    settings: GANSettings,
+    with_feedback: bool,
+    with_d_update: bool,
+) -> Callable:
     """Per-replica PoseAug GAN iteration: generator step, then (optionally) the D3d and D2d steps.
 
     The batch dict holds "pose_3d" (B, 16, 3) BL-swapped absolute camera-frame poses with their "camera"
@@ -182,14 +204,14 @@ def make_gan_step(*, augmentor, estimator, d3d, d2d, g_optimizer, d3d_optimizer,
             if with_feedback:
                 proj_in = camera.project(pose_in, cam)
                 proj_ba = camera.project(out["pose_ba"], cam)
-                fb, r_ba, r_rt = _feedback_terms(estimator, pose_in, out, proj_in, proj_ba, proj_rt, s,
-                                                 ba_center, beta)
+                fb, r_ba, r_rt = _feedback_terms(estimator, pose_in, out, proj_in, proj_ba, proj_rt, s, ba_center, beta)
                 total += fb
                 m.update(g_feedback=_mean(fb, gb), ratio_ba=_mean(r_ba, gb), ratio_rt=_mean(r_rt, gb))
             g_loss = _mean(total, gb)
         m["g_loss"] = g_loss
         m["g_grad_norm"] = apply_clipped(g_optimizer, g_loss, tape, g_vars, s.clip_norm) / tf.cast(
-            tf.distribute.get_replica_context().num_replicas_in_sync, tf.float32)
+            tf.distribute.get_replica_context().num_replicas_in_sync, tf.float32
+        )
         fake_3d = tf.stop_gradient(out["pose_ba"])
         fake_2d = tf.stop_gradient(proj_rt)
         if with_d_update:
@@ -198,8 +220,9 @@ def make_gan_step(*, augmentor, estimator, d3d, d2d, g_optimizer, d3d_optimizer,
             if s.d2d_real == "replaced":
                 # A 2D pose is plausible when it projects a real 3D pose from any plausible viewpoint, not only
                 # from the training cameras' viewpoints: the discriminator must not penalise new views.
-                real_2d_pose = placement_lib.place(real_2d_pose, batch["unit"][:, :3], batch["unit"][:, 3:],
-                                                   s.placement)["pose_rt"]
+                real_2d_pose = placement_lib.place(
+                    real_2d_pose, batch["unit"][:, :3], batch["unit"][:, 3:], s.placement
+                )["pose_rt"]
             real_2d = camera.project(real_2d_pose, batch["real_2d_camera"])
             if s.use_d3d:
                 m.update(_d_step(d3d, d3d_optimizer, batch["real_3d"], pool_3d.query(fake_3d), gb, s, "d3d"))
@@ -207,8 +230,9 @@ def make_gan_step(*, augmentor, estimator, d3d, d2d, g_optimizer, d3d_optimizer,
                 m.update(_d_step(d2d, d2d_optimizer, real_2d, pool_2d.query(fake_2d), gb, s, "d2d"))
         valid = _valid_mask(fake_2d, s)
         m.update(_augmentation_stats(out, fake_2d, valid, gb))
-        m.update(aug_pose_3d=tf.stop_gradient(out["pose_rt"]), aug_pose_2d=fake_2d,
-                 aug_valid=tf.cast(valid, tf.int32))  # int: strategies cannot gather bool tensors
+        m.update(
+            aug_pose_3d=tf.stop_gradient(out["pose_rt"]), aug_pose_2d=fake_2d, aug_valid=tf.cast(valid, tf.int32)
+        )  # int: strategies cannot gather bool tensors
         return m
 
     return step
@@ -220,9 +244,11 @@ def _d_step(disc, optimizer, real, fake, gb, s: GANSettings, tag: str) -> dict:
         fake_scores = disc(fake, training=True)
         loss = _mean(losses.lsgan_discriminator_per_example(real_scores, fake_scores), gb)
     apply_clipped(optimizer, loss, tape, disc.trainable_variables, s.clip_norm)
-    return {f"{tag}_loss": loss,
-            f"{tag}_real_score": _mean(tf.reduce_mean(real_scores, -1), gb),
-            f"{tag}_fake_score": _mean(tf.reduce_mean(fake_scores, -1), gb)}
+    return {
+        f"{tag}_loss": loss,
+        f"{tag}_real_score": _mean(tf.reduce_mean(real_scores, -1), gb),
+        f"{tag}_fake_score": _mean(tf.reduce_mean(fake_scores, -1), gb),
+    }
 
 
 def scale_2d(pose_2d: tf.Tensor) -> tf.Tensor:
@@ -240,8 +266,10 @@ def _augmentation_stats(out, proj_rt, valid, gb) -> dict:
         "aug_valid_fraction": _mean(tf.cast(valid, tf.float32), gb),
     }
     if "ba_diff" in out:
-        stats.update(aug_ba_diff=_mean(tf.reduce_mean(out["ba_diff"], -1), gb),
-                     aug_blr_abs=_mean(tf.reduce_mean(tf.abs(out["blr"]), -1), gb))
+        stats.update(
+            aug_ba_diff=_mean(tf.reduce_mean(out["ba_diff"], -1), gb),
+            aug_blr_abs=_mean(tf.reduce_mean(tf.abs(out["blr"]), -1), gb),
+        )
     return stats
 
 
@@ -259,8 +287,12 @@ def make_random_augment_step(*, placement: placement_lib.Placement, settings: GA
         out = placement_lib.place(batch["pose_3d"], batch["unit"][:, :3], batch["unit"][:, 3:], placement)
         proj = camera.project(out["pose_rt"], batch["camera"])
         valid = _valid_mask(proj, settings)
-        return {**_augmentation_stats(out, proj, valid, gb), "aug_pose_3d": out["pose_rt"], "aug_pose_2d": proj,
-                "aug_valid": tf.cast(valid, tf.int32)}
+        return {
+            **_augmentation_stats(out, proj, valid, gb),
+            "aug_pose_3d": out["pose_rt"],
+            "aug_pose_2d": proj,
+            "aug_valid": tf.cast(valid, tf.int32),
+        }
 
     return step
 

@@ -16,12 +16,46 @@ from tests import numpy_reference as ref
 
 # 32-joint mocap rows of our 16 joints (README of the shared data: the 17-joint list without Neck/Nose = 14).
 ROWS_32_TO_16 = (0, 1, 2, 3, 6, 7, 8, 12, 13, 15, 17, 18, 19, 25, 26, 27)
-OUR_NAMES = ("Hip", "RHip", "RKnee", "RFoot", "LHip", "LKnee", "LFoot", "Spine", "Thorax", "Head",
-             "LShoulder", "LElbow", "LWrist", "RShoulder", "RElbow", "RWrist")
-MPII_NAMES = ("RFoot", "RKnee", "RHip", "LHip", "LKnee", "LFoot", "Hip", "Spine", "Thorax", "Head",
-              "RWrist", "RElbow", "RShoulder", "LShoulder", "LElbow", "LWrist")
-FAKE_SEQUENCES = {"S1": {"Walking": 30, "Walking 1": 41, "WalkDog": 12, "Eating 2": 20},
-                  "S9": {"Walking": 25, "Directions 1": 18}}
+OUR_NAMES = (
+    "Hip",
+    "RHip",
+    "RKnee",
+    "RFoot",
+    "LHip",
+    "LKnee",
+    "LFoot",
+    "Spine",
+    "Thorax",
+    "Head",
+    "LShoulder",
+    "LElbow",
+    "LWrist",
+    "RShoulder",
+    "RElbow",
+    "RWrist",
+)
+MPII_NAMES = (
+    "RFoot",
+    "RKnee",
+    "RHip",
+    "LHip",
+    "LKnee",
+    "LFoot",
+    "Hip",
+    "Spine",
+    "Thorax",
+    "Head",
+    "RWrist",
+    "RElbow",
+    "RShoulder",
+    "LShoulder",
+    "LElbow",
+    "LWrist",
+)
+FAKE_SEQUENCES = {
+    "S1": {"Walking": 30, "Walking 1": 41, "WalkDog": 12, "Eating 2": 20},
+    "S9": {"Walking": 25, "Directions 1": 18},
+}
 EXTRA_2D_ONLY = {"S1": "Discussion 2"}  # in the 2D files only: must be skipped with a warning
 EXTRA_2D_FRAMES = 5  # the 2D tracks are longer than the mocap: must be trimmed
 
@@ -43,8 +77,14 @@ class FakeH36M:
     def camera(self, subject, cam):
         intr = self.table["intrinsic"][cam]
         ext = self.table["extrinsic"][subject][cam]
-        k = ref.normalize_intrinsics(intr["focal_length"], intr["center"], intr["radial_distortion"],
-                                     intr["tangential_distortion"], intr["res_w"], intr["res_h"])
+        k = ref.normalize_intrinsics(
+            intr["focal_length"],
+            intr["center"],
+            intr["radial_distortion"],
+            intr["tangential_distortion"],
+            intr["res_w"],
+            intr["res_h"],
+        )
         return k, np.array(ext["orientation"]), np.array(ext["translation"]) / 1000.0, intr["res_w"], intr["res_h"]
 
     def expected(self, subject, action, cam):
@@ -73,8 +113,11 @@ class FakeH36M:
         for (subject, action), tracks in (overrides or {}).items():
             positions[subject][action] = tracks
         meta = {"num_joints": 17 if layout == "h17" else 16}
-        np.savez(self.root / f"data_2d_h36m_{keypoints}.npz", positions_2d=np.array(positions, dtype=object),
-                 metadata=np.array(meta, dtype=object))
+        np.savez(
+            self.root / f"data_2d_h36m_{keypoints}.npz",
+            positions_2d=np.array(positions, dtype=object),
+            metadata=np.array(meta, dtype=object),
+        )
 
 
 def _to_layout(px, layout):

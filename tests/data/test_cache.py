@@ -13,12 +13,15 @@ from poseaug_tf.data import PoseSet, cache, h36m, load_h36m
 
 
 def _pose_set(rng, n=50, name="toy"):
-    return PoseSet(pose3d=rng.normal(size=(n, 16, 3)).astype(np.float32),
-                   pose2d=rng.normal(size=(n, 16, 2)).astype(np.float32),
-                   camera=rng.normal(size=(n, 9)).astype(np.float32),
-                   action=np.array(["Walking", "Eating"] * (n // 2), dtype=object),
-                   subject=np.array(["S1"] * (n - 10) + ["S5"] * 10, dtype=object),
-                   sequence=np.repeat(np.arange(5, dtype=np.int32), n // 5), name=name)
+    return PoseSet(
+        pose3d=rng.normal(size=(n, 16, 3)).astype(np.float32),
+        pose2d=rng.normal(size=(n, 16, 2)).astype(np.float32),
+        camera=rng.normal(size=(n, 9)).astype(np.float32),
+        action=np.array(["Walking", "Eating"] * (n // 2), dtype=object),
+        subject=np.array(["S1"] * (n - 10) + ["S5"] * 10, dtype=object),
+        sequence=np.repeat(np.arange(5, dtype=np.int32), n // 5),
+        name=name,
+    )
 
 
 class _Builder:
@@ -44,8 +47,9 @@ def source(tmp_path) -> Path:
 
 
 def _load(tmp_path, source, builder, options=None):
-    return cache.load_or_build(cache_dir=tmp_path / "cache", prefix="toy", options=options or {"a": 1},
-                               sources=[source], build=builder)
+    return cache.load_or_build(
+        cache_dir=tmp_path / "cache", prefix="toy", options=options or {"a": 1}, sources=[source], build=builder
+    )
 
 
 def test_second_load_reads_the_cache(tmp_path, source, rng):
@@ -82,11 +86,14 @@ def _flip_pose3d_byte(path: Path):
         handle.write(bytes([byte[0] ^ 0xFF]))
 
 
-@pytest.mark.parametrize("damage", [
-    lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]),  # truncated
-    lambda p: p.write_bytes(b"garbage" * 100),                         # not HDF5
-    _flip_pose3d_byte,                                                  # silent bit flip: fletcher32 catches it
-])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]),  # truncated
+        lambda p: p.write_bytes(b"garbage" * 100),  # not HDF5
+        _flip_pose3d_byte,  # silent bit flip: fletcher32 catches it
+    ],
+)
 def test_corrupt_cache_is_rebuilt_with_a_warning(tmp_path, source, rng, caplog, damage):
     builder = _Builder(_pose_set(rng))
     _load(tmp_path, source, builder)

@@ -8,10 +8,28 @@ import tensorflow as tf
 
 from poseaug_tf.data.flip import predict_with_flip
 
-NAMES = ("Hip", "RHip", "RKnee", "RFoot", "LHip", "LKnee", "LFoot", "Spine", "Thorax", "Head",
-         "LShoulder", "LElbow", "LWrist", "RShoulder", "RElbow", "RWrist")
-SWAP = [NAMES.index(n.replace("L", "#").replace("R", "L").replace("#", "R")) if n[0] in "LR" else i
-        for i, n in enumerate(NAMES)]
+NAMES = (
+    "Hip",
+    "RHip",
+    "RKnee",
+    "RFoot",
+    "LHip",
+    "LKnee",
+    "LFoot",
+    "Spine",
+    "Thorax",
+    "Head",
+    "LShoulder",
+    "LElbow",
+    "LWrist",
+    "RShoulder",
+    "RElbow",
+    "RWrist",
+)
+SWAP = [
+    NAMES.index(n.replace("L", "#").replace("R", "L").replace("#", "R")) if n[0] in "LR" else i
+    for i, n in enumerate(NAMES)
+]
 
 
 def _np_flip(pose):
@@ -22,9 +40,11 @@ def _np_flip(pose):
 
 def _lifter(weights):
     """A deliberately non-equivariant 'estimator': (B,16,2) -> (B,16,3), mixes joints with fixed weights."""
+
     def predict(pose_2d):
         mixed = tf.einsum("jk,bkc->bjc", weights, pose_2d)
         return tf.concat([mixed + [0.3, 0.0], tf.reduce_sum(mixed, -1, keepdims=True)], axis=-1)
+
     return predict
 
 
@@ -51,8 +71,9 @@ def test_flip_tta_is_identity_for_an_equivariant_estimator(rng):
 def test_flip_tta_in_tf_function(rng):
     pose_2d = rng.uniform(-1, 1, size=(3, 16, 2)).astype(np.float32)
     predict = _lifter(tf.constant(rng.normal(size=(16, 16)), tf.float32))
-    np.testing.assert_allclose(tf.function(lambda p: predict_with_flip(predict, p))(pose_2d),
-                               predict_with_flip(predict, pose_2d), atol=1e-6)
+    np.testing.assert_allclose(
+        tf.function(lambda p: predict_with_flip(predict, p))(pose_2d), predict_with_flip(predict, pose_2d), atol=1e-6
+    )
 
 
 def test_flip_tta_rejects_wrong_shape():

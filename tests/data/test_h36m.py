@@ -12,10 +12,14 @@ from poseaug_tf.data import DataFileNotFoundError, DataFormatError, h36m, h36m_c
 from tests.data.conftest import FAKE_SEQUENCES
 
 # docs/reference.md §1.5 printed values (rounded there), checked against the built-in float32 table.
-REFERENCE_NORMALISED = np.array([[2.290099, 2.287562, 0.025083, 0.028903],
-                                 [2.299351, 2.295183, 0.017697, 0.016130],
-                                 [2.298281, 2.297598, 0.039632, 0.002805],
-                                 [2.291023, 2.289548, 0.029936, 0.001764]])
+REFERENCE_NORMALISED = np.array(
+    [
+        [2.290099, 2.287562, 0.025083, 0.028903],
+        [2.299351, 2.295183, 0.017697, 0.016130],
+        [2.298281, 2.297598, 0.039632, 0.002805],
+        [2.291023, 2.289548, 0.029936, 0.001764],
+    ]
+)
 REFERENCE_S11_CAM3 = ([0.58942515, -0.78188771, 0.13991211, -0.14715362], [-1590.7380, -3854.1689, 1578.0176])
 
 
@@ -43,8 +47,9 @@ def test_builtin_cameras_match_reference_table():
     q, t = h36m_cameras.extrinsics(table, "S11")
     np.testing.assert_allclose(q[3], REFERENCE_S11_CAM3[0], atol=1e-7)
     np.testing.assert_allclose(t[3], np.array(REFERENCE_S11_CAM3[1]) / 1000.0, atol=1e-7)
-    np.testing.assert_array_equal(h36m_cameras.resolutions(table), [[1000, 1002], [1000, 1000], [1000, 1000],
-                                                                   [1000, 1002]])
+    np.testing.assert_array_equal(
+        h36m_cameras.resolutions(table), [[1000, 1002], [1000, 1000], [1000, 1000], [1000, 1002]]
+    )
 
 
 def test_gt_projection_when_gt_file_is_absent(fake_h36m):
@@ -60,9 +65,17 @@ def test_gt_projection_when_gt_file_is_absent(fake_h36m):
     assert len(np.unique(ps.sequence)) == 4 * (len(FAKE_SEQUENCES["S1"]) + len(FAKE_SEQUENCES["S9"]))
 
 
-@pytest.mark.parametrize("keypoints, layout", [("sh_pt_mpii", "mpii"), ("cpn_ft_h36m_dbb", "h17"),
-                                               ("detectron_ft_h36m", "h17"), ("hr", "h16"), ("gt", "h16"),
-                                               ("gt", "h17")])
+@pytest.mark.parametrize(
+    "keypoints, layout",
+    [
+        ("sh_pt_mpii", "mpii"),
+        ("cpn_ft_h36m_dbb", "h17"),
+        ("detectron_ft_h36m", "h17"),
+        ("hr", "h16"),
+        ("gt", "h16"),
+        ("gt", "h17"),
+    ],
+)
 def test_2d_layouts_are_reordered_trimmed_and_normalised(fake_h36m, keypoints, layout):
     fake_h36m.write_2d(keypoints, layout=layout)
     ps = _load(fake_h36m, ("S1",), keypoints=keypoints)
@@ -87,13 +100,16 @@ def test_stride_keeps_every_kth_frame(fake_h36m):
     np.testing.assert_allclose(ps.pose3d, pose3d, atol=1e-5)
 
 
-@pytest.mark.parametrize("actions, expected", [
-    (["Walking"], ["Walking", "Walking 1"]),      # base name: not WalkDog
-    ("Walking", ["Walking", "Walking 1"]),
-    (["Walking 1"], ["Walking 1"]),               # exact sequence name
-    (["Eating", "WalkDog"], ["WalkDog", "Eating 2"]),
-    (["WalkingDog"], ["WalkDog"]),                # original-dataset alias
-])
+@pytest.mark.parametrize(
+    "actions, expected",
+    [
+        (["Walking"], ["Walking", "Walking 1"]),  # base name: not WalkDog
+        ("Walking", ["Walking", "Walking 1"]),
+        (["Walking 1"], ["Walking 1"]),  # exact sequence name
+        (["Eating", "WalkDog"], ["WalkDog", "Eating 2"]),
+        (["WalkingDog"], ["WalkDog"]),  # original-dataset alias
+    ],
+)
 def test_action_filter_matches_base_names(fake_h36m, actions, expected):
     ps = _load(fake_h36m, ("S1",), actions=actions)
     pose3d, _, names = _expected(fake_h36m, ("S1",), actions=expected)
@@ -169,6 +185,7 @@ def test_17_joint_3d_file_is_accepted(fake_h36m):
 
 # ---- errors ------------------------------------------------------------------------------------------------
 
+
 def test_missing_files_raise_file_not_found(fake_h36m, tmp_path):
     with pytest.raises(FileNotFoundError, match="data_3d_h36m.npz"):
         load_h36m(tmp_path / "nowhere", ["S1"], use_cache=False)
@@ -176,11 +193,14 @@ def test_missing_files_raise_file_not_found(fake_h36m, tmp_path):
         _load(fake_h36m, keypoints="cpn_ft_h36m_dbb")
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"subjects": ("S7",)}, r"no subject 'S7'.*available: \['S1', 'S9'\]"),
-    ({"actions": ["Smoking"]}, r"matches actions \['Smoking'\].*Walking"),
-    ({"keypoints": "openpose"}, "Unknown `keypoints` 'openpose'; valid"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"subjects": ("S7",)}, r"no subject 'S7'.*available: \['S1', 'S9'\]"),
+        ({"actions": ["Smoking"]}, r"matches actions \['Smoking'\].*Walking"),
+        ({"keypoints": "openpose"}, "Unknown `keypoints` 'openpose'; valid"),
+    ],
+)
 def test_bad_options_raise_value_error(fake_h36m, kwargs, match):
     kwargs = {"subjects": ("S1",), **kwargs}
     with pytest.raises(ValueError, match=match):
@@ -195,17 +215,21 @@ def test_bad_stride_or_actions_raise(fake_h36m):
 
 
 def test_2d_shorter_than_3d_raises(fake_h36m):
-    fake_h36m.write_2d("hr", layout="h16", extra_frames=0,
-                       overrides={("S1", "Eating 2"): [np.zeros((19, 16, 2), np.float32)] * 4})
+    fake_h36m.write_2d(
+        "hr", layout="h16", extra_frames=0, overrides={("S1", "Eating 2"): [np.zeros((19, 16, 2), np.float32)] * 4}
+    )
     with pytest.raises(ValueError, match=r"Eating 2\[0\]' has 19 frames, fewer than the 20"):
         _load(fake_h36m, keypoints="hr")
 
 
-@pytest.mark.parametrize("tracks, match", [
-    ([np.zeros((40, 15, 2), np.float32)] * 4, r"with J in \[16\].*received \(40, 15, 2\)"),
-    ([np.zeros((40, 16, 2), np.float32)] * 3, "should list 4 cameras; received 3"),
-    ([np.full((40, 16, 2), np.nan, np.float32)] * 4, "NaN"),
-])
+@pytest.mark.parametrize(
+    "tracks, match",
+    [
+        ([np.zeros((40, 15, 2), np.float32)] * 4, r"with J in \[16\].*received \(40, 15, 2\)"),
+        ([np.zeros((40, 16, 2), np.float32)] * 3, "should list 4 cameras; received 3"),
+        ([np.full((40, 16, 2), np.nan, np.float32)] * 4, "NaN"),
+    ],
+)
 def test_bad_2d_tracks_raise(fake_h36m, tracks, match):
     fake_h36m.write_2d("hr", layout="h16", overrides={("S1", "Walking"): tracks})
     with pytest.raises(DataFormatError, match=match):
@@ -234,11 +258,14 @@ def test_bad_cameras_json_raises(fake_h36m, tmp_path):
 # ---- real data (skipped when ../shared/data/h36m is absent) ------------------------------------------------
 # Frame counts from the data README: S1 62,094; test S9 + S11 129,963 (S9 'Discussion 1' has no 3D).
 
+
 @pytest.fixture(scope="module")
 def real_s1(h36m_dir, tmp_path_factory):
     cache_dir = tmp_path_factory.mktemp("cache")
-    return (load_h36m(h36m_dir, ["S1"], "sh_pt_mpii", cache_dir=cache_dir),
-            load_h36m(h36m_dir, ["S1"], "gt", cache_dir=cache_dir))
+    return (
+        load_h36m(h36m_dir, ["S1"], "sh_pt_mpii", cache_dir=cache_dir),
+        load_h36m(h36m_dir, ["S1"], "gt", cache_dir=cache_dir),
+    )
 
 
 @pytest.mark.h36m
@@ -246,9 +273,23 @@ def test_real_s1_counts_and_gt_projection_vs_detections(real_s1):
     sh, gt = real_s1
     assert len(sh) == len(gt) == 62_094 * 4
     np.testing.assert_array_equal(sh.pose3d, gt.pose3d)
-    assert sorted(set(gt.action)) == ["Directions", "Discussion", "Eating", "Greeting", "Phoning", "Photo",
-                                      "Posing", "Purchases", "Sitting", "SittingDown", "Smoking", "Waiting",
-                                      "WalkDog", "WalkTogether", "Walking"]
+    assert sorted(set(gt.action)) == [
+        "Directions",
+        "Discussion",
+        "Eating",
+        "Greeting",
+        "Phoning",
+        "Photo",
+        "Posing",
+        "Purchases",
+        "Sitting",
+        "SittingDown",
+        "Smoking",
+        "Waiting",
+        "WalkDog",
+        "WalkTogether",
+        "Walking",
+    ]
     # 1000-px-wide images: 1 normalised unit = 500 px. README: SH lies a median 9.2 px from the projected GT.
     error_px = np.linalg.norm(sh.pose2d - gt.pose2d, axis=-1) * 500
     assert 5.0 < np.median(error_px) < 15.0
@@ -285,8 +326,9 @@ def test_real_test_subjects_skip_sequences_without_3d(h36m_dir, tmp_path, caplog
 def test_real_cameras_json_equals_builtin_table(h36m_dir):
     table = h36m_cameras.load_camera_table(h36m_dir / "h36m_cameras.json")
     builtin = h36m_cameras.builtin_camera_table()
-    np.testing.assert_array_equal(h36m_cameras.normalized_intrinsics(table),
-                                  h36m_cameras.normalized_intrinsics(builtin))
+    np.testing.assert_array_equal(
+        h36m_cameras.normalized_intrinsics(table), h36m_cameras.normalized_intrinsics(builtin)
+    )
     for subject in h36m.TRAIN_SUBJECTS + h36m.TEST_SUBJECTS:
         for a, b in zip(h36m_cameras.extrinsics(table, subject), h36m_cameras.extrinsics(builtin, subject)):
             np.testing.assert_array_equal(a, b)

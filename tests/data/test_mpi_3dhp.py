@@ -9,21 +9,36 @@ from poseaug_tf.data import DataFormatError, load_3dhp
 from poseaug_tf.data.mpi_3dhp import sequence_image_size
 
 # docs/reference.md §1.8, written out by name: our joint -> SPIN 24-joint index
-SPIN_INDEX = {"Hip": 14, "RHip": 2, "RKnee": 1, "RFoot": 0, "LHip": 3, "LKnee": 4, "LFoot": 5, "Spine": 16,
-              "Thorax": 12, "Head": 18, "LShoulder": 9, "LElbow": 10, "LWrist": 11, "RShoulder": 8,
-              "RElbow": 7, "RWrist": 6}
+SPIN_INDEX = {
+    "Hip": 14,
+    "RHip": 2,
+    "RKnee": 1,
+    "RFoot": 0,
+    "LHip": 3,
+    "LKnee": 4,
+    "LFoot": 5,
+    "Spine": 16,
+    "Thorax": 12,
+    "Head": 18,
+    "LShoulder": 9,
+    "LElbow": 10,
+    "LWrist": 11,
+    "RShoulder": 8,
+    "RElbow": 7,
+    "RWrist": 6,
+}
 
 
 def _spin_file(tmp_path, imgnames, *, visible=None):
     n = len(imgnames)
     joint_ids = np.arange(24, dtype=np.float32)
     S = np.zeros((n, 24, 4), np.float32)
-    S[..., 0] = joint_ids / 100            # x encodes the SPIN joint index
+    S[..., 0] = joint_ids / 100  # x encodes the SPIN joint index
     S[..., 1] = np.arange(n)[:, None] / 100
     S[..., 2] = 0.05
-    S[:, 14, :3] = 0.0                      # pelvis at the origin
+    S[:, 14, :3] = 0.0  # pelvis at the origin
     part = np.ones((n, 24, 3), np.float32)
-    part[..., 0] = 960.0 + joint_ids        # pixel x
+    part[..., 0] = 960.0 + joint_ids  # pixel x
     part[..., 1] = 540.0
     if visible is not None:
         part[..., 2] = visible
@@ -33,8 +48,10 @@ def _spin_file(tmp_path, imgnames, *, visible=None):
 
 
 def test_spin_layout_joint_map_and_per_sequence_normalisation(tmp_path):
-    names = ["mpi_inf_3dhp_test_set/TS1/imageSequence/img_000001.jpg",
-             "mpi_inf_3dhp_test_set/TS5/imageSequence/img_000002.jpg"]
+    names = [
+        "mpi_inf_3dhp_test_set/TS1/imageSequence/img_000001.jpg",
+        "mpi_inf_3dhp_test_set/TS5/imageSequence/img_000002.jpg",
+    ]
     ps = load_3dhp(_spin_file(tmp_path, names))
     expected_rows = np.array([SPIN_INDEX[n] for n in SPIN_INDEX], dtype=np.float32)
     np.testing.assert_allclose(ps.pose3d[0, 1:, 0], expected_rows[1:] / 100, atol=1e-7)
@@ -78,8 +95,9 @@ def test_errors(tmp_path, rng):
     np.savez(tmp_path / "bad.npz", joints=np.zeros((3, 16, 3)))
     with pytest.raises(DataFormatError, match=r"unknown 3DHP layout with keys \['joints'\]"):
         load_3dhp(tmp_path / "bad.npz")
-    np.savez(tmp_path / "mm.npz", pose3d=np.full((3, 16, 3), 500.0) * np.arange(16)[:, None],
-             pose2d=np.zeros((3, 16, 2)))
+    np.savez(
+        tmp_path / "mm.npz", pose3d=np.full((3, 16, 3), 500.0) * np.arange(16)[:, None], pose2d=np.zeros((3, 16, 2))
+    )
     with pytest.raises(DataFormatError, match="expected metres"):
         load_3dhp(tmp_path / "mm.npz")
     with pytest.raises(FileNotFoundError):

@@ -15,8 +15,13 @@ def _pose_set(n=1000):
     pose3d = np.broadcast_to(ids[:, None, None], (n, 16, 3)).copy()  # every value of sample i is i
     pose2d = np.broadcast_to(-ids[:, None, None], (n, 16, 2)).copy()
     camera = np.broadcast_to(2 * ids[:, None], (n, 9)).copy()
-    return PoseSet(pose3d=pose3d, pose2d=pose2d, camera=camera, action=np.full(n, "a", dtype=object),
-                   subject=np.full(n, "S1", dtype=object))
+    return PoseSet(
+        pose3d=pose3d,
+        pose2d=pose2d,
+        camera=camera,
+        action=np.full(n, "a", dtype=object),
+        subject=np.full(n, "S1", dtype=object),
+    )
 
 
 def _epoch_ids(dataset):
@@ -58,8 +63,9 @@ def test_eval_keeps_order_and_last_partial_batch():
     np.testing.assert_array_equal(np.concatenate(ids), np.arange(1000))
 
 
-@pytest.mark.parametrize("kwargs, match", [({"batch_size": 0}, "batch_size"),
-                                           ({"batch_size": 2000}, "fewer than `batch_size`")])
+@pytest.mark.parametrize(
+    "kwargs, match", [({"batch_size": 0}, "batch_size"), ({"batch_size": 2000}, "fewer than `batch_size`")]
+)
 def test_train_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         train_dataset(_pose_set(), seed=0, **kwargs)

@@ -13,9 +13,14 @@ def _pose_set(lengths=(40, 24, 56), subjects=("S1", "S1", "S5"), name="toy"):
     frame = np.arange(n, dtype=np.float32)
     pose3d = np.zeros((n, 16, 3), np.float32)
     pose3d[:, 0, 0] = frame  # sample id, to check which samples end where
-    return PoseSet(pose3d=pose3d, pose2d=np.zeros((n, 16, 2), np.float32), camera=np.zeros((n, 9), np.float32),
-                   action=np.repeat(np.array(["Walking", "Eating", "Walking"], dtype=object), lengths),
-                   subject=np.repeat(np.array(subjects, dtype=object), lengths), name=name)
+    return PoseSet(
+        pose3d=pose3d,
+        pose2d=np.zeros((n, 16, 2), np.float32),
+        camera=np.zeros((n, 9), np.float32),
+        action=np.repeat(np.array(["Walking", "Eating", "Walking"], dtype=object), lengths),
+        subject=np.repeat(np.array(subjects, dtype=object), lengths),
+        name=name,
+    )
 
 
 def test_default_sequence_ids_are_runs_of_subject_and_action():
@@ -51,7 +56,7 @@ def test_tail_split_with_interleaved_sequence_ids():
     for seq in range(3):
         order = shuffled.pose3d[shuffled.sequence == seq, 0, 0]
         held = val.pose3d[val.sequence == seq, 0, 0]
-        np.testing.assert_array_equal(held, order[len(order) - len(held):])
+        np.testing.assert_array_equal(held, order[len(order) - len(held) :])
         assert len(held) == int(np.ceil(0.25 * len(order)))
 
 
@@ -64,8 +69,14 @@ def test_subject_and_random_splits():
     assert 15 < len(a) < 60
 
 
-@pytest.mark.parametrize("kwargs, match", [({"fraction": 1.0}, "fraction"), ({"method": "x"}, "Unknown split"),
-                                           ({"method": "subject", "holdout_subjects": ("S9",)}, "holdout")])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"fraction": 1.0}, "fraction"),
+        ({"method": "x"}, "Unknown split"),
+        ({"method": "subject", "holdout_subjects": ("S9",)}, "holdout"),
+    ],
+)
 def test_split_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         split_validation(_pose_set(), **kwargs)
@@ -73,7 +84,12 @@ def test_split_errors(kwargs, match):
 
 def test_shape_errors_name_the_field():
     with pytest.raises(DataFormatError, match=r"`pose2d` of shape \(3, 16, 2\); received \(3, 17, 2\)"):
-        PoseSet(pose3d=np.zeros((3, 16, 3)), pose2d=np.zeros((3, 17, 2)), camera=np.zeros((3, 9)),
-                action=np.array(["a"] * 3), subject=np.array(["s"] * 3))
+        PoseSet(
+            pose3d=np.zeros((3, 16, 3)),
+            pose2d=np.zeros((3, 17, 2)),
+            camera=np.zeros((3, 9)),
+            action=np.array(["a"] * 3),
+            subject=np.array(["s"] * 3),
+        )
     with pytest.raises(KeyError, match="valid keys"):
         _pose_set()["pose_3d"]

@@ -17,16 +17,24 @@ from tests import numpy_reference as ref
 
 NUM = 3000
 # docs/reference.md §1.5: normalised [fx, fy, cx, cy] and image aspect h / w of the four H36M cameras.
-H36M_FOCAL_CENTER = np.array([[2.290099, 2.287562, 0.025083, 0.028903], [2.299351, 2.295183, 0.017697, 0.016130],
-                              [2.298281, 2.297598, 0.039632, 0.002805], [2.291023, 2.289548, 0.029936, 0.001764]])
+H36M_FOCAL_CENTER = np.array(
+    [
+        [2.290099, 2.287562, 0.025083, 0.028903],
+        [2.299351, 2.295183, 0.017697, 0.016130],
+        [2.298281, 2.297598, 0.039632, 0.002805],
+        [2.291023, 2.289548, 0.029936, 0.001764],
+    ]
+)
 H36M_ASPECT = np.array([1.002, 1.0, 1.0, 1.002])
 # docs/reference.md §1.10: distinct bone lengths (hip, thigh, shin, hip>spine, spine>thorax, thorax>head, shoulder,
 # upper arm, forearm) of S1, S5, S6, S7, S8, and the distinct length of each of the 15 bones.
-TEMPLATES = {"S1": (0.13295, 0.44289, 0.45421, 0.23347, 0.25708, 0.18188, 0.15103, 0.27888, 0.25173),
-             "S5": (0.11931, 0.42829, 0.44244, 0.22432, 0.25406, 0.16618, 0.14310, 0.26458, 0.24862),
-             "S6": (0.14261, 0.48657, 0.46149, 0.26221, 0.26001, 0.19247, 0.14937, 0.30101, 0.25791),
-             "S7": (0.13588, 0.44862, 0.43801, 0.22625, 0.25541, 0.16873, 0.13972, 0.27556, 0.24730),
-             "S8": (0.14654, 0.45215, 0.43863, 0.26122, 0.25102, 0.21280, 0.16932, 0.28991, 0.24418)}
+TEMPLATES = {
+    "S1": (0.13295, 0.44289, 0.45421, 0.23347, 0.25708, 0.18188, 0.15103, 0.27888, 0.25173),
+    "S5": (0.11931, 0.42829, 0.44244, 0.22432, 0.25406, 0.16618, 0.14310, 0.26458, 0.24862),
+    "S6": (0.14261, 0.48657, 0.46149, 0.26221, 0.26001, 0.19247, 0.14937, 0.30101, 0.25791),
+    "S7": (0.13588, 0.44862, 0.43801, 0.22625, 0.25541, 0.16873, 0.13972, 0.27556, 0.24730),
+    "S8": (0.14654, 0.45215, 0.43863, 0.26122, 0.25102, 0.21280, 0.16932, 0.28991, 0.24418),
+}
 DISTINCT_OF_BONE = (0, 1, 2, 0, 1, 2, 3, 4, 5, 6, 7, 8, 6, 7, 8)
 LEFT_RIGHT_BONES = ((3, 0), (4, 1), (5, 2), (9, 12), (10, 13), (11, 14))
 # (parent, middle, end) joints of the hinges: left/right knee, left/right elbow.
@@ -79,8 +87,11 @@ def test_hinge_angles_match_the_drawn_angles_and_limits(splits, split):
     for name, joints in HINGES.items():
         measured = _hinge_flexion_deg(pose_set.pose3d, joints)
         other = name[:-1] + ("r" if name.endswith("l") else "l")
-        drawn = np.where(meta["mirrored"], meta["angles_deg"][:, motion.ANGLE_INDEX[other]],
-                         meta["angles_deg"][:, motion.ANGLE_INDEX[name]])
+        drawn = np.where(
+            meta["mirrored"],
+            meta["angles_deg"][:, motion.ANGLE_INDEX[other]],
+            meta["angles_deg"][:, motion.ANGLE_INDEX[name]],
+        )
         np.testing.assert_allclose(measured, drawn, atol=0.3)
         assert measured.min() >= 0.0 and measured.max() <= 150.3
     for index, name in enumerate(motion.ANGLE_NAMES):
@@ -99,15 +110,31 @@ def test_forward_kinematics_closed_form():
     angles[3, motion.ANGLE_INDEX["elbow_r"]] = 90.0  # right forearm forward
     pose = motion.forward_kinematics(angles, lengths)
     thorax = low_spine + up_spine
-    rest = np.array([[0, 0, 0], [-hip, 0, 0], [-hip, -thigh, 0], [-hip, -thigh - shin, 0],
-                     [hip, 0, 0], [hip, -thigh, 0], [hip, -thigh - shin, 0], [0, low_spine, 0],
-                     [0, thorax, 0], [0, thorax + neck, 0]]
-                    + [[side * shoulder, thorax + dy, 0] for side in (1, -1) for dy in (0.0, -upper, -upper - fore)])
+    rest = np.array(
+        [
+            [0, 0, 0],
+            [-hip, 0, 0],
+            [-hip, -thigh, 0],
+            [-hip, -thigh - shin, 0],
+            [hip, 0, 0],
+            [hip, -thigh, 0],
+            [hip, -thigh - shin, 0],
+            [0, low_spine, 0],
+            [0, thorax, 0],
+            [0, thorax + neck, 0],
+        ]
+        + [[side * shoulder, thorax + dy, 0] for side in (1, -1) for dy in (0.0, -upper, -upper - fore)]
+    )
     np.testing.assert_allclose(pose[0], rest, atol=1e-12)
-    expected = {1: {5: [hip, 0, thigh], 6: [hip, 0, thigh + shin]},
-                2: {3: [-hip, -thigh, -shin]},
-                3: {11: [shoulder + upper, thorax, 0], 12: [shoulder + upper + fore, thorax, 0],
-                    15: [-shoulder, thorax - upper, fore]}}
+    expected = {
+        1: {5: [hip, 0, thigh], 6: [hip, 0, thigh + shin]},
+        2: {3: [-hip, -thigh, -shin]},
+        3: {
+            11: [shoulder + upper, thorax, 0],
+            12: [shoulder + upper + fore, thorax, 0],
+            15: [-shoulder, thorax - upper, fore],
+        },
+    }
     for row, joints in expected.items():
         for joint, position in joints.items():
             np.testing.assert_allclose(pose[row, joint], position, atol=1e-12, err_msg=f"row {row} joint {joint}")
@@ -124,8 +151,9 @@ def test_pose3d_is_the_rotated_and_translated_body(splits, split):
     body = motion.forward_kinematics(meta["angles_deg"], meta["bone_lengths"])
     body[meta["mirrored"]] = motion.mirror(body[meta["mirrored"]])
     rotation = meta["rotation"]
-    np.testing.assert_allclose(rotation @ np.swapaxes(rotation, -1, -2), np.broadcast_to(np.eye(3), rotation.shape),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        rotation @ np.swapaxes(rotation, -1, -2), np.broadcast_to(np.eye(3), rotation.shape), atol=1e-12
+    )
     np.testing.assert_allclose(np.linalg.det(rotation), 1.0, atol=1e-12)
     expected = np.einsum("nij,nkj->nki", rotation, body) + pose_set.pose3d[:, :1].astype(np.float64)
     np.testing.assert_allclose(pose_set.pose3d, expected, atol=1e-5)
@@ -158,8 +186,11 @@ def test_generation_is_deterministic_under_the_seed():
     first, again = (synthetic.make_synthetic("target", 500, seed=3) for _ in range(2))
     for key in first.keys():
         np.testing.assert_array_equal(first[key], again[key])
-    others = [synthetic.make_synthetic("target", 500, seed=4), synthetic.make_synthetic("source", 500, seed=3),
-              synthetic.make_synthetic("target", 500, seed=3, stream="eval")]
+    others = [
+        synthetic.make_synthetic("target", 500, seed=4),
+        synthetic.make_synthetic("source", 500, seed=3),
+        synthetic.make_synthetic("target", 500, seed=3, stream="eval"),
+    ]
     for other in others:
         assert np.abs(first.pose3d - other.pose3d).mean() > 0.1
 
@@ -167,9 +198,13 @@ def test_generation_is_deterministic_under_the_seed():
 def test_make_synthetic_splits_uses_independent_streams():
     sets = synthetic.make_synthetic_splits(num_train=400, num_eval=300, seed=11)
     assert {k: (len(v), v.name) for k, v in sets.items()} == {
-        "train": (400, "synthetic_source"), "source": (300, "synthetic_source"), "target": (300, "synthetic_target")}
-    np.testing.assert_array_equal(sets["source"].pose3d,
-                                  synthetic.make_synthetic("source", 300, seed=11, stream="eval").pose3d)
+        "train": (400, "synthetic_source"),
+        "source": (300, "synthetic_source"),
+        "target": (300, "synthetic_target"),
+    }
+    np.testing.assert_array_equal(
+        sets["source"].pose3d, synthetic.make_synthetic("source", 300, seed=11, stream="eval").pose3d
+    )
     assert np.abs(sets["train"].pose3d[:300] - sets["source"].pose3d).mean() > 0.1
 
 
@@ -182,8 +217,9 @@ def test_splits_differ_in_viewpoint_position_body_and_posture(splits):
     # Elevation from the camera-frame "up" axis of the body (z component = -sin elevation).
     up_z = np.concatenate([source_meta["rotation"][:, 2, 1], target_meta["rotation"][:, 2, 1]])
     elevation = np.degrees(np.arcsin(-up_z)).reshape(2, -1)
-    np.testing.assert_allclose(elevation, np.stack([source_meta["elevation_deg"], target_meta["elevation_deg"]]),
-                               atol=1e-9)
+    np.testing.assert_allclose(
+        elevation, np.stack([source_meta["elevation_deg"], target_meta["elevation_deg"]]), atol=1e-9
+    )
     assert 0.0 <= elevation[0].min() and elevation[0].max() <= 15.0
     assert np.mean((elevation[1] < 0.0) | (elevation[1] > 15.0)) > 0.6
     assert elevation[1].min() < -15.0 and elevation[1].max() > 40.0
@@ -199,9 +235,13 @@ def test_splits_differ_in_viewpoint_position_body_and_posture(splits):
     # Posture: rare families and strongly bent knees are more frequent in the target.
     rare = [np.isin(ps.action, ("crouching", "arms_raised")).mean() for ps in (source, target)]
     assert rare[0] < 0.1 and rare[1] > 0.28
-    deep_knee = [np.mean(np.maximum(_hinge_flexion_deg(ps.pose3d, HINGES["knee_l"]),
-                                    _hinge_flexion_deg(ps.pose3d, HINGES["knee_r"])) > 115.0)
-                 for ps in (source, target)]
+    deep_knee = [
+        np.mean(
+            np.maximum(_hinge_flexion_deg(ps.pose3d, HINGES["knee_l"]), _hinge_flexion_deg(ps.pose3d, HINGES["knee_r"]))
+            > 115.0
+        )
+        for ps in (source, target)
+    ]
     assert deep_knee[0] < 0.05 and deep_knee[1] > 0.15
 
 
@@ -219,14 +259,17 @@ def test_source_family_boxes_show_in_the_3d_joints(splits):
     assert np.abs(hips[:, 0] - hips[:, 1]).max() > 40.0
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"split": "wild"}, "Unknown `split` 'wild'; valid: source, target"),
-    ({"num_samples": 0}, "`num_samples` to be an integer >= 1; received 0"),
-    ({"num_samples": 2.5}, "`num_samples` to be an integer >= 1; received 2.5"),
-    ({"num_samples": True}, "`num_samples`"),
-    ({"seed": -1}, "`seed` to be an integer >= 0; received -1"),
-    ({"stream": "test"}, "Unknown `stream` 'test'; valid: train, eval"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"split": "wild"}, "Unknown `split` 'wild'; valid: source, target"),
+        ({"num_samples": 0}, "`num_samples` to be an integer >= 1; received 0"),
+        ({"num_samples": 2.5}, "`num_samples` to be an integer >= 1; received 2.5"),
+        ({"num_samples": True}, "`num_samples`"),
+        ({"seed": -1}, "`seed` to be an integer >= 0; received -1"),
+        ({"stream": "test"}, "Unknown `stream` 'test'; valid: train, eval"),
+    ],
+)
 def test_invalid_arguments_raise(kwargs, match):
     args = {"split": "source", "num_samples": 10, "seed": 0, **kwargs}
     with pytest.raises(ValueError, match=match):

@@ -56,11 +56,18 @@ def trunk_outputs(model, pose, noise):
     """Raw outputs of the four trunks on the inputs of docs/reference.md §2.1 (built here, in NumPy)."""
     flat = (pose - pose[:, :1]).reshape(len(pose), -1)
     lengths = np.linalg.norm(ref.pose_to_bones(pose), axis=-1)
-    inputs = {"ba": (flat, noise[:, 0]), "bl": (flat, lengths, noise[:, 1]), "r": (flat, noise[:, 2]),
-              "t": (flat, noise[:, 3])}
-    return {name: getattr(model, f"{name}_trunk")(np.concatenate(parts, -1).astype(np.float32),
-                                                   training=True).numpy().astype(np.float64)
-            for name, parts in inputs.items()}
+    inputs = {
+        "ba": (flat, noise[:, 0]),
+        "bl": (flat, lengths, noise[:, 1]),
+        "r": (flat, noise[:, 2]),
+        "t": (flat, noise[:, 3]),
+    }
+    return {
+        name: getattr(model, f"{name}_trunk")(np.concatenate(parts, -1).astype(np.float32), training=True)
+        .numpy()
+        .astype(np.float64)
+        for name, parts in inputs.items()
+    }
 
 
 def numpy_augment(pose, raw, *, guard_depth=None):
@@ -81,8 +88,15 @@ def numpy_augment(pose, raw, *, guard_depth=None):
     t = np.concatenate([raw["t"][:, :2], raw["t"][:, 2:] ** 2], -1)
     if guard_depth is not None:
         t[:, 2] = np.maximum(t[:, 2], guard_depth - rotated[..., 2].min(-1))
-    return {"pose_ba": pose_ba, "ba_diff": 1 - np.sum(moved * unit, -1), "pose_bl": pose_bl, "blr": blr,
-            "pose_rt": rotated + t[:, None], "rotation": rotation, "translation": t}
+    return {
+        "pose_ba": pose_ba,
+        "ba_diff": 1 - np.sum(moved * unit, -1),
+        "pose_bl": pose_bl,
+        "blr": blr,
+        "pose_rt": rotated + t[:, None],
+        "rotation": rotation,
+        "translation": t,
+    }
 
 
 def _with_weights(target, source):
@@ -95,7 +109,11 @@ def test_parameter_counts_match_pytorch():
     trainable = lambda layer: sum(int(np.prod(v.shape)) for v in layer.trainable_variables)  # noqa: E731
     assert trainable(full) == 1_181_500
     assert [trainable(t) for t in (full.ba_trunk, full.bl_trunk, full.r_trunk, full.t_trunk)] == [
-        302_125, 296_713, 291_331, 291_331]
+        302_125,
+        296_713,
+        291_331,
+        291_331,
+    ]
     assert trainable(build_augmentor(use_bl=False, use_rt=False)) == 302_125
     assert trainable(build_augmentor(use_ba=False, use_rt=False)) == 296_713
     only_rt = build_augmentor(use_ba=False, use_bl=False)
@@ -106,10 +124,19 @@ def test_parameter_counts_match_pytorch():
 def test_outputs_match_numpy_reference(model, pose, noise, depth_guard):
     model = _with_weights(build_augmentor(depth_guard=depth_guard), model)
     out = model(pose, noise=noise)
-    expected = numpy_augment(pose, trunk_outputs(model, pose, noise),
-                             guard_depth=1.0 if depth_guard == "min_depth" else None)
-    shapes = {"pose_ba": (16, 3), "ba_diff": (15,), "pose_bl": (16, 3), "blr": (9,), "pose_rt": (16, 3),
-              "rotation": (3,), "rotation_matrix": (3, 3), "translation": (3,)}
+    expected = numpy_augment(
+        pose, trunk_outputs(model, pose, noise), guard_depth=1.0 if depth_guard == "min_depth" else None
+    )
+    shapes = {
+        "pose_ba": (16, 3),
+        "ba_diff": (15,),
+        "pose_bl": (16, 3),
+        "blr": (9,),
+        "pose_rt": (16, 3),
+        "rotation": (3,),
+        "rotation_matrix": (3, 3),
+        "translation": (3,),
+    }
     assert sorted(out) == sorted(OUTPUT_KEYS)
     for key, shape in shapes.items():
         assert out[key].shape == (BATCH,) + shape and out[key].dtype == tf.float32, key
@@ -162,8 +189,9 @@ def test_rigid_transform_is_rigid(model, pose, noise):
     distances = lambda x: np.linalg.norm(x[:, :, None] - x[:, None], axis=-1)  # noqa: E731
     np.testing.assert_allclose(distances(rt), distances(bl), atol=2e-5)
     rotation = out["rotation_matrix"].numpy().astype(np.float64)
-    np.testing.assert_allclose(rotation @ rotation.transpose(0, 2, 1), np.broadcast_to(np.eye(3), rotation.shape),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        rotation @ rotation.transpose(0, 2, 1), np.broadcast_to(np.eye(3), rotation.shape), atol=1e-6
+    )
     np.testing.assert_allclose(np.linalg.det(rotation), 1.0, atol=1e-6)
     np.testing.assert_array_equal(rt[:, 0], out["translation"].numpy())
     assert np.all(np.abs(out["rotation"].numpy()) < ROT_LIMIT)
@@ -306,15 +334,15 @@ def test_graph_equals_eager(model, pose, noise):
 
 def test_valid_projection_mask_both_modes():
     pose_2d = np.zeros((5, 16, 2), np.float32)
-    pose_2d[1, 3, 0] = 1.2    # out right
-    pose_2d[2, 5, 1] = -1.3   # out top: kept by the reference's one-sided test
-    pose_2d[3, 7, 0] = 1.0    # on the border: valid
+    pose_2d[1, 3, 0] = 1.2  # out right
+    pose_2d[2, 5, 1] = -1.3  # out top: kept by the reference's one-sided test
+    pose_2d[3, 7, 0] = 1.0  # on the border: valid
     pose_2d[4, 2, 1] = np.nan
     np.testing.assert_array_equal(valid_projection_mask(pose_2d).numpy(), [True, False, False, True, False])
-    np.testing.assert_array_equal(valid_projection_mask(pose_2d, two_sided=False).numpy(),
-                                  [True, False, True, True, False])
-    np.testing.assert_array_equal(valid_projection_mask(pose_2d, bound=1.25).numpy(),
-                                  [True, True, False, True, False])
+    np.testing.assert_array_equal(
+        valid_projection_mask(pose_2d, two_sided=False).numpy(), [True, False, True, True, False]
+    )
+    np.testing.assert_array_equal(valid_projection_mask(pose_2d, bound=1.25).numpy(), [True, True, False, True, False])
 
 
 def test_bad_inputs_raise(model, pose, noise):
@@ -333,9 +361,14 @@ def test_bad_inputs_raise(model, pose, noise):
 
 
 def test_bounded_rt_places_within_the_ranges_with_the_trunk_outputs(pose, noise):
-    bounds = placement_lib.Placement(up_axis=(0.0, -1.0, 0.0), depth=(4.0, 6.0), image_x=(-0.2, 0.2),
-                                     image_y=(-0.1, 0.15), pitch_limit=math.radians(20),
-                                     roll_limit=math.radians(5))
+    bounds = placement_lib.Placement(
+        up_axis=(0.0, -1.0, 0.0),
+        depth=(4.0, 6.0),
+        image_x=(-0.2, 0.2),
+        image_y=(-0.1, 0.15),
+        pitch_limit=math.radians(20),
+        roll_limit=math.radians(5),
+    )
     keras.utils.set_random_seed(5)
     model = build_augmentor(rt_mode="bounded", rt_anchor="none", placement=bounds.to_config(), seed=1)
     out = model(pose, noise=noise)
@@ -349,8 +382,11 @@ def test_bounded_rt_places_within_the_ranges_with_the_trunk_outputs(pose, noise)
     np.testing.assert_allclose(out["pose_rt"].numpy()[:, 0], root, atol=1e-5)
     # Rigid about the root; BA and BL are unchanged by the mode.
     rel = out["pose_bl"].numpy() - out["pose_bl"].numpy()[:, :1]
-    np.testing.assert_allclose(out["pose_rt"].numpy() - root[:, None],
-                               np.einsum("bij,bkj->bki", out["rotation_matrix"].numpy(), rel), atol=1e-5)
+    np.testing.assert_allclose(
+        out["pose_rt"].numpy() - root[:, None],
+        np.einsum("bij,bkj->bki", out["rotation_matrix"].numpy(), rel),
+        atol=1e-5,
+    )
     assert model.get_config()["placement"] == bounds.to_config()
     run_layer_contract(model, pose, call_kwargs={"noise": noise})
     with pytest.raises(ValueError, match="needs a `placement`"):
@@ -360,8 +396,9 @@ def test_bounded_rt_places_within_the_ranges_with_the_trunk_outputs(pose, noise)
 
 
 def test_anchored_bounded_rt_starts_from_the_branch_noise(pose, noise):
-    bounds = placement_lib.Placement(up_axis=(0.0, -1.0, 0.0), depth=(4.0, 6.0), image_x=(-0.2, 0.2),
-                                     image_y=(-0.1, 0.1))
+    bounds = placement_lib.Placement(
+        up_axis=(0.0, -1.0, 0.0), depth=(4.0, 6.0), image_x=(-0.2, 0.2), image_y=(-0.1, 0.1)
+    )
     model = build_augmentor(rt_mode="bounded", rt_offset=0.25, placement=bounds.to_config(), seed=1)
     out = model(pose, noise=noise)
     raw = trunk_outputs(model, pose, noise)
@@ -370,8 +407,9 @@ def test_anchored_bounded_rt_starts_from_the_branch_noise(pose, noise):
     unit_rot = anchor_rot + 0.25 * np.tanh(raw["r"])
     unit_rot[:, 0] = (unit_rot[:, 0] + 1) % 2 - 1
     unit_rot[:, 1:] = np.clip(unit_rot[:, 1:], -1, 1)
-    np.testing.assert_allclose(out["rotation"].numpy(), unit_rot * [math.pi, math.radians(30), math.radians(10)],
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        out["rotation"].numpy(), unit_rot * [math.pi, math.radians(30), math.radians(10)], atol=1e-5
+    )
     depth = 5.0 + np.clip(anchor_pos[:, 2] + 0.25 * np.tanh(raw["t"][:, 2]), -1, 1)
     np.testing.assert_allclose(out["translation"].numpy()[:, 2], depth, atol=1e-5)
     assert model.get_config()["rt_anchor"] == "noise" and model.get_config()["rt_offset"] == 0.25

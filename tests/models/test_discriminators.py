@@ -51,8 +51,10 @@ def pose(rng):
 
 def numpy_d3d(model, features: np.ndarray) -> np.ndarray:
     """docs/reference.md §3.1 KCS path, one independent MLP per part (explicit loop), float64."""
-    weights = [(layer.kernel.numpy().astype(np.float64), layer.bias.numpy().astype(np.float64))
-               for layer in (model.dense1, model.dense2, model.dense3, model.dense4, model.dense_out)]
+    weights = [
+        (layer.kernel.numpy().astype(np.float64), layer.bias.numpy().astype(np.float64))
+        for layer in (model.dense1, model.dense2, model.dense3, model.dense4, model.dense_out)
+    ]
     scores = []
     for p in range(features.shape[1]):
         (w1, b1), (w2, b2), (w3, b3), (w4, b4), (w5, b5) = [(w[p], b[p]) for w, b in weights]
@@ -67,7 +69,8 @@ def numpy_d2d(model, pose_2d: np.ndarray) -> np.ndarray:
     """docs/reference.md §3.2 on the flattened absolute 2D pose, float64."""
     (w1, b1), (w2, b2), (w3, b3), (w4, b4), (w5, b5), (w6, b6) = [
         (layer.kernel.numpy().astype(np.float64), layer.bias.numpy().astype(np.float64))
-        for layer in model.dense_layers + [model.dense_out]]
+        for layer in model.dense_layers + [model.dense_out]
+    ]
     d1 = lrelu(pose_2d.reshape(len(pose_2d), -1) @ w1 + b1)
     d2 = lrelu(d1 @ w2 + b2)
     d3 = lrelu(d2 @ w3 + b3 + d1)
@@ -108,8 +111,7 @@ def test_3d_is_invariant_to_rotation_bone_lengths_and_translation(d3d, rng, pose
     bones = ref.pose_to_bones(pose) * rng.uniform(0.7, 1.3, (BATCH, 15, 1))
     moved = (ref.bones_to_pose(bones @ rotation.T) + [0.4, -0.3, 6.0]).astype(np.float32)
     for kcs in ("part", "full"):
-        np.testing.assert_allclose(kcs_features(moved, kcs=kcs).numpy(), kcs_features(pose, kcs=kcs).numpy(),
-                                   atol=1e-5)
+        np.testing.assert_allclose(kcs_features(moved, kcs=kcs).numpy(), kcs_features(pose, kcs=kcs).numpy(), atol=1e-5)
     np.testing.assert_allclose(d3d(moved).numpy(), d3d(pose).numpy(), rtol=1e-4, atol=1e-4)
 
 

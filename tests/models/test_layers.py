@@ -171,6 +171,7 @@ def test_dropout_rng_state_is_in_the_checkpoint(tmp_path):
     import tensorflow as tf
 
     from poseaug_tf.models import build_estimator
+
     model = build_estimator("mlp", units=16, num_stages=1, dropout_rate=0.25)
     x = np.random.default_rng(0).normal(size=(8, 16, 2)).astype(np.float32)
     model(x, training=True)

@@ -19,9 +19,9 @@ def facing_camera_pose(rng: np.random.Generator) -> np.ndarray:
     """
     pose = rng.normal(scale=0.3, size=(16, 3))
     pose[0] = 0.0
-    pose[1] = [-0.13, 0.0, 0.0]   # right hip: the person's right is the camera's −x
-    pose[4] = [0.13, 0.0, 0.0]    # left hip
-    pose[8] = [0.0, -0.5, 0.0]    # thorax above the hip
+    pose[1] = [-0.13, 0.0, 0.0]  # right hip: the person's right is the camera's −x
+    pose[4] = [0.13, 0.0, 0.0]  # left hip
+    pose[8] = [0.0, -0.5, 0.0]  # thorax above the hip
     return pose
 
 
@@ -103,8 +103,10 @@ def test_root_position_is_x_and_y_over_z():
 
 
 def test_histograms_share_bins_and_hold_fractions(rng):
-    roots = {"a": np.array([[0.2, 0.2, 4.0], [0.2, 0.2, 4.0], [-1.0, 0.6, 4.0], [20.0, 0.0, 4.0]]),
-             "b": np.array([[0.4, -0.4, 4.0]])}
+    roots = {
+        "a": np.array([[0.2, 0.2, 4.0], [0.2, 0.2, 4.0], [-1.0, 0.6, 4.0], [20.0, 0.0, 4.0]]),
+        "b": np.array([[0.4, -0.4, 4.0]]),
+    }
     pose = facing_camera_pose(rng)
     poses = {name: pose[None] + r[:, None, :] for name, r in roots.items()}
     h = distributions.distribution_histograms(poses, range_sets=["b"])
@@ -142,8 +144,9 @@ def test_bad_shape_and_column_count_raise():
 
 def test_distribution_figure_png_has_the_fixed_size(tmp_path, rng):
     poses = np.stack([on_axis(facing_camera_pose(rng), rot_y(y)) for y in rng.uniform(-180, 180, 40)])
-    fig = distributions.distribution_figure({"source": poses, "relative": poses - poses[:, :1]},
-                                            absolute={"relative": False})
+    fig = distributions.distribution_figure(
+        {"source": poses, "relative": poses - poses[:, :1]}, absolute={"relative": False}
+    )
     path = canvas.save_png(fig, tmp_path / "d.png")
     assert png_size(path) == canvas.expected_pixel_size("distributions")
     assert path.stat().st_size > 5000

@@ -12,12 +12,17 @@ from tests.fake_workdir import png_size
 def _scores():
     joints = np.arange(16, dtype=float)
     return {
-        "baseline": {"h36m": {"mpjpe": 50.0, "per_action_mpjpe": {"Walk": 40.0, "Sit": 60.0},
-                              "per_joint_mpjpe": list(joints)},
-                     "validation": {"mpjpe": 30.0, "per_action_mpjpe": {"Walk": 30.0},
-                                    "per_joint_mpjpe": list(joints)}},
-        "poseaug": {"h36m": {"mpjpe": 45.0, "per_action_mpjpe": {"Walk": 41.5, "Sit": 50.0},
-                             "per_joint_mpjpe": list(2 * joints)}},
+        "baseline": {
+            "h36m": {"mpjpe": 50.0, "per_action_mpjpe": {"Walk": 40.0, "Sit": 60.0}, "per_joint_mpjpe": list(joints)},
+            "validation": {"mpjpe": 30.0, "per_action_mpjpe": {"Walk": 30.0}, "per_joint_mpjpe": list(joints)},
+        },
+        "poseaug": {
+            "h36m": {
+                "mpjpe": 45.0,
+                "per_action_mpjpe": {"Walk": 41.5, "Sit": 50.0},
+                "per_joint_mpjpe": list(2 * joints),
+            }
+        },
     }
 
 
@@ -63,8 +68,9 @@ def test_per_action_figure_colours_and_errors(tmp_path):
 def test_with_a_control_the_delta_is_against_the_control_and_every_model_gets_bars(tmp_path):
     scores = _scores()
     joints = np.arange(16, dtype=float)
-    scores["control"] = {"h36m": {"mpjpe": 47.0, "per_action_mpjpe": {"Walk": 42.0, "Sit": 52.0},
-                                  "per_joint_mpjpe": list(3 * joints)}}
+    scores["control"] = {
+        "h36m": {"mpjpe": 47.0, "per_action_mpjpe": {"Walk": 42.0, "Sit": 52.0}, "per_joint_mpjpe": list(3 * joints)}
+    }
     assert errors.reference_model(scores) == "control"
     _, _, values = errors.per_action_table(scores)
     np.testing.assert_allclose(values[:, 0], [[52.0, 50.0, -2.0], [42.0, 41.5, -0.5], [47.0, 45.0, -2.0]])

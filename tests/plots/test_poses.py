@@ -12,8 +12,13 @@ from tests.fake_workdir import png_size
 
 def test_bone_colours_follow_the_side():
     assert [poses.bone_color(c) for c in (1, 4, 7, 9, 11, 14)] == [
-        canvas.RIGHT_COLOR, canvas.LEFT_COLOR, canvas.CENTER_COLOR, canvas.CENTER_COLOR, canvas.LEFT_COLOR,
-        canvas.RIGHT_COLOR]
+        canvas.RIGHT_COLOR,
+        canvas.LEFT_COLOR,
+        canvas.CENTER_COLOR,
+        canvas.CENTER_COLOR,
+        canvas.LEFT_COLOR,
+        canvas.RIGHT_COLOR,
+    ]
 
 
 def test_draw_pose_3d_plots_root_relative_x_depth_up(rng):
@@ -27,7 +32,7 @@ def test_draw_pose_3d_plots_root_relative_x_depth_up(rng):
         xs, ys, zs = line.get_data_3d()
         parent = skeleton.PARENTS[child]
         np.testing.assert_allclose(xs, rel[[parent, child], 0])
-        np.testing.assert_allclose(ys, rel[[parent, child], 2])   # depth into the page
+        np.testing.assert_allclose(ys, rel[[parent, child], 2])  # depth into the page
         np.testing.assert_allclose(zs, -rel[[parent, child], 1])  # camera y points down
         assert line.get_color() == poses.bone_color(child)
     assert ax.get_xlim() == ax.get_ylim() == (-poses.LIMIT_3D, poses.LIMIT_3D)
@@ -44,7 +49,7 @@ def test_draw_pose_2d_plots_image_coordinates_with_y_down_and_border(rng):
     assert (border.get_x(), border.get_y(), border.get_width(), border.get_height()) == (-1.0, -0.75, 2.0, 1.5)
     assert ax.get_ylim() == (poses.LIMIT_2D, -poses.LIMIT_2D)  # inverted: y down as in the image
     assert not ax.texts  # inside the image: no "leaves the image" note
-    kp[3] = [0.2, 0.9]   # below the 0.75 border
+    kp[3] = [0.2, 0.9]  # below the 0.75 border
     ax2 = fig.add_subplot(2, 1, 2)
     poses.draw_pose_2d(ax2, kp, aspect=0.75)
     assert ax2.texts[0].get_text() == "leaves the image"

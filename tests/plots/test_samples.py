@@ -21,12 +21,10 @@ def test_sample_augmentations_projects_every_stage_and_keeps_batchnorm_state(rng
     for stage in ("source", "BA", "BL", "RT"):
         expected = ref.project_h36m(sample.poses_3d[stage].reshape(-1, 3), intrinsics[0]).reshape(40, 16, 2)
         np.testing.assert_allclose(sample.poses_2d[stage], expected, rtol=1e-4, atol=1e-5)
-    lengths = {s: np.linalg.norm(ref.pose_to_bones(p.astype(np.float64)), axis=-1)
-               for s, p in sample.poses_3d.items()}
+    lengths = {s: np.linalg.norm(ref.pose_to_bones(p.astype(np.float64)), axis=-1) for s, p in sample.poses_3d.items()}
     np.testing.assert_allclose(lengths["BA"], lengths["source"], rtol=1e-4)  # BA changes directions only
-    np.testing.assert_allclose(lengths["RT"], lengths["BL"], rtol=1e-4)      # RT is rigid
+    np.testing.assert_allclose(lengths["RT"], lengths["BL"], rtol=1e-4)  # RT is rigid
     np.testing.assert_array_equal(sample.valid, np.all(np.abs(sample.poses_2d["RT"]) <= 1.0, axis=(1, 2)))
     again = samples.sample_augmentations(augmentor, pose, intrinsics, seed=5, batch_size=16)
     np.testing.assert_array_equal(again.poses_3d["RT"], sample.poses_3d["RT"])  # fixed noise: reproducible
     assert len(sample.notes["RT"]) == 40 and sample.notes["RT"][0].startswith("rot ")
-

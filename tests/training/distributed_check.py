@@ -30,17 +30,23 @@ def build(strategy):
     with strategy.scope():
         nets = networks.GANNetworks(
             augmentor=models.build_augmentor(hidden_units=32, synchronized_bn=sync),
-            estimator=models.build_estimator("mlp", units=64, num_stages=1, dropout_rate=0.0,
-                                             synchronized_bn=sync),
+            estimator=models.build_estimator("mlp", units=64, num_stages=1, dropout_rate=0.0, synchronized_bn=sync),
             d3d=models.build_discriminator_3d(hidden_units=32, mid_units=16),
             d2d=models.build_discriminator_2d(hidden_units=16),
-            g_optimizer=networks.adam(1e-3), d3d_optimizer=networks.adam(1e-3),
-            d2d_optimizer=networks.adam(1e-3), p_optimizer=networks.adam(1e-3),
+            g_optimizer=networks.adam(1e-3),
+            d3d_optimizer=networks.adam(1e-3),
+            d2d_optimizer=networks.adam(1e-3),
+            p_optimizer=networks.adam(1e-3),
             # Large pools: every iteration is in the fill phase, so no pool randomness enters the comparison.
             pool_3d=FakePool(1024, (16, 3), seed=1, num_replicas=replicas),
-            pool_2d=FakePool(1024, (16, 2), seed=2, num_replicas=replicas))
-        for opt, model in ((nets.g_optimizer, nets.augmentor), (nets.d3d_optimizer, nets.d3d),
-                           (nets.d2d_optimizer, nets.d2d), (nets.p_optimizer, nets.estimator)):
+            pool_2d=FakePool(1024, (16, 2), seed=2, num_replicas=replicas),
+        )
+        for opt, model in (
+            (nets.g_optimizer, nets.augmentor),
+            (nets.d3d_optimizer, nets.d3d),
+            (nets.d2d_optimizer, nets.d2d),
+            (nets.p_optimizer, nets.estimator),
+        ):
             opt.build(model.trainable_variables)
     return nets
 
@@ -50,11 +56,27 @@ def run(strategy, nets, initial):
     for model, weights in zip(models_, initial):
         model.set_weights(weights)
     settings = steps.GANSettings()
-    fns = {flag: steps.distribute(steps.make_gan_step(
-        augmentor=nets.augmentor, estimator=nets.estimator, d3d=nets.d3d, d2d=nets.d2d,
-        g_optimizer=nets.g_optimizer, d3d_optimizer=nets.d3d_optimizer, d2d_optimizer=nets.d2d_optimizer,
-        pool_3d=nets.pool_3d, pool_2d=nets.pool_2d, settings=settings, with_feedback=True,
-        with_d_update=flag), strategy, gather_keys=steps.GATHERED_GAN_KEYS) for flag in (True, False)}
+    fns = {
+        flag: steps.distribute(
+            steps.make_gan_step(
+                augmentor=nets.augmentor,
+                estimator=nets.estimator,
+                d3d=nets.d3d,
+                d2d=nets.d2d,
+                g_optimizer=nets.g_optimizer,
+                d3d_optimizer=nets.d3d_optimizer,
+                d2d_optimizer=nets.d2d_optimizer,
+                pool_3d=nets.pool_3d,
+                pool_2d=nets.pool_2d,
+                settings=settings,
+                with_feedback=True,
+                with_d_update=flag,
+            ),
+            strategy,
+            gather_keys=steps.GATHERED_GAN_KEYS,
+        )
+        for flag in (True, False)
+    }
     p_step = steps.distribute(steps.make_estimator_step(nets.estimator, nets.p_optimizer), strategy)
     data = synthetic.make_synthetic("source", BATCH * ITERATIONS, seed=3)
     ds = gan_data.gan_epoch_dataset(data.pose3d, data.camera, batch_size=BATCH, seed=0, epoch=1)
@@ -78,9 +100,16 @@ def main():
     w_mirrored, logs_mirrored = run(mirrored, build(mirrored), initial)
     diffs = [float(np.max(np.abs(a - b))) for ws, wm in zip(w_single, w_mirrored) for a, b in zip(ws, wm)]
     moved = [float(np.max(np.abs(a - b))) for ws, wi in zip(w_single, initial) for a, b in zip(ws, wi)]
-    json.dump({"replicas": mirrored.num_replicas_in_sync, "max_weight_diff": max(diffs),
-               "max_weight_change": max(moved), "losses_single": logs_single,
-               "losses_mirrored": logs_mirrored}, sys.stdout)
+    json.dump(
+        {
+            "replicas": mirrored.num_replicas_in_sync,
+            "max_weight_diff": max(diffs),
+            "max_weight_change": max(moved),
+            "losses_single": logs_single,
+            "losses_mirrored": logs_mirrored,
+        },
+        sys.stdout,
+    )
 
 
 if __name__ == "__main__":

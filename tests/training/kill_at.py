@@ -29,6 +29,7 @@ def _kill_on_call(count: int, wrapped):
         if calls == count:
             os.kill(os.getpid(), signal.SIGKILL)
         return wrapped(*args, **kwargs)
+
     return hook
 
 
@@ -37,17 +38,20 @@ def install(point: str) -> None:
     count = int(count)
     if kind == "batch":
         from poseaug_tf.training import epoch
+
         progress = epoch.progress
         hook = _kill_on_call(count, lambda batch: batch)
         epoch.progress = lambda iterable, **kwargs: (hook(b) for b in progress(iterable, **kwargs))
     elif kind == "checkpoint":
         from tensorflow.python.ops import gen_io_ops
+
         assert hasattr(gen_io_ops, "merge_v2_checkpoints"), "TensorFlow's checkpoint writer changed"
         gen_io_ops.merge_v2_checkpoints = _kill_on_call(count, gen_io_ops.merge_v2_checkpoints)
     elif kind == "file":
         import contextlib
 
         from poseaug_tf import files
+
         atomic_path = files.atomic_path
         hook = _kill_on_call(count, lambda: None)
 
@@ -56,6 +60,7 @@ def install(point: str) -> None:
             with atomic_path(*args, **kwargs) as tmp:
                 yield tmp
                 hook()
+
         files.atomic_path = killing_atomic_path
     else:
         raise SystemExit(f"kill_at.py: unknown point {point!r}; expected batch:N, checkpoint:N or file:N")

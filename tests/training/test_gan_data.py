@@ -23,8 +23,10 @@ BONE_CHILD = np.arange(1, 16)
 BONE_PARENT = PARENTS[BONE_CHILD]
 # docs/reference.md §1.10 table (row 0 and row 4, bones 0, 1, 2, 6, 7, 8, 9, 10, 11), to 1e-5.
 TABLE_COLUMNS = [0, 1, 2, 6, 7, 8, 9, 10, 11]
-TABLE = {0: [0.13295, 0.44289, 0.45421, 0.23347, 0.25708, 0.18188, 0.15103, 0.27888, 0.25173],
-         4: [0.14654, 0.45215, 0.43863, 0.26122, 0.25102, 0.21280, 0.16932, 0.28991, 0.24418]}
+TABLE = {
+    0: [0.13295, 0.44289, 0.45421, 0.23347, 0.25708, 0.18188, 0.15103, 0.27888, 0.25173],
+    4: [0.14654, 0.45215, 0.43863, 0.26122, 0.25102, 0.21280, 0.16932, 0.28991, 0.24418],
+}
 
 
 def np_bones(pose):
@@ -184,8 +186,11 @@ def test_gan_epoch_dataset_swaps_as_gathered_like_the_whole_set_swap(source):
     upfront, _ = collect(gan_epoch_dataset(swapped, cam, batch_size=32, seed=1, epoch=3))
     for key in ("pose_3d", "real_3d", "real_2d_pose", "camera", "noise"):
         np.testing.assert_allclose(on_the_fly[key], upfront[key], atol=1e-6, err_msg=key)
-    assert not np.allclose(on_the_fly["pose_3d"], collect(gan_epoch_dataset(
-        pose, cam, batch_size=32, seed=1, epoch=3))[0]["pose_3d"], atol=1e-3)  # the swap did change lengths
+    assert not np.allclose(
+        on_the_fly["pose_3d"],
+        collect(gan_epoch_dataset(pose, cam, batch_size=32, seed=1, epoch=3))[0]["pose_3d"],
+        atol=1e-3,
+    )  # the swap did change lengths
 
 
 def test_identity_pose_set_is_the_projection_of_the_source(source):

@@ -37,8 +37,15 @@ def test_train_and_evaluate_smoke(tmp_path):
     modes = {p: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.rglob("*")}
     assert {m for p, m in modes.items() if p.is_dir()} == {0o755}
     assert {m for p, m in modes.items() if p.is_file()} == {0o644}, modes
-    for name in ("config.json", "run_info.json", "history.json", "results.json", "results.md",
-                 "baseline.weights.h5", "poseaug.weights.h5"):
+    for name in (
+        "config.json",
+        "run_info.json",
+        "history.json",
+        "results.json",
+        "results.md",
+        "baseline.weights.h5",
+        "poseaug.weights.h5",
+    ):
         assert (tmp_path / name).is_file(), name
     assert list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
     assert (tmp_path / "pretrain" / "ckpt" / "checkpoint").is_file()
@@ -101,8 +108,7 @@ def test_resume_after_kill_9_is_exact(tmp_path):
     workdir = tmp_path / "interrupted"
     stages_reached = set()
     for point in KILL_POINTS:
-        killed = subprocess.run(_train_command(workdir, point), cwd=REPO, capture_output=True, text=True,
-                                timeout=900)
+        killed = subprocess.run(_train_command(workdir, point), cwd=REPO, capture_output=True, text=True, timeout=900)
         assert killed.returncode == -signal.SIGKILL, (point, killed.returncode, killed.stderr[-3000:])
         stages_reached |= {r["stage"] for r in reporting.History(workdir).records}
         if point.startswith("checkpoint"):
@@ -122,6 +128,7 @@ def test_resume_after_kill_9_is_exact(tmp_path):
 def test_a_second_run_on_the_same_workdir_is_refused(tmp_path):
     from poseaug_tf import files
     from poseaug_tf.user_errors import InputError
+
     with files.exclusive_folder(tmp_path, "workdir"):
         with pytest.raises(InputError, match="in use by another process"):
             loop.train_and_evaluate(smoke_config(), tmp_path)

@@ -41,8 +41,14 @@ def test_pretrain_optimizer_staircase_schedule(lr0):
     config.pretrain.lr = lr0
     opt = networks.pretrain_optimizer(config)
     assert opt.epsilon == pytest.approx(1e-8, rel=0, abs=1e-20)
-    for step, expected in ((0, lr0), (1, lr0), (99999, lr0), (100000, lr0 * 0.96), (199999, lr0 * 0.96),
-                           (250000, lr0 * 0.96 ** 2)):
+    for step, expected in (
+        (0, lr0),
+        (1, lr0),
+        (99999, lr0),
+        (100000, lr0 * 0.96),
+        (199999, lr0 * 0.96),
+        (250000, lr0 * 0.96**2),
+    ):
         opt.iterations.assign(step)
         assert float(opt.learning_rate) == pytest.approx(expected, rel=1e-6), step
 
@@ -60,6 +66,6 @@ def test_adam_steps_match_pytorch_formula():
     for t, g in enumerate(grads, start=1):
         opt.apply([g.astype(np.float32)], [var])
         m = 0.9 * m + 0.1 * g
-        v = 0.999 * v + 0.001 * g ** 2
-        theta -= 1e-3 / (1 - 0.9 ** t) * m / (np.sqrt(v) / np.sqrt(1 - 0.999 ** t) + 1e-8)
+        v = 0.999 * v + 0.001 * g**2
+        theta -= 1e-3 / (1 - 0.9**t) * m / (np.sqrt(v) / np.sqrt(1 - 0.999**t) + 1e-8)
         np.testing.assert_allclose(var.numpy(), theta, rtol=1e-6, atol=1e-7)

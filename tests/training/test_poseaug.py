@@ -16,8 +16,7 @@ def _stage(tmp_path, protect):
     config.poseaug.warmup = 0  # feedback (the estimator's training-mode passes) from the first epoch
     baseline = tmp_path / "baseline.weights.h5"
     networks.build_estimator(config, synchronized_bn=False, stage="poseaug").save_weights(baseline)
-    return PoseAugStage(config, tmp_path / str(protect), tf.distribute.get_strategy(), load_datasets(config),
-                        baseline)
+    return PoseAugStage(config, tmp_path / str(protect), tf.distribute.get_strategy(), load_datasets(config), baseline)
 
 
 @pytest.mark.slow
@@ -68,8 +67,7 @@ def _arm_stage(tmp_path, arm, **poseaug):
     baseline = tmp_path / "baseline.weights.h5"
     if not baseline.exists():
         networks.build_estimator(config, synchronized_bn=False, stage="poseaug").save_weights(baseline)
-    return PoseAugStage(config, tmp_path / arm, tf.distribute.get_strategy(), load_datasets(config), baseline,
-                        arm=arm)
+    return PoseAugStage(config, tmp_path / arm, tf.distribute.get_strategy(), load_datasets(config), baseline, arm=arm)
 
 
 class _Recorder:
@@ -96,8 +94,8 @@ def test_control_arm_trains_on_identity_pairs_without_a_gan_pass(tmp_path):
     bs = stage.config.poseaug.batch_size
     # Two passes of len // bs batches: first the identity pairs (Π(X), X), then the real pairs.
     assert len(recorder.batches) == 2 * (len(real) // bs) and train["buffer_size"] == len(real)
-    first = np.concatenate([b["pose_3d"] for b in recorder.batches[:len(real) // bs]])
-    second = np.concatenate([b["pose_3d"] for b in recorder.batches[len(real) // bs:]])
+    first = np.concatenate([b["pose_3d"] for b in recorder.batches[: len(real) // bs]])
+    second = np.concatenate([b["pose_3d"] for b in recorder.batches[len(real) // bs :]])
     for seen in (first, second):  # every batch holds training poses, each at most once per pass
         rows = {r.tobytes() for r in real.pose3d}
         assert all(r.tobytes() in rows for r in seen) and len({r.tobytes() for r in seen}) == len(seen)
@@ -115,9 +113,9 @@ def test_mixed_batches_hold_the_configured_share_of_augmented_pairs(tmp_path):
     rows = {r.tobytes() for r in real.pose3d}
     for batch in recorder.batches:
         assert batch["pose_3d"].shape[0] == bs
-        head, tail = batch["pose_3d"][:bs - n_aug], batch["pose_3d"][bs - n_aug:]
-        assert all(r.tobytes() in rows for r in head)            # real pairs first
-        assert not any(r.tobytes() in rows for r in tail)        # then augmented ones
+        head, tail = batch["pose_3d"][: bs - n_aug], batch["pose_3d"][bs - n_aug :]
+        assert all(r.tobytes() in rows for r in head)  # real pairs first
+        assert not any(r.tobytes() in rows for r in tail)  # then augmented ones
     # The random arm's pairs are placed inside the measured ranges.
     p = stage.placement
     assert p.depth[0] <= train["aug_depth"] <= p.depth[1]
@@ -144,7 +142,7 @@ def test_added_batches_keep_the_two_real_passes_and_add_augmented_pairs(tmp_path
     assert len(recorder.batches) == 2 * steps_per_pass  # the control's steps
     rows = {r.tobytes() for r in real.pose3d}
     for i in range(2):  # each pass sees every real pair once, in batches of B
-        batches = recorder.batches[i * steps_per_pass:(i + 1) * steps_per_pass]
+        batches = recorder.batches[i * steps_per_pass : (i + 1) * steps_per_pass]
         seen = np.concatenate([b["pose_3d"][:bs] for b in batches])
         assert all(r.tobytes() in rows for r in seen) and len({r.tobytes() for r in seen}) == len(seen)
     assert all(b["pose_3d"].shape[0] == bs + bs // 2 for b in recorder.batches)

@@ -35,8 +35,7 @@ def test_mixed_bfloat16_matches_float32_with_the_same_weights(name, rng):
 
 def test_mixed_precision_is_refused_for_graph_models():
     with pytest.raises(ValueError, match="supported for videopose and mlp"):
-        networks.build_estimator(_config("semgcn"), synchronized_bn=False, stage="pretrain",
-                                 precision="mixed_bfloat16")
+        networks.build_estimator(_config("semgcn"), synchronized_bn=False, stage="pretrain", precision="mixed_bfloat16")
 
 
 def test_unknown_precision_is_refused():

@@ -36,8 +36,8 @@ def np_project(points, intrinsics):
     points = np.asarray(points, np.float64)
     k = np.asarray(intrinsics, np.float64)[:, None, :]
     ab = np.clip(points[..., :2] / points[..., 2:3], -1.0, 1.0)
-    r2 = (ab ** 2).sum(-1, keepdims=True)
-    radial = 1 + k[..., 4:5] * r2 + k[..., 5:6] * r2 ** 2 + k[..., 6:7] * r2 ** 3
+    r2 = (ab**2).sum(-1, keepdims=True)
+    radial = 1 + k[..., 4:5] * r2 + k[..., 5:6] * r2**2 + k[..., 6:7] * r2**3
     tan = (k[..., 7:9] * ab).sum(-1, keepdims=True)
     dist = ab * (radial + tan) + k[..., 7:9] * r2
     return k[..., 0:2] * dist + k[..., 2:4]
@@ -45,7 +45,7 @@ def np_project(points, intrinsics):
 
 def np_band(v, center, half_width):
     sq = (np.asarray(v, np.float64) - center) ** 2
-    return sq * (sq > half_width ** 2)
+    return sq * (sq > half_width**2)
 
 
 def np_grouped_error(pred, target):
@@ -73,8 +73,9 @@ def test_estimator_step_loss_value_falls_and_traces_once():
     optimizer = networks.adam(1e-3)
     # Built beforehand as pretrain.py does: slot creation on the first call would make tf.function trace twice.
     optimizer.build(estimator.trainable_variables)
-    step = steps.distribute(steps.make_estimator_step(estimator, optimizer, clip_norm=1.0),
-                            tf.distribute.get_strategy())
+    step = steps.distribute(
+        steps.make_estimator_step(estimator, optimizer, clip_norm=1.0), tf.distribute.get_strategy()
+    )
     target_rel = data.pose3d.astype(np.float64) - data.pose3d[:, :1]
 
     def np_mse():  # MSELoss(mean) over all B×16×3, estimator in training mode (batch-statistics BN)
@@ -99,15 +100,16 @@ def test_apply_clipped_scales_by_global_norm(clip_norm):
     with tf.GradientTape() as tape:
         # Linear loss: its gradient is exactly the coefficients.
         loss = tf.reduce_sum(layer.kernel * coef_kernel) + tf.reduce_sum(layer.bias * coef_bias)
-    norm = steps.apply_clipped(keras.optimizers.SGD(learning_rate=1.0), loss, tape,
-                               layer.trainable_variables, clip_norm)
+    norm = steps.apply_clipped(
+        keras.optimizers.SGD(learning_rate=1.0), loss, tape, layer.trainable_variables, clip_norm
+    )
     g_norm = np.sqrt((coef_kernel.astype(np.float64) ** 2).sum() + (coef_bias.astype(np.float64) ** 2).sum())
     assert float(norm) == pytest.approx(g_norm, rel=1e-6)  # the pre-clip global norm
     scale = min(1.0, clip_norm / g_norm)
-    np.testing.assert_allclose(layer.kernel.numpy() - start[id(layer.kernel)], -scale * coef_kernel,
-                               rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(layer.bias.numpy() - start[id(layer.bias)], -scale * coef_bias,
-                               rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        layer.kernel.numpy() - start[id(layer.kernel)], -scale * coef_kernel, rtol=1e-5, atol=1e-7
+    )
+    np.testing.assert_allclose(layer.bias.numpy() - start[id(layer.bias)], -scale * coef_bias, rtol=1e-5, atol=1e-7)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -140,17 +142,26 @@ class GAN:
         key = (with_feedback, with_d_update)
         if key not in self._steps:
             fn = steps.make_gan_step(
-                augmentor=self.augmentor, estimator=self.estimator, d3d=self.d3d, d2d=self.d2d,
-                g_optimizer=self.g_opt, d3d_optimizer=self.d3d_opt, d2d_optimizer=self.d2d_opt,
-                pool_3d=self.pool_3d, pool_2d=self.pool_2d, settings=self.settings,
-                with_feedback=with_feedback, with_d_update=with_d_update)
-            self._steps[key] = steps.distribute(fn, tf.distribute.get_strategy(),
-                                                gather_keys=steps.GATHERED_GAN_KEYS)
+                augmentor=self.augmentor,
+                estimator=self.estimator,
+                d3d=self.d3d,
+                d2d=self.d2d,
+                g_optimizer=self.g_opt,
+                d3d_optimizer=self.d3d_opt,
+                d2d_optimizer=self.d2d_opt,
+                pool_3d=self.pool_3d,
+                pool_2d=self.pool_2d,
+                settings=self.settings,
+                with_feedback=with_feedback,
+                with_d_update=with_d_update,
+            )
+            self._steps[key] = steps.distribute(fn, tf.distribute.get_strategy(), gather_keys=steps.GATHERED_GAN_KEYS)
         return self._steps[key]
 
     def run(self, with_feedback, with_d_update, batch_index=0):
         return self.step(with_feedback, with_d_update)(
-            self.batches[batch_index], tf.constant(BA_CENTER), tf.constant(BETA))
+            self.batches[batch_index], tf.constant(BA_CENTER), tf.constant(BETA)
+        )
 
 
 @pytest.fixture(scope="module")
@@ -160,8 +171,10 @@ def gan():
 
 def reference_g_terms(gan: GAN, batch) -> dict:
     """Pre-step NumPy generator-loss terms (docs/reference.md §5.2–5.5) from the networks' current outputs."""
-    out = {k: v.numpy().astype(np.float64)
-           for k, v in gan.augmentor(batch["pose_3d"], training=True, noise=batch["noise"]).items()}
+    out = {
+        k: v.numpy().astype(np.float64)
+        for k, v in gan.augmentor(batch["pose_3d"], training=True, noise=batch["noise"]).items()
+    }
     pose_in, cam = batch["pose_3d"].numpy().astype(np.float64), batch["camera"].numpy()
     proj_in, proj_ba, proj_rt = (np_project(p, cam) for p in (pose_in, out["pose_ba"], out["pose_rt"]))
     d2d_fake = gan.d2d(proj_rt.astype(np.float32)).numpy().astype(np.float64)
@@ -172,12 +185,19 @@ def reference_g_terms(gan: GAN, batch) -> dict:
     err_rt = np_grouped_error(est(proj_rt), out["pose_rt"])
     sq_blr = out["blr"] ** 2
     reg = np_band(out["ba_diff"].mean(1), 0.205, 0.165) + (sq_blr * (sq_blr > 0.01)).mean(1)
-    fb = (0.1 * np_band(err_ba / err_orig, BA_CENTER, 2.0)
-          + 0.01 * np_band(err_rt / err_orig, 17.0, 15.0)).mean(1)
+    fb = (0.1 * np_band(err_ba / err_orig, BA_CENTER, 2.0) + 0.01 * np_band(err_rt / err_orig, 17.0, 15.0)).mean(1)
     adv2d = 0.5 * ((d2d_fake - 1) ** 2).mean(1)
     adv3d = 0.5 * ((d3d_fake - 1) ** 2).mean(1)
-    return dict(out=out, proj_rt=proj_rt, reg=reg.mean(), fb=fb.mean(), adv2d=adv2d.mean(),
-                adv3d=adv3d.mean(), ratio_ba=(err_ba / err_orig).mean(), ratio_rt=(err_rt / err_orig).mean())
+    return dict(
+        out=out,
+        proj_rt=proj_rt,
+        reg=reg.mean(),
+        fb=fb.mean(),
+        adv2d=adv2d.mean(),
+        adv3d=adv3d.mean(),
+        ratio_ba=(err_ba / err_orig).mean(),
+        ratio_rt=(err_rt / err_orig).mean(),
+    )
 
 
 def test_gan_generator_step_routing_and_values(gan):
@@ -263,7 +283,9 @@ def test_gan_step_with_discriminator_update(gan):
     assert all(changed(d2d_vars, gan.d2d.trainable_variables))
     assert not any(changed(est_trainable, gan.estimator.trainable_variables))
     assert (int(gan.d3d_opt.iterations.numpy()), int(gan.d2d_opt.iterations.numpy())) == (
-        d_iterations[0] + 1, d_iterations[1] + 1)
+        d_iterations[0] + 1,
+        d_iterations[1] + 1,
+    )
     # LS-GAN D losses (docs/reference.md §5.2): real = the batch's real samples, fake = pose_ba / Π(pose_rt).
     assert float(m["d3d_loss"]) == pytest.approx(d3d_ref, rel=1e-4)
     assert float(m["d2d_loss"]) == pytest.approx(d2d_ref, rel=1e-4)
@@ -271,9 +293,10 @@ def test_gan_step_with_discriminator_update(gan):
     # The pools stored this batch's fakes.
     assert int(gan.pool_3d.count.numpy()) == count_3d + BATCH
     assert int(gan.pool_2d.count.numpy()) == count_2d + BATCH
-    np.testing.assert_allclose(gan.pool_3d.items.numpy()[count_3d:count_3d + BATCH], fake_3d, rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(gan.pool_2d.items.numpy()[count_2d:count_2d + BATCH], m["aug_pose_2d"].numpy(),
-                               rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(gan.pool_3d.items.numpy()[count_3d : count_3d + BATCH], fake_3d, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        gan.pool_2d.items.numpy()[count_2d : count_2d + BATCH], m["aug_pose_2d"].numpy(), rtol=1e-6, atol=1e-7
+    )
     for name, value in m.items():
         if value.shape.rank == 0:
             assert np.isfinite(float(value)), name
@@ -291,7 +314,7 @@ def test_gan_step_variants_trace_once(gan):
 # --------------------------------------------------------------------------------------------------------
 # Two replicas (MirroredStrategy on two logical CPUs, in a subprocess: devices must be set before TF starts).
 
-_TWO_REPLICA_SCRIPT = r'''
+_TWO_REPLICA_SCRIPT = r"""
 import json, os, sys
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
 import tensorflow as tf
@@ -344,7 +367,7 @@ results["pool"] = {"out": pool_out, "capacity": pool.capacity,
 results["inputs"] = {"w0": w0.tolist(), "b0": b0.tolist(), "x": batch["pose_2d"].tolist(),
                      "t": batch["pose_3d"].tolist()}
 print("RESULT" + json.dumps(results))
-'''
+"""
 
 
 def test_two_replicas_estimator_step_equals_numpy_and_pools_are_local(tmp_path):
@@ -352,21 +375,27 @@ def test_two_replicas_estimator_step_equals_numpy_and_pools_are_local(tmp_path):
     script = tmp_path / "two_replicas.py"
     script.write_text(_TWO_REPLICA_SCRIPT)
     repo = pathlib.Path(__file__).resolve().parents[2]
-    proc = subprocess.run([sys.executable, str(script), str(clip_norm)], capture_output=True, text=True,
-                          cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)}, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(clip_norm)],
+        capture_output=True,
+        text=True,
+        cwd=repo,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+        timeout=300,
+    )
     line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT")]
     assert line, proc.stderr[-3000:]
-    res = json.loads(line[0][len("RESULT"):])
+    res = json.loads(line[0][len("RESULT") :])
     assert res["one"]["replicas"] == 1 and res["two"]["replicas"] == 2
     # NumPy: linear model y = flatten(x) W + b, MSE over all B×16×3 against the root-relative target.
     inp = {k: np.asarray(v, np.float64) for k, v in res["inputs"].items()}
     x = inp["x"].reshape(8, 32)
     t = (inp["t"] - inp["t"][:, :1]).reshape(8, 48)
     resid = x @ inp["w0"] + inp["b0"] - t
-    loss = np.mean(resid ** 2)
+    loss = np.mean(resid**2)
     g_w = 2.0 * x.T @ resid / resid.size
     g_b = 2.0 * resid.sum(0) / resid.size
-    g_norm = np.sqrt((g_w ** 2).sum() + (g_b ** 2).sum())
+    g_norm = np.sqrt((g_w**2).sum() + (g_b**2).sum())
     scale = min(1.0, clip_norm / g_norm)
     assert scale < 1.0  # clipping is active
     for name in ("one", "two"):
