@@ -1,7 +1,7 @@
 """Trains a 2D→3D lifter with PoseAug: pretraining, then the alternating PoseAug loop, then a report.
 
     python train.py                                    # main job: built-in synthetic data, ~10 min on 2 cores
-    python train.py --config=configs/h36m_videopose.py --config.data.dir=/path/to/h36m --workdir=runs/vp
+    python train.py --config=configs/h36m.py:videopose --config.data.dir=/path/to/h36m --workdir=runs/vp
     python train.py --config=configs/synthetic.py:smoke --workdir=/tmp/smoke --config.poseaug.feedback=paper
 
 Any config field can be overridden with --config.<field>=<value>; re-running the same command resumes.
@@ -18,7 +18,7 @@ from ml_collections import config_flags  # noqa: E402
 
 from configs import common  # noqa: E402
 from poseaug_tf.training import loop, reporting  # noqa: E402
-from poseaug_tf.training.epoch import NonFiniteLossError  # noqa: E402
+from poseaug_tf.training.passes import NonFiniteLossError  # noqa: E402
 from poseaug_tf.training.poseaug import CollapseError  # noqa: E402
 from poseaug_tf.user_errors import InputError, absl_flags_parser, exit_on_input_error  # noqa: E402
 

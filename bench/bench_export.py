@@ -21,6 +21,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from poseaug_tf.runtime import import_tensorflow_quietly  # noqa: E402
+from poseaug_tf.training import run_dir  # noqa: E402
 
 import_tensorflow_quietly()
 
@@ -73,7 +74,7 @@ def main(argv):
     version_dir = pathlib.Path(_VERSION_DIR.value)
     meta = serving_contract.read_metadata(version_dir) or {}
     workdir = _WORKDIR.value or str(pathlib.Path(meta.get("source", "")).parent)
-    model, _ = export.load_estimator(workdir)
+    model, _ = run_dir.load_estimator(workdir)
     vset = _reference_set()
     reference = model.predict(vset.pose_2d, batch_size=1024, verbose=0)
     rng = np.random.default_rng(0)

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_full_epoch.py [--precision=float32] [--stride=1] [--pretrained=baseline.weights.h5]
 
-Runs `train.py --config=configs/h36m_videopose.py --config.stage=poseaug` for one epoch with no warm-up, so the
+Runs `train.py --config=configs/h36m.py:videopose --config.stage=poseaug` for one epoch with no warm-up, so the
 epoch has all three passes (GAN pass with feedback, estimator passes on the augmented buffer and on real data)
 plus the epoch-0 and epoch-1 evaluations of the 520k-sample S9/S11 test set. The child's resident memory is
 sampled from /proc every 0.5 s; pass times come from the run's history.json. Without `--pretrained` the
@@ -40,8 +40,8 @@ def _random_init_weights(path: pathlib.Path) -> None:
     code = (
         "import sys; sys.path.insert(0, sys.argv[2]);"
         "from poseaug_tf.runtime import import_tensorflow_quietly; import_tensorflow_quietly();"
-        "from configs import h36m_videopose; from poseaug_tf.training import networks;"
-        "c = h36m_videopose.get_config();"
+        "from configs import h36m; from poseaug_tf.training import networks;"
+        "c = h36m.get_config('videopose');"
         "networks.build_estimator(c, synchronized_bn=False, stage='poseaug').save_weights(sys.argv[1])"
     )
     subprocess.run([sys.executable, "-c", code, str(path), str(REPO)], check=True)
@@ -60,7 +60,7 @@ def main(argv):
         cmd = [
             sys.executable,
             str(REPO / "train.py"),
-            "--config=" + str(REPO / "configs/h36m_videopose.py"),
+            "--config=" + str(REPO / "configs/h36m.py:videopose"),
             f"--config.data.dir={FLAGS.h36m_dir}",
             f"--config.data.stride={FLAGS.stride}",
             f"--config.data.test_stride={FLAGS.stride}",

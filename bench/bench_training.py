@@ -16,6 +16,7 @@ import time
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from poseaug_tf.runtime import import_tensorflow_quietly  # noqa: E402
+from poseaug_tf.training.gan_settings import GANSettings  # noqa: E402
 
 tf = import_tensorflow_quietly()
 
@@ -70,7 +71,7 @@ def _measure(config, strategy, precision, data):
     opt = networks.adam(1e-4)
     opt.build(nets.estimator.trainable_variables)
     pretrain = steps.distribute(steps.make_estimator_step(nets.estimator, opt), strategy)
-    settings = steps.GANSettings()
+    settings = GANSettings(d2d_real="source")
     gan = {
         flag: steps.distribute(
             steps.make_gan_step(

@@ -5,6 +5,9 @@ Every field can be overridden on the command line, e.g. `--config.poseaug.epochs
 
 import ml_collections
 
+from poseaug_tf.training import gan_settings
+from poseaug_tf.training.gan_settings import GANSettings
+
 
 def base_config() -> ml_collections.ConfigDict:
     """The reference's settings for Human3.6M with VideoPose and ground-truth 2D."""
@@ -72,36 +75,18 @@ def base_config() -> ml_collections.ConfigDict:
             lr_g=1e-4,
             lr_d=1e-4,
             lr_p=1e-4,
-            clip_norm=1.0,
-            feedback="code",  # "code" (released banded ratios), "paper" (Eq. 9) or "none"
+            **GANSettings.config_fields(),  # loss weights, feedback, regulariser, filter: their defaults and docs
             ba_center_start=3.0,
             ba_center_end=5.0,
-            ba_half_width=2.0,
-            rt_center=17.0,
-            rt_half_width=15.0,
-            feedback_weight_ba=0.1,
-            feedback_weight_rt=0.01,
             paper_beta_start=2.0,
             paper_beta_end=4.0,
-            paper_feedback_weight=1.0,
-            regularizer="code",  # "code" (two-sided BA band + BL rectified L2) or "paper" (Eq. 10)
-            ba_range_center=0.205,
-            ba_range_half_width=0.165,
-            bl_limit=0.1,
-            paper_ba_threshold=0.2,
-            weight_d2d=1.0,
-            weight_d3d=6.0,
-            weight_diff=3.0,
             # BA is off by default: with the code's feedback and band it bends every bone by ≈ 40° and cost 25 mm on
             # the cross-view protocol (README, "What changed and why"); use_ba=True is the reference.
             use_ba=False,
             use_bl=True,
             use_rt=True,
-            use_d2d=True,
-            use_d3d=True,
             kcs="part",  # "part" (part-aware KCS) or "full" (whole-body KCS, Table 7)
             depth_guard="min_depth",  # "min_depth" or "reference" (t_z = raw², no guard)
-            two_sided_filter=True,  # False: the reference's one-sided out-of-frame check
             bl_swap=True,  # per-epoch bone-length swap of the GAN data (reference)
             protect_estimator_bn=True,  # keep the estimator's BN statistics out of the GAN pass (False: reference)
             estimator_batches="mixed",  # "separate": a pass on the augmented pairs, then one on real (reference);
@@ -113,7 +98,6 @@ def base_config() -> ml_collections.ConfigDict:
             rt_anchor="noise",  # bounded RT: "noise" (uniform anchor from the branch noise + learned offset)
             #   or "none" (fully learned placement; collapses onto saturated values)
             rt_offset=0.25,  # bounded, anchored RT: largest learned offset, in unit parameters ([−1, 1])
-            d2d_real="replaced",  # D2d's real 2D: "replaced" (source poses at random placements) or "source"
             placement_margin=0.0,  # bounded RT / random arm: training depth and image-position ranges widened
             #   by this fraction of their width on each side
             yaw_limit_deg=180.0,
@@ -141,13 +125,13 @@ CHOICES = {
     "data.validation": ("tail", "subject", "random"),
     "model.name": ("videopose", "mlp", "semgcn", "gcn", "stgcn"),
     "model.precision": ("float32", "mixed_bfloat16"),
-    "poseaug.feedback": ("code", "paper", "none"),
-    "poseaug.regularizer": ("code", "paper"),
+    "poseaug.feedback": gan_settings.FEEDBACKS,
+    "poseaug.regularizer": gan_settings.REGULARIZERS,
     "poseaug.kcs": ("part", "full"),
     "poseaug.depth_guard": ("min_depth", "reference"),
     "poseaug.estimator_batches": ("separate", "mixed", "added"),
     "poseaug.rt_mode": ("reference", "bounded"),
-    "poseaug.d2d_real": ("source", "replaced"),
+    "poseaug.d2d_real": gan_settings.D2D_REAL,
     "poseaug.rt_anchor": ("noise", "none"),
     "eval.pck_joints": ("all", "3dhp14"),
 }
@@ -176,6 +160,7 @@ RANGES = {
     "poseaug.pool_size": (1, None, True),
     "poseaug.max_restarts": (0, None, True),
     "poseaug.min_valid_fraction": (0, 1, True),
+    "poseaug.valid_bound": (0, None, False),
     "data.stride": (1, None, True),
     "data.test_stride": (1, None, True),
     "data.validation_fraction": (0, 1, False),

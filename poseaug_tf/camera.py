@@ -10,14 +10,10 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from poseaug_tf import shapes
 from poseaug_tf.serving_contract import MAX_IMAGE_SIDE_PX
 
 INTRINSICS_SIZE = 9
-
-
-def _check_last(x: tf.Tensor, size: int, name: str) -> None:
-    if x.shape.rank is not None and x.shape[-1] is not None and x.shape[-1] != size:
-        raise ValueError(f"Expected `{name}` with last dimension {size}; received shape {tuple(x.shape)}.")
 
 
 def normalize_intrinsics(focal, center, radial, tangential, width: float, height: float) -> np.ndarray:
@@ -57,7 +53,7 @@ def normalize_screen(kp_px, width, height) -> tf.Tensor:
       (..., J, 2) normalised coordinates, x in [−1, 1] and y in [−h/w, h/w] inside the image.
     """
     kp_px = tf.convert_to_tensor(kp_px)
-    _check_last(kp_px, 2, "kp_px")
+    shapes.check_axis(kp_px, -1, 2, "kp_px")
     w = _image_size(width, kp_px.dtype)
     h = _image_size(height, kp_px.dtype)
     offset = tf.concat([tf.ones_like(w), h / w], axis=-1)
@@ -89,7 +85,7 @@ def image_coordinates(kp_norm, width, height) -> tf.Tensor:
       (..., J, 2) pixels.
     """
     kp_norm = tf.convert_to_tensor(kp_norm)
-    _check_last(kp_norm, 2, "kp_norm")
+    shapes.check_axis(kp_norm, -1, 2, "kp_norm")
     w = _image_size(width, kp_norm.dtype)
     h = _image_size(height, kp_norm.dtype)
     offset = tf.concat([tf.ones_like(w), h / w], axis=-1)
@@ -108,8 +104,8 @@ def qrot(q, v) -> tf.Tensor:
     """
     v = tf.convert_to_tensor(v)
     q = tf.cast(tf.convert_to_tensor(q), v.dtype)
-    _check_last(q, 4, "q")
-    _check_last(v, 3, "v")
+    shapes.check_axis(q, -1, 4, "q")
+    shapes.check_axis(v, -1, 3, "v")
     q = tf.broadcast_to(q, tf.concat([tf.shape(v)[:-1], [4]], axis=0))
     w, u = q[..., :1], q[..., 1:]
     uv = tf.linalg.cross(u, v)
@@ -168,8 +164,8 @@ def project(points_cam, intrinsics) -> tf.Tensor:
     """
     points_cam = tf.convert_to_tensor(points_cam)
     intrinsics = tf.cast(tf.convert_to_tensor(intrinsics), points_cam.dtype)
-    _check_last(points_cam, 3, "points_cam")
-    _check_last(intrinsics, INTRINSICS_SIZE, "intrinsics")
+    shapes.check_axis(points_cam, -1, 3, "points_cam")
+    shapes.check_axis(intrinsics, -1, INTRINSICS_SIZE, "intrinsics")
     intr = intrinsics[..., None, :]  # broadcast over joints
     f, c, k, p = intr[..., 0:2], intr[..., 2:4], intr[..., 4:7], intr[..., 7:9]
     ab = tf.clip_by_value(points_cam[..., :2] / points_cam[..., 2:3], -1.0, 1.0)
@@ -178,6 +174,26 @@ def project(points_cam, intrinsics) -> tf.Tensor:
     tan = tf.reduce_sum(p * ab, axis=-1, keepdims=True)
     distorted = ab * (radial + tan) + p * r2
     return f * distorted + c
+
+
+def project_numpy(points_cam: np.ndarray, intrinsics: np.ndarray) -> np.ndarray:
+    """NumPy twin of `project` (distortion and [−1, 1] clamp), computed in float64.
+
+    Args:
+      points_cam: (N, J, 3) camera-frame points, metres.
+      intrinsics: (N, 9) normalised `[fx, fy, cx, cy, k1, k2, k3, p1, p2]`.
+
+    Returns:
+      (N, J, 2) float32 normalised screen coordinates.
+    """
+    points = np.asarray(points_cam, np.float64)
+    intr = np.asarray(intrinsics, np.float64)[:, None, :]
+    f, c, k, p = intr[..., 0:2], intr[..., 2:4], intr[..., 4:7], intr[..., 7:9]
+    ab = np.clip(points[..., :2] / points[..., 2:3], -1.0, 1.0)
+    r2 = np.sum(ab * ab, axis=-1, keepdims=True)
+    radial = 1.0 + k[..., 0:1] * r2 + k[..., 1:2] * r2**2 + k[..., 2:3] * r2**3
+    tangential = np.sum(p * ab, axis=-1, keepdims=True)
+    return (f * (ab * (radial + tangential) + p * r2) + c).astype(np.float32)
 
 
 def project_linear(points_cam, intrinsics) -> tf.Tensor:
@@ -192,7 +208,7 @@ def project_linear(points_cam, intrinsics) -> tf.Tensor:
     """
     points_cam = tf.convert_to_tensor(points_cam)
     intrinsics = tf.cast(tf.convert_to_tensor(intrinsics), points_cam.dtype)
-    _check_last(points_cam, 3, "points_cam")
-    _check_last(intrinsics, INTRINSICS_SIZE, "intrinsics")
+    shapes.check_axis(points_cam, -1, 3, "points_cam")
+    shapes.check_axis(intrinsics, -1, INTRINSICS_SIZE, "intrinsics")
     intr = intrinsics[..., None, :]
     return intr[..., 0:2] * points_cam[..., :2] / points_cam[..., 2:3] + intr[..., 2:4]

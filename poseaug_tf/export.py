@@ -19,7 +19,6 @@ import uuid
 from collections.abc import Mapping, Sequence
 
 import keras
-import ml_collections
 import numpy as np
 import tensorflow as tf
 from absl import logging
@@ -27,7 +26,8 @@ from absl import logging
 from poseaug_tf import camera, files, skeleton
 from poseaug_tf import serving_contract as contract
 from poseaug_tf.data.flip import predict_with_flip
-from poseaug_tf.user_errors import InputError, one_line
+from poseaug_tf.training import run_dir
+from poseaug_tf.user_errors import InputError
 
 TFLITE_VARIANTS = contract.TFLITE_VARIANTS
 VERIFY_SAMPLES = 2048
@@ -59,45 +59,6 @@ _OLD_PREFIX = ".old-"  # a published version moved aside while its replacement i
 
 class ExportVerificationError(RuntimeError):
     """An exported variant deviates from the Keras model by more than its tolerance."""
-
-
-def load_estimator(workdir: str | os.PathLike, *, weights: str = "poseaug") -> tuple[keras.Model, dict]:
-    """Rebuilds a training run's estimator from `config.json` and loads `<weights>.weights.h5`.
-
-    Args:
-      workdir: training workdir (holds config.json and the weights files).
-      weights: "poseaug" (the selected final estimator), "baseline", or another arm ("control", "random").
-
-    Returns:
-      (estimator, config dict).
-
-    Raises:
-      InputError: the workdir lacks config.json or the weights file, or they cannot be read.
-    """
-    from poseaug_tf.training import networks  # heavy import, only needed here
-
-    workdir = pathlib.Path(workdir)
-    config_path, weights_path = workdir / "config.json", workdir / f"{weights}.weights.h5"
-    for path in (config_path, weights_path):
-        if not path.is_file():
-            raise InputError(f"{path} does not exist; expected a training workdir with {path.name}.")
-    config_dict = files.read_json(config_path)
-    config = ml_collections.ConfigDict(config_dict)
-    try:
-        model = networks.build_estimator(config, synchronized_bn=False, stage="poseaug", precision="float32")
-    except (KeyError, AttributeError) as error:
-        field = str(error).strip("\"'")
-        raise InputError(
-            f"{config_path}: no field {field!r} for the model; expected the config.json that train.py wrote."
-        ) from None
-    try:
-        model.load_weights(str(weights_path))
-    except (OSError, ValueError, KeyError) as error:  # truncated or foreign file, or another model's weights
-        raise InputError(
-            f"{weights_path}: cannot load the weights into the {config.model.name} of config.json "
-            f"({type(error).__name__}: {one_line(error)})."
-        ) from None
-    return model, config_dict
 
 
 def build_archive(model: keras.Model, *, use_flip_tta: bool = False) -> keras.export.ExportArchive:
@@ -446,12 +407,12 @@ def export_workdir(
     model_dir = files.check_folder(pathlib.Path(output_root) / name, "export folder")
     if kwargs.get("version"):  # before any work; export_model checks again under the folder's lock
         _refuse_existing(model_dir / str(kwargs["version"]), kwargs.get("overwrite", False))
-    model, config = load_estimator(workdir, weights=weights)
+    model, config = run_dir.load_estimator(workdir, weights=weights)
     return export_model(
         model,
         model_dir,
         config=config,
-        source=str(workdir / f"{weights}.weights.h5"),
+        source=str(run_dir.weights_path(workdir, weights)),
         sets=verification_sets(h36m_dir),
         **kwargs,
     )

@@ -24,91 +24,28 @@ import numpy as np
 from absl import logging
 
 from poseaug_tf import files
-from poseaug_tf.arms import ARMS, MODELS
 from poseaug_tf.plots import canvas, curves, distributions, errors, poses
 from poseaug_tf.plots.samples import AugmentationSample, sample_augmentations
+from poseaug_tf.training import run_dir
 from poseaug_tf.training.callbacks import RunCallback
 from poseaug_tf.user_errors import InputError
 
 FIGURE_NAMES = ("augmentations", "distributions", "training_curves", "per_joint_errors", "per_action_errors")
 AUGMENTOR_FIGURES = ("augmentations", "distributions")
-FIGURES_DIR = "figures"
-SELECTIONS = ("run", "last")
 DEFAULT_ASPECT = 1.0  # image height / width: Human3.6M cameras are 1000 × 1000 or 1000 × 1002 px
 
 
-@dataclasses.dataclass
-class RunRecords:
-    """What a workdir holds about a finished (or running) run."""
-
-    workdir: pathlib.Path
-    config: Any  # ml_collections.ConfigDict, or None without config.json
-    history: list[dict]
-    selection: dict[str, dict]  # model (arms.MODELS) → {"epoch", "selection"} (baseline.json, <arm>.json)
-
-
-def _stage(model: str) -> str:
-    """History stage of a reported model: the baseline comes from pretraining, an arm from its own stage."""
-    return "pretrain" if model == "baseline" else model
-
-
-def load_run(workdir: str | pathlib.Path, *, selection: str = "run") -> RunRecords:
-    """Reads config.json, history.json, baseline.json and poseaug.json of a workdir (missing ones empty).
-
-    Args:
-      workdir: training directory.
-      selection: "run": the reported models of baseline.json / poseaug.json; "last": the last epoch of each
-        stage instead (e.g. to see PoseAug's effect when validation selected an early epoch).
-
-    Raises:
-      ValueError: `workdir` is not a directory, or unknown `selection`.
-    """
-    if selection not in SELECTIONS:
-        raise ValueError(f"Unknown `selection` {selection!r}; valid: {', '.join(SELECTIONS)}.")
-    workdir = pathlib.Path(workdir)
-    if not workdir.is_dir():
-        raise InputError(f"{workdir}: not a training directory; expected the --workdir of a train.py run.")
-    config = files.read_json(workdir / "config.json")
-    if config is not None:
-        import ml_collections
-
-        config = ml_collections.ConfigDict(config)
-    history = files.read_json(workdir / "history.json", default=[])
-    if selection == "last":
-        last = {m: max((r["epoch"] for r in history if r["stage"] == _stage(m)), default=None) for m in MODELS}
-        chosen = {m: {"epoch": e, "selection": "last"} for m, e in last.items() if e is not None}
-    else:
-        chosen = {m: s for m in MODELS if (s := files.read_json(workdir / f"{m}.json")) is not None}
-    return RunRecords(workdir, config, history, chosen)
-
-
-def selected_scores(run: RunRecords) -> tuple[dict, dict]:
+def selected_scores(run: run_dir.RunRecords) -> tuple[dict, dict]:
     """Eval records of the selected models (baseline and every arm) from the history (no re-evaluation).
 
-    The baseline is the pretraining epoch of baseline.json (else epoch 0 of an arm, the loaded baseline); an arm
-    is the epoch of its <arm>.json (else its last epoch).
+    The models of `run_dir.selected_epochs`; an arm still training (no selection record yet) at its last epoch.
 
     Returns:
       ({model: {set: eval record}}, {model: legend label}).
     """
-
-    def find(stage, epoch):
-        return next((r for r in run.history if r["stage"] == stage and r["epoch"] == epoch), None)
-
-    picks = {}
-    if "baseline" in run.selection:
-        picks["baseline"] = ("pretrain", run.selection["baseline"]["epoch"])
-    for arm in ARMS:
-        epochs = [r["epoch"] for r in run.history if r["stage"] == arm and r["epoch"] > 0]
-        if find(*picks.get("baseline", ("", -1))) is None and find(arm, 0) is not None:
-            picks["baseline"] = (arm, 0)
-        if arm in run.selection:
-            picks[arm] = (arm, run.selection[arm]["epoch"])
-        elif epochs:
-            picks[arm] = (arm, max(epochs))
     scores, labels = {}, {}
-    for model, (stage, epoch) in picks.items():
-        record = find(stage, epoch)
+    for model, (stage, epoch) in run_dir.selected_epochs(run.history, run.selection, unrecorded_arms=True).items():
+        record = run_dir.find_record(run.history, stage, epoch)
         if record is not None:
             scores[model] = record["eval"]
             labels[model] = f"{model} ({stage} epoch {epoch})"
@@ -124,31 +61,11 @@ def _config_value(config, path: str, default):
     return node
 
 
-def restore_augmentor(run: RunRecords):
-    """The PoseAug augmentor of the run, restored from `<workdir>/poseaug/ckpt` (None without a checkpoint)."""
-    import tensorflow as tf
-
-    from poseaug_tf import models
-
-    latest = tf.train.latest_checkpoint(str(run.workdir / "poseaug" / "ckpt"))
-    if latest is None:
-        return None
-    from poseaug_tf.training.networks import augmentor_options
-
-    augmentor = models.build_augmentor(
-        **augmentor_options(_config_value(run.config, "poseaug", {})),
-        placement=files.read_json(run.workdir / "poseaug" / "placement.json"),
-        seed=int(_config_value(run.config, "seed", 0)),
-    )
-    tf.train.Checkpoint(augmentor=augmentor).restore(latest).expect_partial()
-    return augmentor
-
-
 @dataclasses.dataclass
 class _Context:
     """Inputs shared by the figure builders; the data and the augmentor sample are loaded on first use."""
 
-    run: RunRecords
+    run: run_dir.RunRecords
     datasets: Any = None
     augmentor: Any = None
     num_samples: int = 2048
@@ -169,7 +86,7 @@ class _Context:
 
     def get_augmentor(self):
         if self.augmentor is None and not self._augmentor_loaded:
-            self.augmentor = restore_augmentor(self.run)
+            self.augmentor = run_dir.load_augmentor(self.run)
             self._augmentor_loaded = True
         return self.augmentor
 
@@ -226,7 +143,7 @@ def _distributions(ctx: _Context):
 
 def _training_curves(ctx: _Context):
     warmup = int(_config_value(ctx.run.config, "poseaug.warmup", 0))
-    selected = {m: (_stage(m), int(s["epoch"])) for m, s in ctx.run.selection.items()}
+    selected = {m: (run_dir.stage_of(m), int(s["epoch"])) for m, s in ctx.run.selection.items()}
     return curves.training_curves_figure(ctx.run.history, warmup=warmup, selected=selected, dpi=ctx.dpi)
 
 
@@ -308,7 +225,7 @@ def write_figures(
       seed: sample choice and augmentor noise.
       dpi: PNG resolution (pixel size = `canvas.FIGURE_SIZES[name]` × dpi).
       out_dir: output folder (default `<workdir>/figures`).
-      selection: models of the error figures and the curves' markers ("run" or "last", see `load_run`).
+      selection: models of the error figures and the curves' markers ("run" or "last", see `run_dir.read_run`).
       strict: raise on a failing figure (False: log it and continue, for the end of training).
 
     Returns:
@@ -320,8 +237,10 @@ def write_figures(
     """
     if num_samples < 1 or num_poses < 1:
         raise InputError(f"num_samples, num_poses: expected positive numbers; received {num_samples}, {num_poses}.")
-    ctx = _Context(load_run(workdir, selection=selection), datasets, augmentor, num_samples, num_poses, seed, dpi)
-    out = files.check_folder(out_dir if out_dir is not None else ctx.run.workdir / FIGURES_DIR, "figures folder")
+    ctx = _Context(
+        run_dir.read_run(workdir, selection=selection), datasets, augmentor, num_samples, num_poses, seed, dpi
+    )
+    out = files.check_folder(out_dir if out_dir is not None else ctx.run.workdir / run_dir.FIGURES, "figures folder")
     written: dict[str, pathlib.Path] = {}
 
     def save(name, fig):
@@ -350,7 +269,9 @@ def figure_images(
     strict: bool = True,
 ) -> dict[str, np.ndarray]:
     """The figures of `write_figures` as (H, W, 3) uint8 RGB arrays (same arguments; nothing is written)."""
-    ctx = _Context(load_run(workdir, selection=selection), datasets, augmentor, num_samples, num_poses, seed, dpi)
+    ctx = _Context(
+        run_dir.read_run(workdir, selection=selection), datasets, augmentor, num_samples, num_poses, seed, dpi
+    )
     images: dict[str, np.ndarray] = {}
     _build_all(ctx, names, strict=strict, on_figure=lambda n, fig: images.__setitem__(n, canvas.figure_to_rgb(fig)))
     return images

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from poseaug_tf import skeleton
+from poseaug_tf import shapes, skeleton
 
 
 def _bone_matrix() -> np.ndarray:
@@ -49,11 +49,6 @@ def _part_masks() -> np.ndarray:
 PART_KCS_MASKS = _part_masks()
 
 
-def _check_axis(x: tf.Tensor, axis: int, size: int, name: str) -> None:
-    if x.shape.rank is not None and x.shape[axis] is not None and x.shape[axis] != size:
-        raise ValueError(f"Expected `{name}` with size {size} on axis {axis}; received shape {tuple(x.shape)}.")
-
-
 def root_relative(pose) -> tf.Tensor:
     """Subtracts the root joint (index 0).
 
@@ -77,7 +72,7 @@ def bones_from_pose(pose) -> tf.Tensor:
       (..., 15, 3) bone vectors, same dtype.
     """
     pose = tf.convert_to_tensor(pose)
-    _check_axis(pose, -2, skeleton.NUM_JOINTS, "pose")
+    shapes.check_axis(pose, -2, skeleton.NUM_JOINTS, "pose")
     matrix = tf.constant(BONE_MATRIX, dtype=pose.dtype)
     return tf.einsum("...jc,jk->...kc", pose, matrix)
 
@@ -92,7 +87,7 @@ def pose_from_bones(bones) -> tf.Tensor:
       (..., 16, 3) root-relative pose (joint 0 = 0); `pose_from_bones(bones_from_pose(x)) == x − x[0]`.
     """
     bones = tf.convert_to_tensor(bones)
-    _check_axis(bones, -2, skeleton.NUM_BONES, "bones")
+    shapes.check_axis(bones, -2, skeleton.NUM_BONES, "bones")
     matrix = tf.constant(INVERSE_BONE_MATRIX, dtype=bones.dtype)
     return tf.einsum("...kc,kj->...jc", bones, matrix)
 
@@ -177,7 +172,8 @@ def axis_angle_to_matrix(axis_angle) -> tf.Tensor:
       (..., 3, 3) rotation matrices; a point p is rotated as R @ p.
     """
     r = tf.convert_to_tensor(axis_angle)
-    _check_axis(r, -1, 3, "axis_angle")
+    shapes.check_axis(r, -1, 3, "axis_angle")
+    # DEVIATION(docs/reference.md §9.17): no +1e-6 in the axis normalisation, so R is exactly orthonormal.
     theta_sq = tf.reduce_sum(tf.square(r), axis=-1)[..., None, None]
     small = theta_sq < 1e-6
     safe_sq = tf.where(small, tf.ones_like(theta_sq), theta_sq)

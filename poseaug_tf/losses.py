@@ -15,7 +15,7 @@ from poseaug_tf import geometry
 # Feedback joint weights and groups of the reference (docs/reference.md §5.3). Joints 0, 7 and 8 are unused.
 FEEDBACK_JOINT_WEIGHTS = np.array([1, 5, 2, 1, 5, 2, 1, 1, 1, 1, 5, 2, 1, 5, 2, 1], np.float32)
 FEEDBACK_GROUPS = ((1, 4, 10, 13), (2, 5, 9, 11, 14), (3, 6, 12, 15))
-# Ratios are divided by the original error plus this; the reference has none (docs/reference.md §9.6).
+# DEVIATION(docs/reference.md §9.6): ratios are divided by the original error plus this; the reference has none.
 RATIO_EPSILON = 1e-8
 
 
@@ -114,11 +114,11 @@ def code_feedback_per_example(
     err_rt,
     *,
     ba_center,
-    ba_half_width=2.0,
-    rt_center=17.0,
-    rt_half_width=15.0,
-    ba_weight=0.1,
-    rt_weight=0.01,
+    ba_half_width,
+    rt_center,
+    rt_half_width,
+    ba_weight,
+    rt_weight,
 ) -> tf.Tensor:
     """The released code's feedback (docs/reference.md §5.3): banded penalties on per-group error ratios.
 
@@ -126,7 +126,7 @@ def code_feedback_per_example(
       err_orig, err_ba, err_rt: (B, 3) grouped errors (`grouped_joint_error`) of the generator's input pair,
         the BA-only pair and the fully augmented pair.
       ba_center: β of the BA band (3 → 5 over the epochs in the reference).
-      ba_half_width, rt_center, rt_half_width, ba_weight, rt_weight: the reference's constants.
+      ba_half_width, rt_center, rt_half_width, ba_weight, rt_weight: band and weights (GANSettings).
 
     Returns:
       (B,) per-example loss (mean over the 3 groups).
@@ -153,7 +153,7 @@ def paper_feedback_per_example(loss_orig, loss_aug, *, beta) -> tf.Tensor:
     return tf.abs(1.0 - tf.exp(loss_aug - beta * loss_orig))
 
 
-def ba_range_per_example(ba_diff: tf.Tensor, *, center=0.205, half_width=0.165) -> tf.Tensor:
+def ba_range_per_example(ba_diff: tf.Tensor, *, center, half_width) -> tf.Tensor:
     """The code's two-sided BA regulariser: band on the per-sample mean of 1 − cos over the 15 bones.
 
     Args:
@@ -165,7 +165,7 @@ def ba_range_per_example(ba_diff: tf.Tensor, *, center=0.205, half_width=0.165) 
     return band_penalty(tf.reduce_mean(ba_diff, axis=-1), center=center, half_width=half_width)
 
 
-def bl_rectified_per_example(blr: tf.Tensor, *, limit=0.1) -> tf.Tensor:
+def bl_rectified_per_example(blr: tf.Tensor, *, limit) -> tf.Tensor:
     """The code's BL regulariser: element-wise rectified L2 of the ratios beyond ±limit, mean over the 9.
 
     Args:

@@ -36,6 +36,13 @@ def exit_on_input_error(program: str, also: tuple[type[BaseException], ...] = ()
         raise SystemExit(1) from None
 
 
+def _without_traceback(message: str) -> str:
+    """ml_collections embeds the traceback of a config file's exception in the flag error: keep its last line."""
+    head, marker, trace = message.partition("Traceback (most recent call last):")
+    lines = [line.strip() for line in trace.splitlines() if line.strip()]
+    return head + lines[-1] if marker and lines else message
+
+
 def absl_flags_parser(program: str):
     """A `flags_parser` for `absl.app.run` that reports a malformed or missing flag in one line (exit code 1)
     instead of absl's "FATAL Flags parsing error" and its usage hint."""
@@ -46,7 +53,7 @@ def absl_flags_parser(program: str):
         try:
             return flags.FLAGS(argv)
         except flags.Error as error:
-            print(f"{program}: error: {one_line(error)}", file=sys.stderr)
+            print(f"{program}: error: {one_line(_without_traceback(str(error)))}", file=sys.stderr)
             raise SystemExit(1) from None
 
     return parse

@@ -248,3 +248,27 @@ def random_pose(rng: np.random.Generator, num: int, *, depth: float = 4.0) -> np
     bones *= rng.uniform(0.1, 0.45, size=(num, 15, 1)) / np.linalg.norm(bones, axis=-1, keepdims=True)
     root = np.stack([rng.uniform(-0.5, 0.5, num), rng.uniform(-0.5, 0.5, num), np.full(num, depth)], axis=-1)
     return bones_to_pose(bones) + root[:, None, :]
+
+
+def project_h36m_batch(points: np.ndarray, intrinsics: np.ndarray) -> np.ndarray:
+    """`project_h36m` per sample: (B, J, 3) points, (B, 9) intrinsics -> (B, J, 2)."""
+    points = np.asarray(points, dtype=np.float64)
+    return np.stack([project_h36m(p, k) for p, k in zip(points, np.asarray(intrinsics))])
+
+
+# docs/reference.md §5.3: per-joint weights of the feedback's grouped error, and the three joint groups.
+FEEDBACK_JOINT_WEIGHTS = np.array([1, 5, 2, 1, 5, 2, 1, 1, 1, 1, 5, 2, 1, 5, 2, 1], np.float64)
+FEEDBACK_GROUPS = ([1, 4, 10, 13], [2, 5, 9, 11, 14], [3, 6, 12, 15])
+
+
+def band_penalty(values, center, half_width) -> np.ndarray:
+    """docs/reference.md §5.3 `diff_range_loss` element-wise term: (v - c)² where (v - c)² > s², else 0."""
+    sq = (np.asarray(values, np.float64) - center) ** 2
+    return sq * (sq > half_width**2)
+
+
+def grouped_joint_error(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """docs/reference.md §5.3: (B, 16, 3) root-relative pred vs absolute target -> (B, 3) weighted group means."""
+    target = np.asarray(target, np.float64)
+    err = np.linalg.norm(np.asarray(pred, np.float64) - (target - target[:, :1]), axis=-1) * FEEDBACK_JOINT_WEIGHTS
+    return np.stack([err[:, g].mean(axis=1) for g in FEEDBACK_GROUPS], axis=1)

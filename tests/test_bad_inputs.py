@@ -379,6 +379,12 @@ CASES = [
         "unknown config field `config.pretrain.foo`",
     ),
     Case(
+        "train-unknown-estimator",
+        "train",
+        fixed("--config=configs/h36m.py:vidopose", "--workdir={case}/w"),
+        "configs/h36m.py: expected an estimator from videopose, mlp, semgcn, stgcn; received 'vidopose'",
+    ),
+    Case(
         "train-out-of-range",
         "train",
         fixed(*SMOKE, "--config.pretrain.epochs=0", "--workdir={case}/w"),
@@ -419,7 +425,7 @@ CASES = [
         "train-cache-dir-is-a-file",
         "train",
         fixed(
-            "--config=configs/h36m_videopose.py",
+            "--config=configs/h36m.py:videopose",
             "--config.data.dir={case}/h36m",
             "--config.data.cache_dir={case}/cache",
             "--workdir={case}/w",
@@ -430,13 +436,13 @@ CASES = [
     Case(
         "train-h36m-missing",
         "train",
-        fixed("--config=configs/h36m_videopose.py", "--config.data.dir={case}/h36m", "--workdir={case}/w"),
+        fixed("--config=configs/h36m.py:videopose", "--config.data.dir={case}/h36m", "--workdir={case}/w"),
         "h36m/data_3d_h36m.npz does not exist",
     ),
     Case(
         "train-h36m-corrupt",
         "train",
-        fixed("--config=configs/h36m_videopose.py", "--config.data.dir={case}/h36m", "--workdir={case}/w"),
+        fixed("--config=configs/h36m.py:videopose", "--config.data.dir={case}/h36m", "--workdir={case}/w"),
         "data_3d_h36m.npz: not a readable npz file",
         h36m_dir_with(b"PK\x03\x04" + bytes(100)),
     ),

@@ -65,8 +65,14 @@ def test_project_matches_reference_on_random_points(rng):
     points = ref.random_pose(rng, 24).astype(np.float32)
     intrinsics = np.stack([_cam0() + rng.normal(scale=0.01, size=9) for _ in range(24)]).astype(np.float32)
     got = camera.project(points, intrinsics).numpy()
-    expected = np.stack([ref.project_h36m(p, k) for p, k in zip(points, intrinsics)])
+    expected = ref.project_h36m_batch(points, intrinsics)
     np.testing.assert_allclose(got, expected, rtol=RTOL32, atol=1e-6)
+    # The NumPy twin (float64 inside, float32 out) on the same points, clamped ones included.
+    far = points.copy()
+    far[:, 3, 0] = 3.0 * far[:, 3, 2]  # x/z = 3: clamped to 1 before distortion
+    np.testing.assert_allclose(
+        camera.project_numpy(far, intrinsics), ref.project_h36m_batch(far, intrinsics), rtol=1e-6, atol=1e-7
+    )
     linear = camera.project_linear(points, intrinsics).numpy()
     expected_linear = np.stack([ref.project_linear(p, k) for p, k in zip(points, intrinsics)])
     np.testing.assert_allclose(linear, expected_linear, rtol=RTOL32, atol=1e-6)

@@ -10,31 +10,11 @@ import tensorflow as tf
 
 from poseaug_tf import evaluation
 from poseaug_tf.data.pose_set import PoseSet
+from tests import numpy_reference as ref
 
 LEFT, RIGHT = [4, 5, 6, 10, 11, 12], [1, 2, 3, 13, 14, 15]  # docs/reference.md §1.2
 SWAP = np.arange(16)
 SWAP[LEFT], SWAP[RIGHT] = RIGHT, LEFT
-
-
-def np_pa_error(pred, target):
-    """docs/reference.md §7 per-sample PA-MPJPE (normalise, SVD of Xᵀ Y, no reflection, rescale), same units."""
-    out = []
-    for y, x in zip(np.asarray(pred, np.float64), np.asarray(target, np.float64)):
-        mu_x, mu_y = x.mean(0), y.mean(0)
-        x0, y0 = x - mu_x, y - mu_y
-        nx, ny = np.linalg.norm(x0), np.linalg.norm(y0)
-        x0, y0 = x0 / nx, y0 / ny
-        u, s, vt = np.linalg.svd(x0.T @ y0)
-        v = vt.T
-        r = v @ u.T
-        if np.linalg.det(r) < 0:
-            v[:, -1] *= -1
-            s[-1] *= -1
-            r = v @ u.T
-        a = s.sum() * nx / ny
-        aligned = a * y @ r + (mu_x - a * mu_y @ r)
-        out.append(np.linalg.norm(aligned - x, axis=-1).mean())
-    return np.array(out)
 
 
 def make_set(pose3d, actions) -> PoseSet:
@@ -60,7 +40,7 @@ def test_score_matches_numpy_on_random_poses(rng):
     p_rel, t_rel = pred32 - pred32[:, :1], target32 - target32[:, :1]
     per_frame = np.linalg.norm(p_rel - t_rel, axis=-1).mean(-1) * 1000.0
     assert result.mpjpe == pytest.approx(per_frame.mean(), rel=1e-6)
-    assert result.pa_mpjpe == pytest.approx(np_pa_error(p_rel, t_rel).mean() * 1000.0, rel=1e-5)
+    assert result.pa_mpjpe == pytest.approx(ref.pa_mpjpe(p_rel, t_rel).mean() * 1000.0, rel=1e-5)
     assert result.pa_mpjpe < result.mpjpe
     np.testing.assert_allclose(
         result.per_joint_mpjpe, np.linalg.norm(p_rel - t_rel, axis=-1).mean(0) * 1000.0, rtol=1e-6, atol=1e-9

@@ -18,7 +18,7 @@ from tensorflow.core.protobuf import saved_model_pb2
 from configs import common
 from poseaug_tf import export, files, serving_contract, skeleton
 from poseaug_tf.data import make_synthetic
-from poseaug_tf.training import networks
+from poseaug_tf.training import networks, run_dir
 from poseaug_tf.user_errors import InputError
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -67,7 +67,7 @@ def exported(tmp_path_factory):
     root = tmp_path_factory.mktemp("export")
     workdir = make_workdir(root / "tiny_run")
     version_dir = export.export_workdir(workdir, output_root=root / "saved_models")
-    model, _ = export.load_estimator(workdir)
+    model, _ = run_dir.load_estimator(workdir)
     x = make_synthetic("source", 37, seed=11).pose2d  # realistic inputs: outputs within ~1 m like real poses
     return version_dir, model, x
 
@@ -295,7 +295,7 @@ def test_next_version_and_bad_arguments(tmp_path):
     with pytest.raises(InputError, match="tflite: expected variants from float32, float16, int8; received int4"):
         export.export_model(None, tmp_path, tflite_variants=("int4",))
     with pytest.raises(ValueError, match="config.json"):
-        export.load_estimator(tmp_path)
+        run_dir.load_estimator(tmp_path)
 
 
 @pytest.mark.slow  # 10-25 s: two export.py processes, each importing TensorFlow

@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from poseaug_tf import figures
 from poseaug_tf.plots import canvas, errors
+from poseaug_tf.training import run_dir
 from tests import fake_workdir
 from tests.fake_workdir import png_size
 
@@ -31,20 +32,20 @@ def test_write_figures_writes_every_png_at_its_fixed_size(workdir):
         assert written[name] == workdir / "figures" / f"{name}.png"
         assert png_size(written[name]) == canvas.expected_pixel_size(name, dpi=DPI)
         assert written[name].stat().st_size > 2000
-    scores, _ = figures.selected_scores(figures.load_run(workdir))
+    scores, _ = figures.selected_scores(run_dir.read_run(workdir))
     assert written["per_action_table"].read_text() == errors.per_action_markdown(scores)
 
 
 def test_selected_scores_follow_the_selection_files(workdir, tmp_path):
     history = fake_workdir.history_records()
-    scores, labels = figures.selected_scores(figures.load_run(workdir))
+    scores, labels = figures.selected_scores(run_dir.read_run(workdir))
     baseline = next(r for r in history if r["stage"] == "pretrain" and r["epoch"] == fake_workdir.BASELINE_EPOCH)
     poseaug = next(r for r in history if r["stage"] == "poseaug" and r["epoch"] == fake_workdir.POSEAUG_EPOCH)
     assert scores == {"baseline": baseline["eval"], "poseaug": poseaug["eval"]}
     assert labels["poseaug"] == f"poseaug (poseaug epoch {fake_workdir.POSEAUG_EPOCH})"
     # Without baseline.json / poseaug.json: PoseAug epoch 0 (the loaded baseline) and the last PoseAug epoch.
     (tmp_path / "history.json").write_text(json.dumps(history))
-    scores, _ = figures.selected_scores(figures.load_run(tmp_path))
+    scores, _ = figures.selected_scores(run_dir.read_run(tmp_path))
     assert scores == {"baseline": history[fake_workdir.PRETRAIN_EPOCHS]["eval"], "poseaug": history[-1]["eval"]}
 
 
@@ -56,18 +57,18 @@ def test_control_and_random_arms_are_selected_from_their_own_stages(workdir, tmp
         history += [dict(r, stage=arm) for r in fake_workdir.history_records(seed=len(arm)) if r["stage"] == "poseaug"]
         (workdir / f"{arm}.json").write_text(json.dumps({"epoch": epoch, "selection": "val"}))
     (workdir / "history.json").write_text(json.dumps(history))
-    scores, labels = figures.selected_scores(figures.load_run(workdir))
+    scores, labels = figures.selected_scores(run_dir.read_run(workdir))
     for arm, epoch in arms.items():
         assert scores[arm] == next(r for r in history if r["stage"] == arm and r["epoch"] == epoch)["eval"]
         assert labels[arm] == f"{arm} ({arm} epoch {epoch})"
-    last = figures.load_run(workdir, selection="last").selection
+    last = run_dir.read_run(workdir, selection="last").selection
     assert last["control"]["epoch"] == last["random"]["epoch"] == fake_workdir.POSEAUG_EPOCHS
     assert "per_joint_errors" in figures.write_figures(workdir, names=["per_joint_errors", "training_curves"], dpi=40)
 
 
 def test_last_selection_uses_the_last_epoch_of_each_stage(workdir):
     history = fake_workdir.history_records()
-    run = figures.load_run(workdir, selection="last")
+    run = run_dir.read_run(workdir, selection="last")
     assert run.selection == {
         "baseline": {"epoch": fake_workdir.PRETRAIN_EPOCHS, "selection": "last"},
         "poseaug": {"epoch": fake_workdir.POSEAUG_EPOCHS, "selection": "last"},
@@ -75,7 +76,7 @@ def test_last_selection_uses_the_last_epoch_of_each_stage(workdir):
     scores, _ = figures.selected_scores(run)
     assert scores == {"baseline": history[fake_workdir.PRETRAIN_EPOCHS - 1]["eval"], "poseaug": history[-1]["eval"]}
     with pytest.raises(ValueError, match="Unknown `selection` 'best'"):
-        figures.load_run(workdir, selection="best")
+        run_dir.read_run(workdir, selection="best")
 
 
 def test_workdir_without_checkpoint_skips_the_augmentor_figures(tmp_path):
@@ -109,7 +110,7 @@ def test_bad_arguments_raise(workdir, tmp_path):
 
 def test_tensorboard_images_write_image_summaries(workdir, tmp_path):
     writer = tf.summary.create_file_writer(str(tmp_path))
-    augmentor = figures.restore_augmentor(figures.load_run(workdir))
+    augmentor = run_dir.load_augmentor(run_dir.read_run(workdir))
     images = figures.tensorboard_images(
         writer,
         {"workdir": workdir, "augmentor": augmentor},

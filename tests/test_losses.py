@@ -12,24 +12,9 @@ import pytest
 import tensorflow as tf
 
 from poseaug_tf import losses
+from tests import numpy_reference as ref
 
 BATCH = 24
-# docs/reference.md §5.3, written out independently of losses.FEEDBACK_* constants.
-JOINT_WEIGHTS = np.array([1, 5, 2, 1, 5, 2, 1, 1, 1, 1, 5, 2, 1, 5, 2, 1], np.float64)
-GROUPS = ([1, 4, 10, 13], [2, 5, 9, 11, 14], [3, 6, 12, 15])
-
-
-def np_band(v, center, half_width):
-    """The reference's diff_range_loss element-wise term: (v − μ)² · 1[(v − μ)² > s²]."""
-    sq = (np.asarray(v, np.float64) - center) ** 2
-    return sq * (sq > half_width**2)
-
-
-def np_grouped_error(pred, target):
-    """(B, 3): weighted Euclidean joint errors (target root-relative), averaged per group."""
-    target_rel = target - target[:, :1]
-    err = np.linalg.norm(pred.astype(np.float64) - target_rel, axis=-1) * JOINT_WEIGHTS
-    return np.stack([err[:, g].mean(axis=1) for g in GROUPS], axis=1)
 
 
 def test_pose_mse_batch_mean_equals_torch_mse_mean(rng):
@@ -89,7 +74,7 @@ def test_grouped_joint_error_matches_numpy(rng):
     target = rng.normal(scale=0.3, size=(BATCH, 16, 3)).astype(np.float32) + np.float32([0.2, 0.1, 5.0])
     ours = losses.grouped_joint_error(tf.constant(pred), tf.constant(target)).numpy()
     assert ours.shape == (BATCH, 3)
-    np.testing.assert_allclose(ours, np_grouped_error(pred, target), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ours, ref.grouped_joint_error(pred, target), rtol=1e-5, atol=1e-6)
 
 
 def test_grouped_joint_error_closed_form_single_joint():
@@ -129,8 +114,8 @@ def test_grouped_joint_error_gradient(rng):
     # d/dpred_j Σ_g mean_{i∈g} w_i ‖e_i‖ = w_j / |g(j)| · e_j / ‖e_j‖ for grouped joints, 0 for joints 0, 7, 8.
     diff = pred.astype(np.float64) - (target - target[:, :1])
     coef = np.zeros(16)
-    for g in GROUPS:
-        coef[g] = JOINT_WEIGHTS[g] / len(g)
+    for g in ref.FEEDBACK_GROUPS:
+        coef[g] = ref.FEEDBACK_JOINT_WEIGHTS[g] / len(g)
     expected = coef[None, :, None] * diff / np.linalg.norm(diff, axis=-1, keepdims=True)
     np.testing.assert_allclose(grad, expected, rtol=1e-4, atol=1e-6)
 
@@ -152,7 +137,7 @@ def test_grouped_joint_error_gradient_finite_at_zero_error(rng):
 def test_band_penalty_values_and_strict_boundary():
     values = tf.constant([0.0, 0.99, 1.0, 1.01, 3.0, 5.0, 5.01, 7.0], tf.float64)
     ours = losses.band_penalty(values, center=3.0, half_width=2.0).numpy()
-    np.testing.assert_allclose(ours, np_band(values.numpy(), 3.0, 2.0), rtol=1e-12)
+    np.testing.assert_allclose(ours, ref.band_penalty(values.numpy(), 3.0, 2.0), rtol=1e-12)
     # Exactly on the edge (|v − μ| = s): not penalised (strict >).
     assert ours[2] == 0.0 and ours[5] == 0.0
     np.testing.assert_allclose(ours[[0, 7]], [9.0, 16.0])
@@ -173,14 +158,18 @@ def test_band_penalty_broadcast_center(rng):
     values = rng.uniform(0.0, 10.0, size=(BATCH, 3)).astype(np.float32)
     centers = np.float32([[2.0, 5.0, 8.0]])
     ours = losses.band_penalty(values, center=centers, half_width=1.5).numpy()
-    np.testing.assert_allclose(ours, np_band(values, centers, 1.5), rtol=1e-5)
+    np.testing.assert_allclose(ours, ref.band_penalty(values, centers, 1.5), rtol=1e-5)
 
 
 def _reference_code_feedback(err_orig, err_ba, err_rt, ba_center):
     """docs/reference.md §5.3: 0.1·band(r_ba; μ_ba, 2) + 0.01·band(r_rt; 17, 15), each a mean over all B×3."""
     r_ba = err_ba / err_orig
     r_rt = err_rt / err_orig
-    return 0.1 * np_band(r_ba, ba_center, 2.0).mean() + 0.01 * np_band(r_rt, 17.0, 15.0).mean()
+    return 0.1 * ref.band_penalty(r_ba, ba_center, 2.0).mean() + 0.01 * ref.band_penalty(r_rt, 17.0, 15.0).mean()
+
+
+# The released code's feedback constants (docs/reference.md §5.3), written out independently of GANSettings.
+REFERENCE_BANDS = dict(ba_half_width=2.0, rt_center=17.0, rt_half_width=15.0, ba_weight=0.1, rt_weight=0.01)
 
 
 def test_code_feedback_batch_mean_equals_reference(rng):
@@ -194,6 +183,7 @@ def test_code_feedback_batch_mean_equals_reference(rng):
             tf.constant(err_ba, tf.float32),
             tf.constant(err_rt, tf.float32),
             ba_center=ba_center,
+            **REFERENCE_BANDS,
         ).numpy()
         assert ours.shape == (BATCH,)
         ref = _reference_code_feedback(err_orig, err_ba, err_rt, ba_center)
@@ -203,14 +193,16 @@ def test_code_feedback_batch_mean_equals_reference(rng):
 
 def test_code_feedback_zero_inside_both_bands():
     err_orig = tf.fill((4, 3), 0.05)
-    ours = losses.code_feedback_per_example(err_orig, 4.0 * err_orig, 20.0 * err_orig, ba_center=3.5)
+    ours = losses.code_feedback_per_example(err_orig, 4.0 * err_orig, 20.0 * err_orig, ba_center=3.5, **REFERENCE_BANDS)
     np.testing.assert_allclose(ours.numpy(), 0.0)
 
 
 def test_code_feedback_closed_form():
     # One sample, ratio_ba = (1, 1, 1) with μ = 4: (1 − 4)² = 9 > 4 → 0.1·9; ratio_rt = (40, 17, 17): 0.01·23²/3.
     err_orig = tf.constant([[0.1, 0.2, 0.05]])
-    ours = losses.code_feedback_per_example(err_orig, err_orig, err_orig * [[40.0, 17.0, 17.0]], ba_center=4.0)
+    ours = losses.code_feedback_per_example(
+        err_orig, err_orig, err_orig * [[40.0, 17.0, 17.0]], ba_center=4.0, **REFERENCE_BANDS
+    )
     np.testing.assert_allclose(ours.numpy(), [0.1 * 9.0 + 0.01 * 23.0**2 / 3.0], rtol=1e-5)
 
 
@@ -230,9 +222,9 @@ def test_ba_range_matches_reference(rng):
     scale = np.repeat([0.01, 0.2, 1.2], BATCH // 3)[:, None]
     ba_diff = (rng.uniform(0.0, 2.0, size=(BATCH, 15)) * scale).astype(np.float32)
     ba_diff[:, 6:8] = 0.0  # the two fixed spine bones
-    ours = losses.ba_range_per_example(tf.constant(ba_diff)).numpy()
+    ours = losses.ba_range_per_example(tf.constant(ba_diff), center=0.205, half_width=0.165).numpy()
     m = ba_diff.astype(np.float64).mean(axis=1)
-    expected = np_band(m, 0.205, 0.165)
+    expected = ref.band_penalty(m, 0.205, 0.165)
     np.testing.assert_allclose(ours, expected, rtol=1e-4, atol=1e-9)
     assert (expected[: BATCH // 3] > 0).all() and (expected[-(BATCH // 3) :] > 0).all()
     assert (expected[BATCH // 3 : 2 * BATCH // 3] == 0).all()
@@ -240,15 +232,15 @@ def test_ba_range_matches_reference(rng):
 
 def test_bl_rectified_is_elementwise(rng):
     blr = rng.uniform(-0.2, 0.2, size=(BATCH, 9)).astype(np.float32)
-    ours = losses.bl_rectified_per_example(tf.constant(blr)).numpy()
+    ours = losses.bl_rectified_per_example(tf.constant(blr), limit=0.1).numpy()
     sq = blr.astype(np.float64) ** 2
     np.testing.assert_allclose(ours, (sq * (sq > 0.01)).mean(axis=1), rtol=1e-5, atol=1e-9)
     # Element-wise, not on the mean: one entry at 0.15, the others 0 → 0.15²/9 (the mean 0.0167 < 0.1).
     one = np.zeros((1, 9), np.float32)
     one[0, 3] = -0.15
-    np.testing.assert_allclose(losses.bl_rectified_per_example(one).numpy(), [0.0225 / 9], rtol=1e-5)
+    np.testing.assert_allclose(losses.bl_rectified_per_example(one, limit=0.1).numpy(), [0.0225 / 9], rtol=1e-5)
     one[0, 3] = 0.09
-    np.testing.assert_allclose(losses.bl_rectified_per_example(one).numpy(), [0.0])
+    np.testing.assert_allclose(losses.bl_rectified_per_example(one, limit=0.1).numpy(), [0.0])
 
 
 def test_paper_rectified(rng):

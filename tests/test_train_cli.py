@@ -38,10 +38,14 @@ def test_validate_names_the_field(path, value, match):
 
 
 def test_every_shipped_config_is_valid():
-    from configs import h36m_mlp, h36m_semgcn, h36m_stgcn, h36m_videopose
+    from configs import h36m
 
-    for module in (synthetic, h36m_mlp, h36m_semgcn, h36m_stgcn, h36m_videopose):
-        common.validate(module.get_config())
+    common.validate(synthetic.get_config())
+    for estimator in h36m.ESTIMATORS:
+        config = h36m.get_config(estimator)
+        common.validate(config)
+        assert config.model.name == estimator
+    assert h36m.get_config("").model.name == "videopose"
     common.validate(synthetic.get_config("smoke"))
 
 

@@ -13,6 +13,7 @@ from absl.testing import flagsaver
 
 from poseaug_tf import figures, visualize
 from poseaug_tf.plots import canvas
+from poseaug_tf.training import run_dir
 from tests import fake_workdir
 from tests.fake_workdir import png_size
 
@@ -77,5 +78,5 @@ def test_figures_of_a_real_smoke_run(tmp_path):
     assert set(written) == set(figures.FIGURE_NAMES) | {"per_action_table"}
     for name in figures.FIGURE_NAMES:
         assert png_size(written[name]) == canvas.expected_pixel_size(name)
-    scores, _ = figures.selected_scores(figures.load_run(tmp_path))
+    scores, _ = figures.selected_scores(run_dir.read_run(tmp_path))
     assert set(scores) == {"baseline", "control", "poseaug"} and "synthetic_target" in scores["poseaug"]

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 import numpy as np
 from absl import logging
 
+from poseaug_tf import camera
 from poseaug_tf.data import h36m_cameras
 from poseaug_tf.data import synthetic_motion as motion
 from poseaug_tf.data.pose_set import PoseSet
@@ -272,7 +273,7 @@ def _place_in_view(
         intrinsics = INTRINSICS[sub["camera_index"]]
         root = _unproject_root(sub["root_x"], sub["root_y"], sub["root_depth_m"], intrinsics)
         points = (body[pending] @ np.swapaxes(rotation, -1, -2) + root[:, None, :]).astype(np.float32)
-        projected = project_numpy(points, intrinsics)
+        projected = camera.project_numpy(points, intrinsics)
         valid = (
             (points[..., 2] > MIN_DEPTH).all(-1)
             & (np.abs(projected[..., 0]) <= 1.0).all(-1)
@@ -311,23 +312,3 @@ def _unproject_root(root_x: np.ndarray, root_y: np.ndarray, depth: np.ndarray, i
     f, c = intrinsics[:, 0:2].astype(np.float64), intrinsics[:, 2:4].astype(np.float64)
     xy = (np.stack([root_x, root_y], axis=-1) - c) / f * depth[:, None]
     return np.concatenate([xy, depth[:, None]], axis=-1)
-
-
-def project_numpy(points_cam: np.ndarray, intrinsics: np.ndarray) -> np.ndarray:
-    """NumPy twin of `camera.project` (distortion and [−1, 1] clamp), computed in float64.
-
-    Args:
-      points_cam: (N, J, 3) camera-frame points, metres.
-      intrinsics: (N, 9) normalised `[fx, fy, cx, cy, k1, k2, k3, p1, p2]`.
-
-    Returns:
-      (N, J, 2) float32 normalised screen coordinates.
-    """
-    points = np.asarray(points_cam, np.float64)
-    intr = np.asarray(intrinsics, np.float64)[:, None, :]
-    f, c, k, p = intr[..., 0:2], intr[..., 2:4], intr[..., 4:7], intr[..., 7:9]
-    ab = np.clip(points[..., :2] / points[..., 2:3], -1.0, 1.0)
-    r2 = np.sum(ab * ab, axis=-1, keepdims=True)
-    radial = 1.0 + k[..., 0:1] * r2 + k[..., 1:2] * r2**2 + k[..., 2:3] * r2**3
-    tangential = np.sum(p * ab, axis=-1, keepdims=True)
-    return (f * (ab * (radial + tangential) + p * r2) + c).astype(np.float32)

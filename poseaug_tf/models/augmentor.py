@@ -29,7 +29,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from poseaug_tf import geometry, skeleton
+from poseaug_tf import geometry, shapes, skeleton
 from poseaug_tf import placement as placement_lib
 from poseaug_tf.models import augmentor_ops
 from poseaug_tf.models.augmentor_ops import AugmentorTrunk
@@ -179,7 +179,7 @@ class PoseAugmentor(keras.Model):
 
     def call(self, pose_3d_cam, training=True, noise=None):
         pose_3d_cam = tf.convert_to_tensor(pose_3d_cam, dtype=self.compute_dtype)
-        _check_shape(pose_3d_cam, (skeleton.NUM_JOINTS, 3), "pose_3d_cam")
+        shapes.check_batch_shape(pose_3d_cam, (skeleton.NUM_JOINTS, 3), "pose_3d_cam")
         batch = tf.shape(pose_3d_cam)[0]
         if noise is None:
             noise = keras.random.normal(
@@ -187,7 +187,7 @@ class PoseAugmentor(keras.Model):
             )
         else:
             noise = tf.convert_to_tensor(noise, dtype=self.compute_dtype)
-            _check_shape(noise, (NUM_NOISE_BRANCHES, self.noise_dim), "noise")
+            shapes.check_batch_shape(noise, (NUM_NOISE_BRANCHES, self.noise_dim), "noise")
         pose_flat = tf.reshape(geometry.root_relative(pose_3d_cam), (batch, _POSE_DIM))
         zeros = tf.zeros((batch, skeleton.NUM_BONES), self.compute_dtype)
 
@@ -253,13 +253,6 @@ class PoseAugmentor(keras.Model):
             placement=None if self.placement is None else self.placement.to_config(),
         )
         return config
-
-
-def _check_shape(x: tf.Tensor, trailing: tuple[int, ...], name: str) -> None:
-    """Static (trace-time) check that `x` is (B, *trailing)."""
-    shape = tuple(x.shape)
-    if len(shape) != len(trailing) + 1 or any(s is not None and s != t for s, t in zip(shape[1:], trailing)):
-        raise ValueError(f"Expected `{name}` of shape (B, {', '.join(map(str, trailing))}); received {shape}.")
 
 
 def _validate_options(

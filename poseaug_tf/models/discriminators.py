@@ -11,7 +11,7 @@ import math
 import keras
 import tensorflow as tf
 
-from poseaug_tf import geometry, skeleton
+from poseaug_tf import geometry, shapes, skeleton
 from poseaug_tf.models import layers
 
 KCS_MODES = ("part", "full")
@@ -125,7 +125,7 @@ class KCSDiscriminator3D(keras.Model):
 
     def call(self, pose_3d):
         pose_3d = tf.convert_to_tensor(pose_3d, dtype=self.compute_dtype)
-        _check_shape(pose_3d, (skeleton.NUM_JOINTS, 3), "pose_3d")
+        shapes.check_batch_shape(pose_3d, (skeleton.NUM_JOINTS, 3), "pose_3d")
         h1 = _lrelu(self.dense1(kcs_features(pose_3d, kcs=self.kcs)))
         h2 = _lrelu(self.dense2(h1))
         h3 = self.dense3(h2) + h1  # PoseAug PosDiscriminator.py: no activation after the residual add.
@@ -169,7 +169,7 @@ class Discriminator2D(keras.Model):
 
     def call(self, pose_2d):
         pose_2d = tf.convert_to_tensor(pose_2d, dtype=self.compute_dtype)
-        _check_shape(pose_2d, (skeleton.NUM_JOINTS, 2), "pose_2d")
+        shapes.check_batch_shape(pose_2d, (skeleton.NUM_JOINTS, 2), "pose_2d")
         dense1, dense2, dense3, dense4, dense5 = self.dense_layers
         d1 = _lrelu(dense1(tf.reshape(pose_2d, (-1, skeleton.NUM_JOINTS * 2))))
         d2 = _lrelu(dense2(d1))
@@ -185,13 +185,6 @@ class Discriminator2D(keras.Model):
         config = super().get_config()
         config.update(hidden_units=self.hidden_units)
         return config
-
-
-def _check_shape(x: tf.Tensor, trailing: tuple[int, ...], name: str) -> None:
-    """Static (trace-time) check that `x` is (B, *trailing)."""
-    shape = tuple(x.shape)
-    if len(shape) != len(trailing) + 1 or any(s is not None and s != t for s, t in zip(shape[1:], trailing)):
-        raise ValueError(f"Expected `{name}` of shape (B, {', '.join(map(str, trailing))}); received {shape}.")
 
 
 def _build(model_class: type[keras.Model], options: dict, valid: tuple[str, ...], what: str) -> keras.Model:

@@ -29,9 +29,6 @@ BN_MOMENTUM = 0.9
 BN_EPSILON = 1e-5
 """PyTorch BatchNorm epsilon."""
 
-ADAM_EPSILON = 1e-8
-"""PyTorch Adam epsilon (Keras default 1e-7)."""
-
 NUM_JOINTS = skeleton.NUM_JOINTS
 """Joints of the H36M-16 skeleton every estimator consumes and produces."""
 
@@ -85,11 +82,6 @@ def torch_default_kernel(seed: int | None = None) -> keras.initializers.Initiali
     (Cin, Cout) Keras' fan_in is Cin, matching PyTorch's ``in_features``.
     """
     return keras.initializers.VarianceScaling(scale=1.0 / 3.0, mode="fan_in", distribution="uniform", seed=seed)
-
-
-def torch_default_bias(fan_in: int, seed: int | None = None) -> keras.initializers.Initializer:
-    """PyTorch default Linear/Conv bias init U(±1/√fan_in); alias of :func:`torch_uniform`."""
-    return torch_uniform(fan_in, seed=seed)
 
 
 def dense(
@@ -219,6 +211,50 @@ def prepend_zero_hip(joints_1_to_15: keras.KerasTensor) -> keras.KerasTensor:
     """(B, 45) joints 1..15 → (B, 16, 3) root-relative pose with an exact-zero hip (joint 0) prepended."""
     padded = keras.ops.pad(joints_1_to_15, [[0, 0], [3, 0]])
     return keras.layers.Reshape((NUM_JOINTS, 3), name="pose_3d_rel", dtype="float32")(padded)
+
+
+def residual_mlp(
+    inputs: keras.KerasTensor,
+    *,
+    width: int,
+    num_blocks: int,
+    dropout_rate: float,
+    synchronized_bn: bool,
+    kernel: str,
+    use_bias: bool,
+    names: tuple[str, str, str],
+) -> keras.KerasTensor:
+    """The residual MLP of VideoPose (1 frame) and SimpleBaseline: (B, 16, 2) → (B, 16, 3), zero hip prepended.
+
+    Flatten (joint-major, as the references' view) → unit(32→C); `num_blocks` × [x + unit(unit(x))]; Dense(C→45)
+    in float32. A unit is Dense(no bias unless `use_bias`) → BN → ReLU → Dropout. Layers are created in this
+    order, so seeded initialisation matches the estimators' own builds.
+
+    Args:
+      inputs: the (B, 16, 2) estimator input.
+      width: C.
+      num_blocks: residual blocks.
+      dropout_rate: rate of every Dropout.
+      synchronized_bn: synchronise BatchNorm statistics across replicas.
+      kernel, use_bias: of the hidden Dense layers (`dense`); the head always has a bias.
+      names: layer-name stems of the first unit, the blocks and the head (weight files use them).
+    """
+    first, block, head = names
+
+    def unit(x, fan_in, prefix):
+        x = dense(width, fan_in=fan_in, kernel=kernel, use_bias=use_bias, name=f"{prefix}_dense")(x)
+        x = batch_norm(synchronized=synchronized_bn, name=f"{prefix}_bn")(x)
+        x = keras.layers.ReLU(name=f"{prefix}_relu")(x)
+        return dropout(dropout_rate, name=f"{prefix}_dropout")(x)
+
+    x = keras.layers.Flatten(name="flatten")(inputs)
+    x = unit(x, NUM_JOINTS * 2, first)
+    for i in range(num_blocks):
+        y = unit(x, width, f"{block}{i}_a")
+        y = unit(y, width, f"{block}{i}_b")
+        x = keras.layers.Add(name=f"{block}{i}_add")([x, y])
+    x = dense((NUM_JOINTS - 1) * 3, fan_in=width, kernel=kernel, name=head, dtype="float32")(x)  # no hip
+    return prepend_zero_hip(x)
 
 
 class Estimator(keras.Model):

@@ -6,9 +6,6 @@ import keras
 
 from poseaug_tf.models import layers
 
-NUM_INPUT_FEATURES = layers.NUM_JOINTS * 2
-NUM_OUTPUT_FEATURES = (layers.NUM_JOINTS - 1) * 3  # the hip is not predicted
-
 
 @keras.saving.register_keras_serializable(package="poseaug_tf")
 class SimpleBaseline(layers.Estimator):
@@ -45,21 +42,17 @@ class SimpleBaseline(layers.Estimator):
             raise ValueError(f"Expected `units` > 0 and `num_stages` >= 0; received {units}, {num_stages}.")
         rate = self.DEFAULT_DROPOUT if dropout_rate is None else dropout_rate
 
-        def unit(x, fan_in, prefix):
-            x = layers.dense(units, fan_in=fan_in, kernel="kaiming", name=f"{prefix}_dense")(x)
-            x = layers.batch_norm(synchronized=synchronized_bn, name=f"{prefix}_bn")(x)
-            x = keras.layers.ReLU(name=f"{prefix}_relu")(x)
-            return layers.dropout(rate, name=f"{prefix}_dropout")(x)
-
         inputs = layers.estimator_input()
-        x = keras.layers.Flatten(name="flatten")(inputs)  # joint-major (B, 32)
-        x = unit(x, NUM_INPUT_FEATURES, "stem")
-        for i in range(num_stages):
-            y = unit(x, units, f"stage{i}_a")
-            y = unit(y, units, f"stage{i}_b")
-            x = keras.layers.Add(name=f"stage{i}_add")([x, y])
-        x = layers.dense(NUM_OUTPUT_FEATURES, fan_in=units, kernel="kaiming", name="head", dtype="float32")(x)
-        outputs = layers.prepend_zero_hip(x)
+        outputs = layers.residual_mlp(
+            inputs,
+            width=units,
+            num_blocks=num_stages,
+            dropout_rate=rate,
+            synchronized_bn=synchronized_bn,
+            kernel="kaiming",
+            use_bias=True,
+            names=("stem", "stage", "head"),
+        )
         kwargs.setdefault("name", "simple_baseline")
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 

@@ -17,7 +17,6 @@ NUM_JOINTS_16 = skeleton.NUM_JOINTS
 NUM_JOINTS_17 = len(skeleton.JOINT_NAMES_17)
 NOSE_INDEX = skeleton.NECK_NOSE_17  # the 17-joint order inserts Neck/Nose between Thorax (8) and Head (10)
 THORAX_16, HEAD_16 = skeleton.JOINT_NAMES.index("Thorax"), skeleton.JOINT_NAMES.index("Head")
-NUM_KERNELS = 4
 
 # 17-joint body graph (0 Hip, 1 RHip, 2 RKnee, 3 RFoot, 4 LHip, 5 LKnee, 6 LFoot, 7 Spine, 8 Thorax, 9 Nose, 10 Head,
 # 11 LShoulder, 12 LElbow, 13 LWrist, 14 RShoulder, 15 RElbow, 16 RWrist).

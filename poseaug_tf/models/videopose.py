@@ -6,9 +6,6 @@ import keras
 
 from poseaug_tf.models import layers
 
-NUM_INPUT_FEATURES = layers.NUM_JOINTS * 2
-NUM_OUTPUT_FEATURES = (layers.NUM_JOINTS - 1) * 3  # the hip is not predicted
-
 
 @keras.saving.register_keras_serializable(package="poseaug_tf")
 class VideoPose(layers.Estimator):
@@ -45,21 +42,17 @@ class VideoPose(layers.Estimator):
             raise ValueError(f"Expected `channels` > 0 and `num_blocks` >= 0; received {channels}, {num_blocks}.")
         rate = self.DEFAULT_DROPOUT if dropout_rate is None else dropout_rate
 
-        def unit(x, fan_in, prefix):
-            x = layers.dense(channels, fan_in=fan_in, kernel="torch", use_bias=False, name=f"{prefix}_dense")(x)
-            x = layers.batch_norm(synchronized=synchronized_bn, name=f"{prefix}_bn")(x)
-            x = keras.layers.ReLU(name=f"{prefix}_relu")(x)
-            return layers.dropout(rate, name=f"{prefix}_dropout")(x)
-
         inputs = layers.estimator_input()
-        x = keras.layers.Flatten(name="flatten")(inputs)  # joint-major (B, 32), as the reference's view
-        x = unit(x, NUM_INPUT_FEATURES, "expand")
-        for i in range(num_blocks):
-            y = unit(x, channels, f"block{i}_a")
-            y = unit(y, channels, f"block{i}_b")
-            x = keras.layers.Add(name=f"block{i}_add")([x, y])
-        x = layers.dense(NUM_OUTPUT_FEATURES, fan_in=channels, kernel="torch", name="shrink", dtype="float32")(x)
-        outputs = layers.prepend_zero_hip(x)
+        outputs = layers.residual_mlp(
+            inputs,
+            width=channels,
+            num_blocks=num_blocks,
+            dropout_rate=rate,
+            synchronized_bn=synchronized_bn,
+            kernel="torch",
+            use_bias=False,
+            names=("expand", "block", "shrink"),
+        )
         kwargs.setdefault("name", "videopose")
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 

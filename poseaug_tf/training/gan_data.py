@@ -79,7 +79,7 @@ def gan_epoch_dataset(
 
     Returns:
       tf.data.Dataset of dicts: "pose_3d" (B, 16, 3), "camera" (B, 9), "real_3d" (B, 16, 3),
-      "real_2d_pose" (B, 16, 3), "real_2d_camera" (B, 9), "noise" (B, 4, 48) standard normal and "unit"
+      "d2d_real_3d" (B, 16, 3), "d2d_real_camera" (B, 9), "noise" (B, 4, 48) standard normal and "unit"
       (B, 6) uniform in [−1, 1) (placements of the random arm and of `d2d_real="replaced"`), all float32.
     """
     n = len(pose_3d)
@@ -105,8 +105,8 @@ def gan_epoch_dataset(
             "pose_3d": gen["pose_3d"],
             "camera": gen["camera"],
             "real_3d": d3d["pose_3d"],
-            "real_2d_pose": d2d["pose_3d"],
-            "real_2d_camera": d2d["camera"],
+            "d2d_real_3d": d2d["pose_3d"],
+            "d2d_real_camera": d2d["camera"],
             "noise": tf.random.stateless_normal([batch_size, *NOISE_SHAPE], seed=noise_seed),
             "unit": tf.random.stateless_uniform(
                 [batch_size, NUM_UNIT_PARAMETERS], seed=noise_seed + _UNIT_STREAM, minval=-1.0, maxval=1.0

@@ -1,14 +1,5 @@
-"""`train_and_evaluate`: pretraining, PoseAug, and the results of both, in one resumable workdir.
-
-Workdir layout (arms: `control`, `poseaug`, `random`, see training/poseaug.py):
-  config.json, run_info.json        resolved config; package/TF versions and data fingerprint
-  history.json                      per-epoch training means and evaluation results of every stage and arm
-  pretrain/ckpt, <arm>/ckpt         tf.train checkpoints (networks, optimisers, pools, RNG states, counters)
-  {pretrain,<arm>}/{best,last}.weights.h5
-  baseline.weights.h5, <arm>.weights.h5   the selected models (validation-best or last; never test-chosen)
-  results.json, results.md          baseline and every arm on every evaluation set
-  tensorboard/                      scalars of every loss, ratio and metric
-  train.log                         the log of every run in this workdir
+"""`train_and_evaluate`: pretraining, PoseAug, and the results of both, in one resumable workdir (layout:
+training/run_dir.py).
 """
 
 from __future__ import annotations
@@ -27,35 +18,26 @@ from absl import logging
 import poseaug_tf
 from poseaug_tf import files
 from poseaug_tf.arms import ARMS
-from poseaug_tf.training import networks, reporting
+from poseaug_tf.training import networks, reporting, run_dir
 from poseaug_tf.training.callbacks import RunCallback
 from poseaug_tf.training.datasets import load_datasets
-from poseaug_tf.training.poseaug import arm_weights, run_poseaug
-from poseaug_tf.training.pretrain import BASELINE_WEIGHTS, run_pretraining
+from poseaug_tf.training.poseaug import run_poseaug
+from poseaug_tf.training.pretrain import run_pretraining
 from poseaug_tf.user_errors import InputError
 
 STAGES = ("pretrain", "poseaug", "both")
 
 
 def _log_to_file(workdir: pathlib.Path) -> None:
-    handler = py_logging.FileHandler(workdir / "train.log")
+    handler = py_logging.FileHandler(workdir / run_dir.LOG)
     handler.setFormatter(py_logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     py_logging.getLogger("absl").addHandler(handler)
 
 
 def _record_run(config, workdir: pathlib.Path, fingerprint: str, strategy) -> None:
-    config_json = workdir / "config.json"
-    previous = files.read_json(config_json)
-    current = config.to_dict()
-    if previous is not None and previous != current:
-        logging.warning(
-            "The config differs from the one this workdir was started with; resuming with the "
-            "new one (old copy kept as config.previous.json)."
-        )
-        reporting.write_json_atomic(workdir / "config.previous.json", previous)
-    reporting.write_json_atomic(config_json, current)
-    reporting.write_json_atomic(
-        workdir / "run_info.json",
+    changed = run_dir.record_config(
+        workdir,
+        config.to_dict(),
         {
             "poseaug_tf": poseaug_tf.__version__,
             "tensorflow": tf.__version__,
@@ -66,10 +48,15 @@ def _record_run(config, workdir: pathlib.Path, fingerprint: str, strategy) -> No
             "started": time.strftime("%Y-%m-%d %H:%M:%S"),
         },
     )
+    if changed:
+        logging.warning(
+            "The config differs from the one this workdir was started with; resuming with the "
+            f"new one (old copy kept as {run_dir.PREVIOUS_CONFIG})."
+        )
 
 
-def _stage_results(history: reporting.History, stage: str, epoch: int, checkpoint: str) -> dict:
-    record = next((r for r in history.stage(stage) if r["epoch"] == epoch), None)
+def _stage_results(history: run_dir.History, stage: str, epoch: int, checkpoint: str) -> dict:
+    record = run_dir.find_record(history.records, stage, epoch)
     if record is None:
         return {}
     return {
@@ -89,25 +76,25 @@ def _oracle(records: list[dict]) -> dict:
     return best
 
 
-def collect_results(workdir: pathlib.Path, history: reporting.History) -> dict:
+def collect_results(workdir: pathlib.Path, history: run_dir.History) -> dict:
     """results.json content from the history and the selection records of every stage and arm.
 
     Every model gets the same fields; an arm also gets its last epoch ("<arm>_last") for comparison.
     """
     results = {"oracle": {}}
-    base = files.read_json(workdir / "baseline.json")
-    if base is not None:
-        name = f"{BASELINE_WEIGHTS} (pretrain epoch {base['epoch']}, selected by {base['selection']})"
-        results["baseline"] = _stage_results(history, "pretrain", base["epoch"], name)
+    selections = run_dir.read_selections(workdir)
+    for model, (stage, epoch) in run_dir.selected_epochs(history.records, selections).items():
+        if stage == run_dir.stage_of(model):
+            rule = selections[model]["selection"]
+            checkpoint = f"{run_dir.weights_path(workdir, model).name} ({stage} epoch {epoch}, selected by {rule})"
+        else:  # the baseline as a stage=poseaug run loaded it
+            checkpoint = f"initial estimator of the {stage} arm"
+        results[model] = _stage_results(history, stage, epoch, checkpoint)
+    if "baseline" in selections:
         results["oracle"]["baseline"] = _oracle(history.stage("pretrain"))
     for arm in ARMS:
-        if not results.get("baseline") and history.stage(arm):
-            results["baseline"] = _stage_results(history, arm, 0, f"initial estimator of the {arm} arm")
-        chosen = files.read_json(workdir / f"{arm}.json")
-        if chosen is None:
+        if arm not in selections:
             continue
-        name = f"{arm_weights(arm)} ({arm} epoch {chosen['epoch']}, selected by {chosen['selection']})"
-        results[arm] = _stage_results(history, arm, chosen["epoch"], name)
         last = max(r["epoch"] for r in history.stage(arm))
         results[f"{arm}_last"] = _stage_results(history, arm, last, f"{arm} last epoch {last}")
         results["oracle"][arm] = _oracle([r for r in history.stage(arm) if r["epoch"] > 0])
@@ -141,7 +128,7 @@ def train_and_evaluate(
         raise ValueError(f"Unknown `stage` {config.stage!r}; valid: {', '.join(STAGES)}.")
     arms = parse_arms(config.arms)
     workdir = files.check_folder(workdir, "workdir")
-    baseline = workdir / BASELINE_WEIGHTS
+    baseline = run_dir.weights_path(workdir, "baseline")
     if config.stage == "poseaug" and not (baseline.exists() or config.poseaug.pretrained):
         raise InputError(
             f"stage=poseaug needs pretrained weights: {baseline} does not exist and "
@@ -177,8 +164,8 @@ def _train_and_evaluate(
         for path in files.remove_stale_temporaries(workdir):
             logging.info("Removed %s, left by an interrupted write.", path)
     _record_run(config, workdir, datasets.fingerprint(), strategy)
-    history = reporting.History(workdir)
-    writer = tf.summary.create_file_writer(str(workdir / "tensorboard"))
+    history = run_dir.History(workdir)
+    writer = tf.summary.create_file_writer(str(workdir / run_dir.TENSORBOARD))
     if config.stage in ("pretrain", "both"):
         baseline = run_pretraining(config, workdir, strategy, datasets, history, writer)
     if config.stage in ("poseaug", "both"):
@@ -186,8 +173,8 @@ def _train_and_evaluate(
             run_poseaug(config, workdir, strategy, datasets, history, writer, baseline, arm=arm, callbacks=callbacks)
     writer.flush()
     results = collect_results(workdir, history)
-    reporting.write_json_atomic(workdir / "results.json", results)
-    files.write_text_atomic(workdir / "results.md", reporting.results_markdown(results))
+    run_dir.write_json(workdir / run_dir.RESULTS, results)
+    files.write_text_atomic(workdir / run_dir.RESULTS_TABLE, reporting.results_markdown(results))
     for callback in callbacks:
         callback.on_run_end(workdir=workdir, datasets=datasets)
     return results

@@ -23,19 +23,14 @@ from poseaug_tf import files
 from poseaug_tf import placement as placement_lib
 from poseaug_tf.arms import ARMS
 from poseaug_tf.data.pipeline import train_dataset
-from poseaug_tf.training import gan_data, networks, reporting, steps
+from poseaug_tf.training import gan_data, networks, reporting, run_dir, steps
 from poseaug_tf.training.callbacks import RunCallback
 from poseaug_tf.training.datasets import Datasets, Evaluator
-from poseaug_tf.training.epoch import NonFiniteLossError, run_epoch
+from poseaug_tf.training.gan_settings import GANSettings
+from poseaug_tf.training.passes import NonFiniteLossError, run_pass
 from poseaug_tf.training.selection import SelectionState
 
 ESTIMATOR_BATCHES = ("separate", "mixed", "added")
-PLACEMENT_FILE = "placement.json"  # <workdir>/<arm>/: the measured ranges of the bounded RT and random arm
-
-
-def arm_weights(arm: str) -> str:
-    """File name of an arm's selected model in the workdir (written by SelectionState.publish(stem=arm))."""
-    return f"{arm}.weights.h5"
 
 
 def uses_placement(config: ml_collections.ConfigDict, arm: str) -> bool:
@@ -45,18 +40,6 @@ def uses_placement(config: ml_collections.ConfigDict, arm: str) -> bool:
 
 class CollapseError(RuntimeError):
     """The adversarial game collapsed (e.g. almost no augmented pose stays in the image)."""
-
-
-def gan_settings(
-    config: ml_collections.ConfigDict, placement: placement_lib.Placement | None = None
-) -> steps.GANSettings:
-    a = config.poseaug
-    fields = {f for f in steps.GANSettings.__dataclass_fields__}
-    values = {k: a[k] for k in fields if k in a}
-    # DEVIATION(docs/reference.md §3.1) with use_ba=False (default): D3d judges the BA pose, which without BA is
-    # the source pose itself: nothing for it to learn or to teach the generator, so it is not run.
-    values["use_d3d"] = a.use_d3d and a.use_ba
-    return steps.GANSettings(**values, placement=placement)
 
 
 def measure_placement(config: ml_collections.ConfigDict, pose_3d) -> placement_lib.Placement:
@@ -122,12 +105,12 @@ class PoseAugStage:
         self.config, self.strategy, self.datasets, self.arm = config, strategy, datasets, arm
         self.dir = workdir / arm
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.restarts_path = self.dir / "restarts.json"
+        self.restarts_path = self.dir / run_dir.RESTARTS
         self.restarts = files.read_json(self.restarts_path, default=0)
         self.placement = None
         if uses_placement(config, arm):
             self.placement = measure_placement(config, datasets.train.pose3d)
-            reporting.write_json_atomic(self.dir / PLACEMENT_FILE, self.placement.to_config())
+            run_dir.write_json(self.dir / run_dir.PLACEMENT, self.placement.to_config())
             logging.info("%s: placement %s", arm, self.placement)
         self._identity = None  # the control's pairs, built on first use
         replicas = strategy.num_replicas_in_sync
@@ -141,7 +124,7 @@ class PoseAugStage:
         self.ckpt = networks.training_checkpoint(
             state=self.state, iteration=self.iteration, **self.nets.checkpoint_items()
         )
-        self.manager = tf.train.CheckpointManager(self.ckpt, self.dir / "ckpt", max_to_keep=2)
+        self.manager = tf.train.CheckpointManager(self.ckpt, self.dir / run_dir.CHECKPOINTS, max_to_keep=2)
         if self.manager.latest_checkpoint:
             networks.restore_checkpoint(self.ckpt, self.manager.latest_checkpoint)
             logging.info("%s: resumed from %s (epoch %d).", arm, self.manager.latest_checkpoint, int(self.state.epoch))
@@ -150,7 +133,7 @@ class PoseAugStage:
             estimator.load_weights(start)
             logging.info("%s: estimator initialised from %s.", arm, start)
             self.manager.save()  # epoch 0: the rollback target of a collapse in epoch 1
-        self.settings = gan_settings(config, self.placement)
+        self.settings = GANSettings.from_config(config.poseaug, self.placement)
         self._gan_steps = {}
         self._random_step = None
         self.p_step = steps.distribute(
@@ -220,7 +203,7 @@ class PoseAugStage:
         total = len(self.datasets.train) // a.batch_size
         buffer = _Buffer(total * a.batch_size)
         zero = tf.constant(0.0, tf.float32)
-        metrics = run_epoch(
+        metrics = run_pass(
             self._random_step,
             self.strategy.experimental_distribute_dataset(self._gan_dataset(epoch, seed)),
             total=total,
@@ -253,7 +236,7 @@ class PoseAugStage:
             counter[0] += 1
             return compiled(batch, *args)
 
-        metrics = run_epoch(
+        metrics = run_pass(
             step,
             self.strategy.experimental_distribute_dataset(ds),
             total=total,
@@ -280,7 +263,7 @@ class PoseAugStage:
             )
             return {}
         ds = train_dataset(pose_set, batch_size=bs, seed=seed * 1013 + epoch)
-        out = run_epoch(
+        out = run_pass(
             self.p_step,
             self.strategy.experimental_distribute_dataset(ds),
             total=len(pose_set) // bs,
@@ -317,7 +300,7 @@ class PoseAugStage:
         ds = tf.data.Dataset.zip(real_ds, aug_ds).map(
             lambda r, f: {k: tf.concat([r[k], f[k]], 0) for k in ("pose_2d", "pose_3d")}
         )
-        out = run_epoch(
+        out = run_pass(
             self.p_step,
             self.strategy.experimental_distribute_dataset(ds),
             total=passes * (len(real) // n_real),
@@ -365,7 +348,7 @@ class PoseAugStage:
             raise type(error)(
                 f"{str(error).rstrip('.')}; gave up after {self.config.poseaug.max_restarts} rollbacks."
             ) from error
-        reporting.write_json_atomic(self.restarts_path, self.restarts)
+        run_dir.write_json(self.restarts_path, self.restarts)
         networks.restore_checkpoint(self.ckpt, self.manager.latest_checkpoint)
         logging.warning(
             "%s epoch %d: %s. Rolled back to epoch %d with a new seed (restart %d of %d).",
@@ -383,7 +366,7 @@ def run_poseaug(
     workdir: pathlib.Path,
     strategy,
     datasets: Datasets,
-    history: reporting.History,
+    history: run_dir.History,
     writer: tf.summary.SummaryWriter,
     baseline: pathlib.Path,
     *,
@@ -416,4 +399,4 @@ def run_poseaug(
             stage.dir, stage.nets.estimator, epoch, results["validation"].mpjpe, eligible=epoch > config.poseaug.warmup
         )
         stage.manager.save()
-    stage.state.publish(stage.nets.estimator, stage.dir, workdir, stem=arm, selection=config.selection)
+    stage.state.publish(stage.nets.estimator, stage.dir, workdir, name=arm, selection=config.selection)

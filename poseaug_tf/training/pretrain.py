@@ -9,12 +9,10 @@ import tensorflow as tf
 from absl import logging
 
 from poseaug_tf.data.pipeline import train_dataset
-from poseaug_tf.training import networks, reporting, steps
+from poseaug_tf.training import networks, reporting, run_dir, steps
 from poseaug_tf.training.datasets import Datasets, Evaluator
-from poseaug_tf.training.epoch import run_epoch
+from poseaug_tf.training.passes import run_pass
 from poseaug_tf.training.selection import SelectionState
-
-BASELINE_WEIGHTS = "baseline.weights.h5"  # written by SelectionState.publish(stem="baseline")
 
 
 def run_pretraining(
@@ -22,7 +20,7 @@ def run_pretraining(
     workdir: pathlib.Path,
     strategy: tf.distribute.Strategy,
     datasets: Datasets,
-    history: reporting.History,
+    history: run_dir.History,
     writer: tf.summary.SummaryWriter,
 ) -> pathlib.Path:
     """Trains (or resumes) the baseline and writes `<workdir>/baseline.weights.h5`.
@@ -31,7 +29,7 @@ def run_pretraining(
       Path of the selected baseline weights.
     """
     p = config.pretrain
-    stage_dir = workdir / "pretrain"
+    stage_dir = workdir / run_dir.stage_of("baseline")
     stage_dir.mkdir(parents=True, exist_ok=True)
     with strategy.scope():
         estimator = networks.build_estimator(
@@ -41,7 +39,7 @@ def run_pretraining(
         optimizer.build(estimator.trainable_variables)
         state = SelectionState()
     ckpt = networks.training_checkpoint(estimator=estimator, optimizer=optimizer, state=state)
-    manager = tf.train.CheckpointManager(ckpt, stage_dir / "ckpt", max_to_keep=2)
+    manager = tf.train.CheckpointManager(ckpt, stage_dir / run_dir.CHECKPOINTS, max_to_keep=2)
     if manager.latest_checkpoint:
         networks.restore_checkpoint(ckpt, manager.latest_checkpoint)
         logging.info("Pretraining: resumed from %s (epoch %d).", manager.latest_checkpoint, int(state.epoch))
@@ -51,7 +49,7 @@ def run_pretraining(
     num_batches = len(datasets.train) // p.batch_size
     for epoch in range(int(state.epoch) + 1, p.epochs + 1):
         ds = train_dataset(datasets.train, batch_size=p.batch_size, seed=config.seed * 1009 + epoch)
-        train = run_epoch(
+        train = run_pass(
             step,
             strategy.experimental_distribute_dataset(ds),
             total=num_batches,
@@ -64,4 +62,4 @@ def run_pretraining(
         )
         state.update(stage_dir, estimator, epoch, results["validation"].mpjpe)
         manager.save()
-    return state.publish(estimator, stage_dir, workdir, stem="baseline", selection=config.selection)
+    return state.publish(estimator, stage_dir, workdir, name="baseline", selection=config.selection)

@@ -1,55 +1,17 @@
-"""Run records: atomic JSON files, the per-epoch history, TensorBoard scalars and the results tables."""
+"""Run reporting: history records of an epoch, TensorBoard scalars, the log line and the results tables."""
 
 from __future__ import annotations
 
-import json
-import pathlib
 from collections.abc import Mapping
 from typing import Any
 
 import tensorflow as tf
 from absl import logging
 
-from poseaug_tf import files
 from poseaug_tf.arms import MODELS
+from poseaug_tf.training.run_dir import History
 
 RESULT_KEYS = ("mpjpe", "pa_mpjpe", "pck", "auc", "frames")
-
-
-def write_json_atomic(path: pathlib.Path, payload: Any) -> None:
-    """Writes JSON through `files.atomic_path`, so a crash never leaves a truncated file."""
-    with files.atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, default=_jsonable))
-
-
-def _jsonable(value):
-    if hasattr(value, "item"):
-        return value.item()
-    if isinstance(value, (set, tuple)):
-        return list(value)
-    raise TypeError(f"Not JSON serialisable: {type(value).__name__}")
-
-
-class History:
-    """Per-epoch records of a run (`<workdir>/history.json`), appended after each epoch and reloaded on resume.
-
-    A record: {"stage": "pretrain"|"poseaug", "epoch": int, "train": {metric: mean}, "eval": {set: {...}}}.
-    """
-
-    def __init__(self, workdir: pathlib.Path):
-        self.path = pathlib.Path(workdir) / "history.json"
-        self.records: list[dict] = files.read_json(self.path, default=[])
-
-    def truncate(self, stage: str, epoch: int) -> None:
-        """Drops records of `stage` after `epoch` (epochs redone after a resume or a rollback)."""
-        self.records = [r for r in self.records if not (r["stage"] == stage and r["epoch"] > epoch)]
-
-    def append(self, record: dict) -> None:
-        self.records.append(record)
-        write_json_atomic(self.path, self.records)
-
-    def stage(self, stage: str) -> list[dict]:
-        return [r for r in self.records if r["stage"] == stage]
 
 
 def write_scalars(writer: tf.summary.SummaryWriter, prefix: str, values: Mapping[str, float], step: int) -> None:

@@ -8,14 +8,7 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from poseaug_tf import files
-from poseaug_tf.training import reporting
-
-
-def save_weights_atomic(model: keras.Model, path: pathlib.Path) -> None:
-    """`model.save_weights` through a temporary file, so an interruption never leaves a truncated file."""
-    with files.atomic_path(path) as tmp:
-        model.save_weights(tmp)
+from poseaug_tf.training import run_dir
 
 
 class SelectionState(tf.Module):
@@ -32,29 +25,33 @@ class SelectionState(tf.Module):
     ) -> None:
         """Saves `last` (and `best` when an eligible epoch improved validation) weights; commit with the
         checkpoint after."""
-        save_weights_atomic(model, stage_dir / "last.weights.h5")
+        run_dir.save_weights(model, stage_dir / run_dir.STAGE_WEIGHTS["last"])
         if eligible and val_mpjpe < float(self.best_val):
-            save_weights_atomic(model, stage_dir / "best.weights.h5")
+            run_dir.save_weights(model, stage_dir / run_dir.STAGE_WEIGHTS["best"])
             self.best_val.assign(val_mpjpe)
             self.best_epoch.assign(epoch)
         self.epoch.assign(epoch)
 
     def selected(self, selection: str) -> tuple[str, int]:
         """(weights file name, epoch) of the reported model; never chosen on a test set."""
+        # DEVIATION(docs/reference.md §9.2): the reference keeps the epoch that scores best on the test set.
         if selection == "val" and int(self.best_epoch) > 0:
-            return "best.weights.h5", int(self.best_epoch)
+            return run_dir.STAGE_WEIGHTS["best"], int(self.best_epoch)
         if selection in ("val", "last"):  # "val" before any eligible epoch (only warm-up epochs ran): last
-            return "last.weights.h5", int(self.epoch)
+            return run_dir.STAGE_WEIGHTS["last"], int(self.epoch)
         raise ValueError(f"Unknown `selection` {selection!r}; valid: 'val', 'last'.")
 
     def publish(
-        self, model: keras.Model, stage_dir: pathlib.Path, workdir: pathlib.Path, *, stem: str, selection: str
+        self, model: keras.Model, stage_dir: pathlib.Path, workdir: pathlib.Path, *, name: str, selection: str
     ) -> pathlib.Path:
-        """Loads the selected weights into `model` and writes `<workdir>/<stem>.weights.h5` and `<stem>.json`."""
+        """Loads the selected weights into `model`; publishes them as `<workdir>/<name>.weights.h5` and `<name>.json`.
+
+        `name`: the reported model (arms.MODELS).
+        """
         weights, epoch = self.selected(selection)
         model.load_weights(stage_dir / weights)
-        path = workdir / f"{stem}.weights.h5"
-        save_weights_atomic(model, path)
-        reporting.write_json_atomic(workdir / f"{stem}.json", {"epoch": epoch, "selection": selection})
-        logging.info("%s: epoch %d selected by %s → %s", stem, epoch, selection, path)
+        path = run_dir.weights_path(workdir, name)
+        run_dir.save_weights(model, path)
+        run_dir.write_selection(workdir, name, epoch, selection)
+        logging.info("%s: epoch %d selected by %s → %s", name, epoch, selection, path)
         return path

@@ -21,7 +21,6 @@ def test_constants_match_pytorch():
     assert layers.LEAKY_SLOPE == 0.01
     assert layers.BN_MOMENTUM == 0.9  # PyTorch momentum 0.1 expressed as Keras' weight of the old statistic
     assert layers.BN_EPSILON == 1e-5
-    assert layers.ADAM_EPSILON == 1e-8
 
 
 def test_batch_norm_settings():
@@ -184,3 +183,29 @@ def test_dropout_rng_state_is_in_the_checkpoint(tmp_path):
     for a, b in zip(uninterrupted, resumed):
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(uninterrupted[0], uninterrupted[1])  # the masks do change from call to call
+
+
+@pytest.mark.parametrize("use_bias", [False, True])
+def test_residual_mlp_structure(use_bias):
+    inputs = layers.estimator_input()
+    outputs = layers.residual_mlp(
+        inputs,
+        width=8,
+        num_blocks=2,
+        dropout_rate=0.0,
+        synchronized_bn=False,
+        kernel="torch",
+        use_bias=use_bias,
+        names=("in", "blk", "out"),
+    )
+    model = keras.Model(inputs, outputs)
+    dense = {layer.name: layer for layer in model.layers if isinstance(layer, keras.layers.Dense)}
+    assert list(dense) == ["in_dense", "blk0_a_dense", "blk0_b_dense", "blk1_a_dense", "blk1_b_dense", "out"]
+    assert [dense[n].use_bias for n in list(dense)[:-1]] == [use_bias] * 5 and dense["out"].use_bias
+    assert [tuple(d.kernel.shape) for d in dense.values()] == [(32, 8)] + [(8, 8)] * 4 + [(8, 45)]
+    # Two residual additions; hidden widths 32 → 8 (+2 blocks) → 45 parameters: the count in closed form.
+    assert sum(isinstance(layer, keras.layers.Add) for layer in model.layers) == 2
+    bias = 8 * 5 if use_bias else 0
+    assert model.count_params() == 32 * 8 + 4 * 8 * 8 + bias + 5 * 4 * 8 + 8 * 45 + 45
+    pose = model(np.random.default_rng(0).normal(size=(3, 16, 2)).astype("float32")).numpy()
+    assert pose.shape == (3, 16, 3) and np.all(pose[:, 0] == 0.0)

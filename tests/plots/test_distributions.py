@@ -150,3 +150,23 @@ def test_distribution_figure_png_has_the_fixed_size(tmp_path, rng):
     path = canvas.save_png(fig, tmp_path / "d.png")
     assert png_size(path) == canvas.expected_pixel_size("distributions")
     assert path.stat().st_size > 5000
+
+
+def test_distribution_figure_draws_each_sets_histograms(rng):
+    """The data behind every panel: the top row shows the viewpoint histogram, the bottom row the position one
+    (transposed for imshow, empty bins masked), and a root-relative set has no position image."""
+    poses = np.stack([on_axis(facing_camera_pose(rng), rot_y(y)) for y in rng.uniform(-180, 180, 40)])
+    sets = {"source": poses, "relative": poses - poses[:, :1]}
+    absolute = {"relative": False}
+    fig = distributions.distribution_figure(sets, absolute=absolute)
+    h = distributions.distribution_histograms(sets, absolute=absolute)
+    panels = fig.axes[:4]  # 2 × 2 grid, row-major; the colour bars follow
+    for col, name in enumerate(sets):
+        (view_image,) = panels[col].get_images()
+        np.testing.assert_array_equal(view_image.get_array().filled(0.0), h["view"][name].T)
+        assert panels[col].get_title().startswith(f"{name}\nN = 40")
+    (position_image,) = panels[2].get_images()
+    np.testing.assert_array_equal(position_image.get_array().filled(0.0), h["position"]["source"].T)
+    assert h["position"]["relative"] is None and not panels[3].get_images()
+    assert position_image.get_extent() == [*h["position_ranges"][0], *h["position_ranges"][1]]
+    assert panels[2].yaxis_inverted() and not panels[0].yaxis_inverted()  # image y points down

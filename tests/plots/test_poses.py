@@ -66,3 +66,22 @@ def test_augmentation_figure_size_and_validation(tmp_path, rng):
         poses.augmentation_figure({k: v for k, v in p3.items() if k != "BL"}, p2)
     with pytest.raises(ValueError, match="same non-zero number of samples"):
         poses.augmentation_figure(p3 | {"BA": p3["BA"][:1]}, p2)
+
+
+def test_augmentation_figure_draws_each_stage_of_each_sample_in_its_panel(rng):
+    """Row r, column c holds sample r of stage c: 3D panels first, then the 2D panels in the same stage order."""
+    p3 = {s: rng.normal(size=(2, 16, 3)) + [0, 0, 5] for s in poses.STAGES}
+    p2 = {s: rng.uniform(-1, 1, size=(2, 16, 2)) for s in poses.STAGES}
+    fig = poses.augmentation_figure(p3, p2, notes={"RT": ["12°", "34°"]}, dpi=20)
+    columns = 2 * len(poses.STAGES)
+    first_bone = next(c for c, p in enumerate(skeleton.PARENTS) if p >= 0)
+    parent = skeleton.PARENTS[first_bone]
+    for row in range(2):
+        for col, stage in enumerate(poses.STAGES):
+            ax3, ax2 = fig.axes[row * columns + 2 * col], fig.axes[row * columns + 2 * col + 1]
+            rel = p3[stage][row] - p3[stage][row][0]
+            xs, _, _ = ax3.lines[0].get_data_3d()
+            np.testing.assert_allclose(xs, rel[[parent, first_bone], 0])
+            np.testing.assert_allclose(np.stack(ax2.lines[0].get_data(), -1), p2[stage][row][[parent, first_bone]])
+            assert ax3.get_title() == (f"{stage} 3D" if row == 0 else "")
+        assert [t.get_text() for t in fig.axes[row * columns + 2 * 3].texts] == [["12°", "34°"][row]]

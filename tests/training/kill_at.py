@@ -37,11 +37,11 @@ def install(point: str) -> None:
     kind, _, count = point.partition(":")
     count = int(count)
     if kind == "batch":
-        from poseaug_tf.training import epoch
+        from poseaug_tf.training import passes
 
-        progress = epoch.progress
+        progress = passes.progress
         hook = _kill_on_call(count, lambda batch: batch)
-        epoch.progress = lambda iterable, **kwargs: (hook(b) for b in progress(iterable, **kwargs))
+        passes.progress = lambda iterable, **kwargs: (hook(b) for b in progress(iterable, **kwargs))
     elif kind == "checkpoint":
         from tensorflow.python.ops import gen_io_ops
 

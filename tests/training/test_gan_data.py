@@ -119,7 +119,7 @@ def test_gan_epoch_dataset_permutations_and_pairing():
     assert len(batches) == n // batch
     assert all(b["pose_3d"].shape == (batch, 16, 3) and b["noise"].shape == (batch, 4, 48) for b in batches)
     orders = {}
-    for key, cam_key in (("pose_3d", "camera"), ("real_3d", None), ("real_2d_pose", "real_2d_camera")):
+    for key, cam_key in (("pose_3d", "camera"), ("real_3d", None), ("d2d_real_3d", "d2d_real_camera")):
         ids = epoch[key][:, 0, 0].astype(int)
         # Each row is an input row, every sample at most once, 64 of the 70 used.
         np.testing.assert_array_equal(epoch[key], pose[ids])
@@ -127,11 +127,11 @@ def test_gan_epoch_dataset_permutations_and_pairing():
         if cam_key:
             np.testing.assert_array_equal(epoch[cam_key], cam[ids])
         orders[key] = ids
-    assert epoch["real_2d_pose"].shape == (64, 16, 3)
+    assert epoch["d2d_real_3d"].shape == (64, 16, 3)
     # Three independent shuffles, not one permutation reused (nor the identity).
     assert not np.array_equal(orders["pose_3d"], orders["real_3d"])
-    assert not np.array_equal(orders["pose_3d"], orders["real_2d_pose"])
-    assert not np.array_equal(orders["real_3d"], orders["real_2d_pose"])
+    assert not np.array_equal(orders["pose_3d"], orders["d2d_real_3d"])
+    assert not np.array_equal(orders["real_3d"], orders["d2d_real_3d"])
     assert not np.array_equal(orders["pose_3d"], np.arange(64))
 
 
@@ -184,7 +184,7 @@ def test_gan_epoch_dataset_swaps_as_gathered_like_the_whole_set_swap(source):
     rows = swap_rows(len(pose), np.random.default_rng(5))
     on_the_fly, _ = collect(gan_epoch_dataset(pose, cam, batch_size=32, seed=1, epoch=3, swap=rows))
     upfront, _ = collect(gan_epoch_dataset(swapped, cam, batch_size=32, seed=1, epoch=3))
-    for key in ("pose_3d", "real_3d", "real_2d_pose", "camera", "noise"):
+    for key in ("pose_3d", "real_3d", "d2d_real_3d", "camera", "noise"):
         np.testing.assert_allclose(on_the_fly[key], upfront[key], atol=1e-6, err_msg=key)
     assert not np.allclose(
         on_the_fly["pose_3d"],

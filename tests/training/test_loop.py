@@ -14,7 +14,7 @@ import pytest
 
 from configs import synthetic
 from poseaug_tf import export, serving_contract
-from poseaug_tf.training import loop, reporting
+from poseaug_tf.training import loop, run_dir
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
@@ -50,7 +50,7 @@ def test_train_and_evaluate_smoke(tmp_path):
     assert list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
     assert (tmp_path / "pretrain" / "ckpt" / "checkpoint").is_file()
     assert (tmp_path / "poseaug" / "ckpt" / "checkpoint").is_file()
-    history = reporting.History(tmp_path)
+    history = run_dir.History(tmp_path)
     assert [r["epoch"] for r in history.stage("pretrain")] == [1, 2]
     assert [r["epoch"] for r in history.stage("poseaug")] == [0, 1, 2, 3]
     assert [r["epoch"] for r in history.stage("control")] == [0, 1, 2, 3]
@@ -110,7 +110,7 @@ def test_resume_after_kill_9_is_exact(tmp_path):
     for point in KILL_POINTS:
         killed = subprocess.run(_train_command(workdir, point), cwd=REPO, capture_output=True, text=True, timeout=900)
         assert killed.returncode == -signal.SIGKILL, (point, killed.returncode, killed.stderr[-3000:])
-        stages_reached |= {r["stage"] for r in reporting.History(workdir).records}
+        stages_reached |= {r["stage"] for r in run_dir.History(workdir).records}
         if point.startswith("checkpoint"):
             assert list(workdir.rglob("ckpt-*_temp")), f"{point} left no unfinished checkpoint"
     assert {"pretrain", "control"} <= stages_reached
@@ -119,7 +119,7 @@ def test_resume_after_kill_9_is_exact(tmp_path):
     log = (workdir / "train.log").read_text()
     assert "resumed from" in log and "left by an interrupted write" in log
     assert not list(workdir.rglob("ckpt-*_temp")) and not list(workdir.rglob(".tmp-*"))
-    history = reporting.History(workdir)
+    history = run_dir.History(workdir)
     assert [r["epoch"] for r in history.stage("pretrain")] == [1, 2]
     assert [r["epoch"] for r in history.stage("poseaug")] == [0, 1, 2, 3]
     assert _run_files(workdir) == _run_files(reference)

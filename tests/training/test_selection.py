@@ -23,7 +23,7 @@ def test_best_is_chosen_among_eligible_epochs_only(tmp_path):
     assert state.selected("val") == ("best.weights.h5", 3)
     assert state.selected("last") == ("last.weights.h5", 4)
     target = _model(0.0)
-    path = state.publish(target, tmp_path, tmp_path, stem="poseaug", selection="val")
+    path = state.publish(target, tmp_path, tmp_path, name="poseaug", selection="val")
     assert path == tmp_path / "poseaug.weights.h5" and path.exists()
     np.testing.assert_array_equal(target.layers[0].bias.numpy(), [3.0])  # epoch 3's weights were loaded
     assert json.loads((tmp_path / "poseaug.json").read_text()) == {"epoch": 3, "selection": "val"}

@@ -22,35 +22,13 @@ from poseaug_tf import models
 from poseaug_tf.data.synthetic import make_synthetic
 from poseaug_tf.training import networks, steps
 from poseaug_tf.training.gan_data import gan_epoch_dataset
+from poseaug_tf.training.gan_settings import GANSettings
 from poseaug_tf.training.pools import FakePool
+from tests import numpy_reference as numpy_ref
 
 BATCH = 32
-JOINT_WEIGHTS = np.array([1, 5, 2, 1, 5, 2, 1, 1, 1, 1, 5, 2, 1, 5, 2, 1], np.float64)
-GROUPS = ([1, 4, 10, 13], [2, 5, 9, 11, 14], [3, 6, 12, 15])
 BA_CENTER, BETA = 3.12, 2.0
 POOL_CAPACITY = 1024
-
-
-def np_project(points, intrinsics):
-    """docs/reference.md §1.5 distorted projection with the [−1, 1] clamp, vectorised: (B, J, 3), (B, 9) → (B, J, 2)."""
-    points = np.asarray(points, np.float64)
-    k = np.asarray(intrinsics, np.float64)[:, None, :]
-    ab = np.clip(points[..., :2] / points[..., 2:3], -1.0, 1.0)
-    r2 = (ab**2).sum(-1, keepdims=True)
-    radial = 1 + k[..., 4:5] * r2 + k[..., 5:6] * r2**2 + k[..., 6:7] * r2**3
-    tan = (k[..., 7:9] * ab).sum(-1, keepdims=True)
-    dist = ab * (radial + tan) + k[..., 7:9] * r2
-    return k[..., 0:2] * dist + k[..., 2:4]
-
-
-def np_band(v, center, half_width):
-    sq = (np.asarray(v, np.float64) - center) ** 2
-    return sq * (sq > half_width**2)
-
-
-def np_grouped_error(pred, target):
-    err = np.linalg.norm(np.asarray(pred, np.float64) - (target - target[:, :1]), axis=-1) * JOINT_WEIGHTS
-    return np.stack([err[:, g].mean(axis=1) for g in GROUPS], axis=1)
 
 
 def snapshot(variables) -> dict:
@@ -132,7 +110,7 @@ class GAN:
         # Larger than all the samples these tests feed: the pools stay in their fill phase (returned unchanged).
         self.pool_3d = FakePool(POOL_CAPACITY, (16, 3), seed=1)
         self.pool_2d = FakePool(POOL_CAPACITY, (16, 2), seed=2)
-        self.settings = steps.GANSettings()
+        self.settings = GANSettings(d2d_real="source")
         self._steps = {}
         data = make_synthetic("source", 64, seed=0)
         ds = gan_epoch_dataset(data.pose3d, data.camera, batch_size=BATCH, seed=0, epoch=1)
@@ -176,16 +154,20 @@ def reference_g_terms(gan: GAN, batch) -> dict:
         for k, v in gan.augmentor(batch["pose_3d"], training=True, noise=batch["noise"]).items()
     }
     pose_in, cam = batch["pose_3d"].numpy().astype(np.float64), batch["camera"].numpy()
-    proj_in, proj_ba, proj_rt = (np_project(p, cam) for p in (pose_in, out["pose_ba"], out["pose_rt"]))
+    project = numpy_ref.project_h36m_batch
+    proj_in, proj_ba, proj_rt = (project(p, cam) for p in (pose_in, out["pose_ba"], out["pose_rt"]))
     d2d_fake = gan.d2d(proj_rt.astype(np.float32)).numpy().astype(np.float64)
     d3d_fake = gan.d3d(out["pose_ba"].astype(np.float32)).numpy().astype(np.float64)
     est = lambda p2d: gan.estimator(p2d.astype(np.float32), training=True).numpy()
-    err_orig = np_grouped_error(est(proj_in), pose_in)
-    err_ba = np_grouped_error(est(proj_ba), out["pose_ba"])
-    err_rt = np_grouped_error(est(proj_rt), out["pose_rt"])
+    err_orig = numpy_ref.grouped_joint_error(est(proj_in), pose_in)
+    err_ba = numpy_ref.grouped_joint_error(est(proj_ba), out["pose_ba"])
+    err_rt = numpy_ref.grouped_joint_error(est(proj_rt), out["pose_rt"])
     sq_blr = out["blr"] ** 2
-    reg = np_band(out["ba_diff"].mean(1), 0.205, 0.165) + (sq_blr * (sq_blr > 0.01)).mean(1)
-    fb = (0.1 * np_band(err_ba / err_orig, BA_CENTER, 2.0) + 0.01 * np_band(err_rt / err_orig, 17.0, 15.0)).mean(1)
+    reg = numpy_ref.band_penalty(out["ba_diff"].mean(1), 0.205, 0.165) + (sq_blr * (sq_blr > 0.01)).mean(1)
+    fb = (
+        0.1 * numpy_ref.band_penalty(err_ba / err_orig, BA_CENTER, 2.0)
+        + 0.01 * numpy_ref.band_penalty(err_rt / err_orig, 17.0, 15.0)
+    ).mean(1)
     adv2d = 0.5 * ((d2d_fake - 1) ** 2).mean(1)
     adv3d = 0.5 * ((d3d_fake - 1) ** 2).mean(1)
     return dict(
@@ -234,7 +216,8 @@ def test_gan_generator_step_routing_and_values(gan):
     aug_3d, aug_2d = m["aug_pose_3d"].numpy(), m["aug_pose_2d"].numpy()
     assert aug_3d.shape == (BATCH, 16, 3) and aug_2d.shape == (BATCH, 16, 2)
     np.testing.assert_allclose(aug_3d, ref["out"]["pose_rt"], rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(aug_2d, np_project(aug_3d, batch["camera"].numpy()), rtol=1e-4, atol=1e-5)
+    expected_2d = numpy_ref.project_h36m_batch(aug_3d, batch["camera"].numpy())
+    np.testing.assert_allclose(aug_2d, expected_2d, rtol=1e-4, atol=1e-5)
     assert "aug_camera" not in m  # the estimator pass never reads the camera
     valid = m["aug_valid"].numpy()  # bool or 0/1 int (strategies cannot gather bool tensors)
     assert valid.shape == (BATCH,) and set(np.unique(valid).tolist()) <= {0, 1}
@@ -265,7 +248,8 @@ def test_gan_step_with_discriminator_update(gan):
     batch = gan.batches[0]
     ref = reference_g_terms(gan, batch)
     real_3d = batch["real_3d"].numpy()
-    real_2d = np_project(batch["real_2d_pose"].numpy(), batch["real_2d_camera"].numpy()).astype(np.float32)
+    real_2d = numpy_ref.project_h36m_batch(batch["d2d_real_3d"].numpy(), batch["d2d_real_camera"].numpy())
+    real_2d = real_2d.astype(np.float32)
     fake_3d = ref["out"]["pose_ba"].astype(np.float32)
     fake_2d = ref["proj_rt"].astype(np.float32)
     real_scores_3d = gan.d3d(real_3d).numpy().astype(np.float64)

@@ -29,7 +29,7 @@ class NonFiniteLossError(FloatingPointError):
     """A training loss became NaN or infinite; names the loss and the step range."""
 
 
-def run_epoch(
+def run_pass(
     step: Callable[..., Mapping[str, tf.Tensor]],
     dataset,
     *,
