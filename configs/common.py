@@ -208,6 +208,14 @@ def validate(config: ml_collections.ConfigDict) -> None:
         raise ValueError(
             f"config.model.dropout_rate: expected a value in [0, 1) (< 0: the model's default); received {rate!r}."
         )
+    model = config.model
+    if model.num_blocks != 0 and model.name in ("mlp", "stgcn"):
+        use = "model.num_stages sets the depth of mlp" if model.name == "mlp" else "stgcn's depth is fixed"
+        raise ValueError(f"config.model.num_blocks: expected 0 for {model.name} ({use}); received {model.num_blocks}.")
+    if model.width != 0 and model.name == "stgcn":
+        raise ValueError(
+            f"config.model.width: expected 0 for stgcn (its channel plan is fixed); received {model.width}."
+        )
     arms = [a.strip() for a in str(config.arms).split(",") if a.strip()]
     if not arms or any(a not in ARM_NAMES for a in arms) or len(set(arms)) < len(arms):
         raise ValueError(f"config.arms: expected distinct names from {', '.join(ARM_NAMES)}; received {config.arms!r}.")

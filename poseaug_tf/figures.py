@@ -24,8 +24,8 @@ import numpy as np
 from absl import logging
 
 from poseaug_tf import files
+from poseaug_tf.augmentation_samples import AugmentationSample, sample_augmentations
 from poseaug_tf.plots import canvas, curves, distributions, errors, poses
-from poseaug_tf.plots.samples import AugmentationSample, sample_augmentations
 from poseaug_tf.training import run_dir
 from poseaug_tf.training.callbacks import RunCallback
 from poseaug_tf.user_errors import InputError

@@ -51,14 +51,14 @@ def _csv(value: str) -> list[str]:
 
 def load_datasets(config: ml_collections.ConfigDict) -> Datasets:
     """Builds the sets a run needs from `config.dataset` and `config.data`."""
-    d = config.data
+    data_config = config.data
     joints = metrics.JOINTS_3DHP_14 if config.eval.pck_joints == "3dhp14" else None
     if config.dataset == "synthetic":
         splits = synthetic.make_synthetic_splits(
-            num_train=d.synthetic_train, num_eval=d.synthetic_eval, seed=config.seed
+            num_train=data_config.synthetic_train, num_eval=data_config.synthetic_eval, seed=config.seed
         )
         # Validation: source-like samples from a different seed, disjoint from the reported source split.
-        validation = synthetic.make_synthetic("source", d.synthetic_eval, seed=config.seed + 1, stream="eval")
+        validation = synthetic.make_synthetic("source", data_config.synthetic_eval, seed=config.seed + 1, stream="eval")
         eval_sets = {
             "synthetic_source": EvalSet("synthetic_source", splits["source"], joints=joints),
             "synthetic_target": EvalSet("synthetic_target", splits["target"], joints=joints),
@@ -67,46 +67,55 @@ def load_datasets(config: ml_collections.ConfigDict) -> Datasets:
     if config.dataset != "h36m":
         raise ValueError(f"Unknown `dataset` {config.dataset!r}; valid: 'synthetic', 'h36m'.")
     common = dict(
-        keypoints=d.keypoints,
-        actions=None if d.actions in ("", "*") else _csv(d.actions),
-        cache_dir=d.cache_dir or None,
-        cameras_json=d.cameras_json or None,
+        keypoints=data_config.keypoints,
+        actions=None if data_config.actions in ("", "*") else _csv(data_config.actions),
+        cache_dir=data_config.cache_dir or None,
+        cameras_json=data_config.cameras_json or None,
     )
-    train_cameras = h36m.resolve_cameras(_csv(d.train_cameras) or None)
+    train_cameras = h36m.resolve_cameras(_csv(data_config.train_cameras) or None)
     other_cameras = sorted(set(range(h36m_cameras.NUM_CAMERAS)) - set(train_cameras))
-    holdout = _csv(d.holdout_actions)
+    holdout = _csv(data_config.holdout_actions)
     if holdout and common["actions"] is not None:
         raise ValueError("Expected either `data.actions` or `data.holdout_actions`; received both.")
     in_domain = dict(common, cameras=train_cameras, exclude_actions=holdout)
-    train = load_h36m(d.dir, _csv(d.train_subjects), stride=d.stride, **in_domain)
+    train = load_h36m(data_config.dir, _csv(data_config.train_subjects), stride=data_config.stride, **in_domain)
     train, validation = split_validation(
         train,
-        method=d.validation,
-        fraction=d.validation_fraction,
+        method=data_config.validation,
+        fraction=data_config.validation_fraction,
         seed=config.seed,
-        holdout_subjects=_csv(d.validation_subjects),
+        holdout_subjects=_csv(data_config.validation_subjects),
     )
-    test_subjects = _csv(d.test_subjects)
+    test_subjects = _csv(data_config.test_subjects)
     # The reference evaluates H36M without flip and cross-dataset sets with flip (docs/reference.md §7). The
     # protocol sets are Human3.6M too, so they are scored like `h36m`, without flip.
     eval_sets = {
-        "h36m": EvalSet("h36m", load_h36m(d.dir, test_subjects, stride=d.test_stride, **in_domain), joints=joints)
+        "h36m": EvalSet(
+            "h36m",
+            load_h36m(data_config.dir, test_subjects, stride=data_config.test_stride, **in_domain),
+            joints=joints,
+        )
     }
     if other_cameras:
-        cross_view = load_h36m(d.dir, test_subjects, stride=d.test_stride, **dict(in_domain, cameras=other_cameras))
+        cross_view = load_h36m(
+            data_config.dir, test_subjects, stride=data_config.test_stride, **dict(in_domain, cameras=other_cameras)
+        )
         eval_sets["h36m_cross_view"] = EvalSet("h36m_cross_view", cross_view, joints=joints)
     if holdout:
         cross_action = load_h36m(
-            d.dir, test_subjects, stride=d.test_stride, **dict(common, cameras=train_cameras, actions=holdout)
+            data_config.dir,
+            test_subjects,
+            stride=data_config.test_stride,
+            **dict(common, cameras=train_cameras, actions=holdout),
         )
         eval_sets["h36m_cross_action"] = EvalSet("h36m_cross_action", cross_action, joints=joints)
-    if d.mpi_3dhp:
-        eval_sets["3dhp"] = EvalSet("3dhp", load_3dhp(d.mpi_3dhp), use_flip_tta=True, joints=joints)
-    if d.synthetic_target_eval > 0:
+    if data_config.mpi_3dhp:
+        eval_sets["3dhp"] = EvalSet("3dhp", load_3dhp(data_config.mpi_3dhp), use_flip_tta=True, joints=joints)
+    if data_config.synthetic_target_eval > 0:
         # A cross-dataset stand-in that needs no download: the synthetic "wild" split (flip TTA as 3DHP).
-        target = synthetic.make_synthetic("target", d.synthetic_target_eval, seed=config.seed, stream="eval")
+        target = synthetic.make_synthetic("target", data_config.synthetic_target_eval, seed=config.seed, stream="eval")
         eval_sets["synthetic_target"] = EvalSet("synthetic_target", target, use_flip_tta=True, joints=joints)
-    for item in _csv(d.generic):
+    for item in _csv(data_config.generic):
         name, _, path = item.partition("=")
         if not path:
             raise ValueError(f"Expected `data.generic` entries as name=path.npz; received {item!r}.")

@@ -33,38 +33,43 @@ def build_estimator(
     `precision` (default `model.precision`): "float32", or "mixed_bfloat16" for bf16 computation with float32
     weights (the same weights files load either way; export always rebuilds in float32).
     """
-    m = config.model
-    precision = precision or m.get("precision", "float32")
+    model_config = config.model
+    precision = precision or model_config.get("precision", "float32")
     if precision not in ("float32", "mixed_bfloat16"):
         raise ValueError(f"Unknown `model.precision` {precision!r}; valid: 'float32', 'mixed_bfloat16'.")
-    if precision != "float32" and m.name not in ("videopose", "mlp"):
-        raise ValueError(f"`model.precision={precision}` is supported for videopose and mlp; received {m.name!r}.")
+    if precision != "float32" and model_config.name not in ("videopose", "mlp"):
+        raise ValueError(
+            f"`model.precision={precision}` is supported for videopose and mlp; received {model_config.name!r}."
+        )
     options = {"synchronized_bn": synchronized_bn}
-    if m.dropout_rate >= 0:
-        options["dropout_rate"] = m.dropout_rate
-    elif m.name == "stgcn" and stage == "poseaug":
+    if model_config.dropout_rate >= 0:
+        options["dropout_rate"] = model_config.dropout_rate
+    elif model_config.name == "stgcn" and stage == "poseaug":
         options["dropout_rate"] = 0.0
-    if m.name == "mlp":
-        options["num_stages"] = m.num_stages
-    if m.width > 0:
-        if m.name == "stgcn":
+    if model_config.name == "mlp":
+        options["num_stages"] = model_config.num_stages
+    if model_config.width > 0:
+        if model_config.name == "stgcn":
             raise ValueError("`model.width` is not supported for stgcn (its channel plan is fixed).")
-        options["units" if m.name == "mlp" else "channels"] = m.width
-    if m.num_blocks > 0 and m.name in ("videopose", "semgcn", "gcn"):
-        options["num_blocks"] = m.num_blocks
+        options["units" if model_config.name == "mlp" else "channels"] = model_config.width
+    if model_config.num_blocks > 0 and model_config.name in ("videopose", "semgcn", "gcn"):
+        options["num_blocks"] = model_config.num_blocks
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(precision)
     try:
-        return models.build_estimator(m.name, **options)
+        return models.build_estimator(model_config.name, **options)
     finally:
         keras.mixed_precision.set_global_policy(previous)
 
 
 def pretrain_optimizer(config: ml_collections.ConfigDict) -> keras.optimizers.Adam:
     """Adam with the reference's staircase decay lr0·0.96^⌊step/100000⌋ (docs/reference.md §6.1)."""
-    p = config.pretrain
+    pretrain_config = config.pretrain
     schedule = keras.optimizers.schedules.ExponentialDecay(
-        p.lr, decay_steps=p.lr_decay_steps, decay_rate=p.lr_decay_rate, staircase=True
+        pretrain_config.lr,
+        decay_steps=pretrain_config.lr_decay_steps,
+        decay_rate=pretrain_config.lr_decay_rate,
+        staircase=True,
     )
     return adam(schedule)
 
@@ -122,10 +127,10 @@ def build_gan_networks(
 
     `placement` bounds the augmentor's RT when `poseaug.rt_mode="bounded"`.
     """
-    a = config.poseaug
+    aug_config = config.poseaug
     sync = num_replicas > 1
     augmentor = models.build_augmentor(
-        **augmentor_options(a),
+        **augmentor_options(aug_config),
         seed=seed,
         synchronized_bn=sync,
         placement=None if placement is None else placement.to_config(),
@@ -133,14 +138,14 @@ def build_gan_networks(
     nets = GANNetworks(
         augmentor=augmentor,
         estimator=estimator,
-        d3d=models.build_discriminator_3d(kcs=a.kcs),
+        d3d=models.build_discriminator_3d(kcs=aug_config.kcs),
         d2d=models.build_discriminator_2d(),
-        g_optimizer=adam(a.lr_g),
-        d3d_optimizer=adam(a.lr_d),
-        d2d_optimizer=adam(a.lr_d),
-        p_optimizer=adam(a.lr_p),
-        pool_3d=FakePool(a.pool_size, (16, 3), seed=seed + 1, num_replicas=num_replicas, name="pool_3d"),
-        pool_2d=FakePool(a.pool_size, (16, 2), seed=seed + 2, num_replicas=num_replicas, name="pool_2d"),
+        g_optimizer=adam(aug_config.lr_g),
+        d3d_optimizer=adam(aug_config.lr_d),
+        d2d_optimizer=adam(aug_config.lr_d),
+        p_optimizer=adam(aug_config.lr_p),
+        pool_3d=FakePool(aug_config.pool_size, (16, 3), seed=seed + 1, num_replicas=num_replicas, name="pool_3d"),
+        pool_2d=FakePool(aug_config.pool_size, (16, 2), seed=seed + 2, num_replicas=num_replicas, name="pool_2d"),
     )
     # Build optimiser slots now, so that a checkpoint restored before the first step finds them.
     for opt, model in (

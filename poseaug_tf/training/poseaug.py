@@ -34,8 +34,8 @@ ESTIMATOR_BATCHES = ("separate", "mixed", "added")
 
 
 def uses_placement(config: ml_collections.ConfigDict, arm: str) -> bool:
-    a = config.poseaug
-    return arm == "random" or a.rt_mode == "bounded" or a.d2d_real == "replaced"
+    aug_config = config.poseaug
+    return arm == "random" or aug_config.rt_mode == "bounded" or aug_config.d2d_real == "replaced"
 
 
 class CollapseError(RuntimeError):
@@ -43,13 +43,13 @@ class CollapseError(RuntimeError):
 
 
 def measure_placement(config: ml_collections.ConfigDict, pose_3d) -> placement_lib.Placement:
-    a = config.poseaug
+    aug_config = config.poseaug
     return placement_lib.measure_placement(
         pose_3d,
-        margin=a.placement_margin,
-        yaw_limit_deg=a.yaw_limit_deg,
-        pitch_limit_deg=a.pitch_limit_deg,
-        roll_limit_deg=a.roll_limit_deg,
+        margin=aug_config.placement_margin,
+        yaw_limit_deg=aug_config.yaw_limit_deg,
+        pitch_limit_deg=aug_config.pitch_limit_deg,
+        roll_limit_deg=aug_config.roll_limit_deg,
     )
 
 
@@ -144,17 +144,17 @@ class PoseAugStage:
     def gan_step(self, with_feedback: bool, with_d_update: bool):
         key = (with_feedback, with_d_update)
         if key not in self._gan_steps:
-            n = self.nets
+            nets = self.nets
             fn = steps.make_gan_step(
-                augmentor=n.augmentor,
-                estimator=n.estimator,
-                d3d=n.d3d,
-                d2d=n.d2d,
-                g_optimizer=n.g_optimizer,
-                d3d_optimizer=n.d3d_optimizer,
-                d2d_optimizer=n.d2d_optimizer,
-                pool_3d=n.pool_3d,
-                pool_2d=n.pool_2d,
+                augmentor=nets.augmentor,
+                estimator=nets.estimator,
+                d3d=nets.d3d,
+                d2d=nets.d2d,
+                g_optimizer=nets.g_optimizer,
+                d3d_optimizer=nets.d3d_optimizer,
+                d2d_optimizer=nets.d2d_optimizer,
+                pool_3d=nets.pool_3d,
+                pool_2d=nets.pool_2d,
                 settings=self.settings,
                 with_feedback=with_feedback,
                 with_d_update=with_d_update,
@@ -164,35 +164,35 @@ class PoseAugStage:
 
     def _schedules(self, epoch: int) -> tuple[float, float]:
         """(BA band centre, paper β) of this epoch: linear from start to end over the epochs."""
-        a = self.config.poseaug
-        frac = epoch / a.epochs
+        aug_config = self.config.poseaug
+        frac = epoch / aug_config.epochs
         return (
-            a.ba_center_start + (a.ba_center_end - a.ba_center_start) * frac,
-            a.paper_beta_start + (a.paper_beta_end - a.paper_beta_start) * frac,
+            aug_config.ba_center_start + (aug_config.ba_center_end - aug_config.ba_center_start) * frac,
+            aug_config.paper_beta_start + (aug_config.paper_beta_end - aug_config.paper_beta_start) * frac,
         )
 
     def _set_learning_rates(self, epoch: int) -> None:
-        a, n = self.config.poseaug, self.nets
+        aug_config, nets = self.config.poseaug, self.nets
         for opt, base in (
-            (n.g_optimizer, a.lr_g),
-            (n.d3d_optimizer, a.lr_d),
-            (n.d2d_optimizer, a.lr_d),
-            (n.p_optimizer, a.lr_p),
+            (nets.g_optimizer, aug_config.lr_g),
+            (nets.d3d_optimizer, aug_config.lr_d),
+            (nets.d2d_optimizer, aug_config.lr_d),
+            (nets.p_optimizer, aug_config.lr_p),
         ):
-            opt.learning_rate.assign(networks.poseaug_learning_rate(base, epoch, a.epochs))
+            opt.learning_rate.assign(networks.poseaug_learning_rate(base, epoch, aug_config.epochs))
 
     def _gan_dataset(self, epoch: int, seed: int) -> tf.data.Dataset:
-        a, train = self.config.poseaug, self.datasets.train
+        aug_config, train = self.config.poseaug, self.datasets.train
         rng = np.random.default_rng([seed, epoch, 1])
-        swap = gan_data.swap_rows(len(train), rng) if a.bl_swap else None
+        swap = gan_data.swap_rows(len(train), rng) if aug_config.bl_swap else None
         return gan_data.gan_epoch_dataset(
-            train.pose3d, train.camera, batch_size=a.batch_size, seed=seed, epoch=epoch, swap=swap
+            train.pose3d, train.camera, batch_size=aug_config.batch_size, seed=seed, epoch=epoch, swap=swap
         )
 
     def _random_pass(self, epoch: int, seed: int) -> tuple[dict, _Buffer | None]:
         """The random arm's augmentation pass: a uniform random placement of every (swapped) source pose."""
-        a = self.config.poseaug
-        if epoch <= a.warmup:
+        aug_config = self.config.poseaug
+        if epoch <= aug_config.warmup:
             return {}, None
         if self._random_step is None:
             self._random_step = steps.distribute(
@@ -200,39 +200,39 @@ class PoseAugStage:
                 self.strategy,
                 gather_keys=steps.GATHERED_GAN_KEYS,
             )
-        total = len(self.datasets.train) // a.batch_size
-        buffer = _Buffer(total * a.batch_size)
+        total = len(self.datasets.train) // aug_config.batch_size
+        buffer = _Buffer(total * aug_config.batch_size)
         zero = tf.constant(0.0, tf.float32)
         metrics = run_pass(
             self._random_step,
             self.strategy.experimental_distribute_dataset(self._gan_dataset(epoch, seed)),
             total=total,
-            desc=f"random {epoch}/{a.epochs} augment",
+            desc=f"random {epoch}/{aug_config.epochs} augment",
             step_args=(zero, zero),
             on_output=buffer,
         )
         return metrics, buffer
 
     def _gan_pass(self, epoch: int, seed: int) -> tuple[dict, _Buffer | None]:
-        a, train = self.config.poseaug, self.datasets.train
+        aug_config, train = self.config.poseaug, self.datasets.train
         ds = self._gan_dataset(epoch, seed)
-        with_feedback = epoch > a.warmup and a.feedback != "none"
+        with_feedback = epoch > aug_config.warmup and aug_config.feedback != "none"
         ba_center, beta = self._schedules(epoch)
-        total = len(train) // a.batch_size
+        total = len(train) // aug_config.batch_size
         # Warm-up epochs train no estimator, so their augmented pairs are not kept.
-        buffer = _Buffer(total * a.batch_size) if epoch > a.warmup else None
+        buffer = _Buffer(total * aug_config.batch_size) if epoch > aug_config.warmup else None
         # DEVIATION(docs/reference.md §9.5): the feedback runs the frozen estimator in training mode (batch
         # statistics, as the reference), which also moves its BN running statistics towards augmented poses.
         # With few batches per epoch the following real pass cannot wash that out and inference-mode accuracy
         # drops; so the statistics are restored after the GAN pass unless protect_estimator_bn=False.
-        bn_stats = _moving_statistics(self.nets.estimator) if a.protect_estimator_bn else []
+        bn_stats = _moving_statistics(self.nets.estimator) if aug_config.protect_estimator_bn else []
         saved = [v.numpy() for v in bn_stats]
         start = int(self.iteration)
         counter = [start]
 
         def step(batch, *args):
             # D steps every `d_interval` iterations of a global counter (docs/reference.md §6.2 step 2b).
-            compiled = self.gan_step(with_feedback, counter[0] % a.d_interval == 0)
+            compiled = self.gan_step(with_feedback, counter[0] % aug_config.d_interval == 0)
             counter[0] += 1
             return compiled(batch, *args)
 
@@ -240,7 +240,7 @@ class PoseAugStage:
             step,
             self.strategy.experimental_distribute_dataset(ds),
             total=total,
-            desc=f"poseaug {epoch}/{a.epochs} GAN",
+            desc=f"poseaug {epoch}/{aug_config.epochs} GAN",
             step_args=(tf.constant(ba_center, tf.float32), tf.constant(beta, tf.float32)),
             on_output=buffer,
             first_step=start,
@@ -280,12 +280,16 @@ class PoseAugStage:
         round(`augmented_per_real` · B) augmented pairs: the control's steps and real batches, with the
         augmented pairs added on top.
         """
-        a, real = self.config.poseaug, self.datasets.train
-        if a.estimator_batches == "added":
-            n_real, n_aug, passes = a.batch_size, int(round(a.batch_size * a.augmented_per_real)), 2
+        aug_config, real = self.config.poseaug, self.datasets.train
+        if aug_config.estimator_batches == "added":
+            n_real, n_aug, passes = (
+                aug_config.batch_size,
+                int(round(aug_config.batch_size * aug_config.augmented_per_real)),
+                2,
+            )
         else:
-            n_aug = int(round(a.batch_size * a.augmented_fraction))
-            n_real, passes = a.batch_size - n_aug, 1
+            n_aug = int(round(aug_config.batch_size * aug_config.augmented_fraction))
+            n_real, passes = aug_config.batch_size - n_aug, 1
         if aug is None or len(aug) < n_aug:
             logging.warning(
                 "%s epoch %d: %d augmented pairs < %d per batch; estimator trained on real pairs only.",
@@ -310,31 +314,31 @@ class PoseAugStage:
 
     def _augmented_pairs(self, epoch: int, seed: int) -> tuple[dict, object]:
         """(training means, PoseSet of this epoch's augmented pairs or None) of the arm's augmentation pass."""
-        a = self.config.poseaug
+        aug_config = self.config.poseaug
         if self.arm == "control":
-            if epoch <= a.warmup:
+            if epoch <= aug_config.warmup:
                 return {}, None
             if self._identity is None:
                 self._identity = gan_data.identity_pose_set(self.datasets.train)
             return {}, self._identity
         train, buffer = (self._gan_pass if self.arm == "poseaug" else self._random_pass)(epoch, seed)
-        if epoch > a.warmup and train.get("aug_valid_fraction", 1.0) < a.min_valid_fraction:
+        if epoch > aug_config.warmup and train.get("aug_valid_fraction", 1.0) < aug_config.min_valid_fraction:
             raise CollapseError(
                 f"only {train['aug_valid_fraction']:.1%} of the augmented poses of epoch "
-                f"{epoch} project inside the image (< {a.min_valid_fraction:.0%})"
+                f"{epoch} project inside the image (< {aug_config.min_valid_fraction:.0%})"
             )
         return train, None if buffer is None else buffer.pose_set()
 
     def run_epoch(self, epoch: int) -> tuple[dict, dict]:
-        a = self.config.poseaug
+        aug_config = self.config.poseaug
         seed = self.config.seed + 7919 * self.restarts
         self._set_learning_rates(epoch)
         train, aug = self._augmented_pairs(epoch, seed)
-        if epoch > a.warmup:
+        if epoch > aug_config.warmup:
             train["buffer_size"] = 0 if aug is None else len(aug)
             # DEVIATION(docs/reference.md §6.2) unless estimator_batches="separate": real and augmented pairs
             # share batches instead of alternating whole passes.
-            if a.estimator_batches in ("mixed", "added"):
+            if aug_config.estimator_batches in ("mixed", "added"):
                 train.update(self._mixed_pass(aug, epoch, seed))
             else:
                 train.update(self._estimator_pass(aug, epoch, seed, "fake"))

@@ -28,7 +28,7 @@ def run_pretraining(
     Returns:
       Path of the selected baseline weights.
     """
-    p = config.pretrain
+    pretrain_config = config.pretrain
     stage_dir = workdir / run_dir.stage_of("baseline")
     stage_dir.mkdir(parents=True, exist_ok=True)
     with strategy.scope():
@@ -44,21 +44,23 @@ def run_pretraining(
         networks.restore_checkpoint(ckpt, manager.latest_checkpoint)
         logging.info("Pretraining: resumed from %s (epoch %d).", manager.latest_checkpoint, int(state.epoch))
     history.truncate("pretrain", int(state.epoch))
-    step = steps.distribute(steps.make_estimator_step(estimator, optimizer, clip_norm=p.clip_norm), strategy)
+    step = steps.distribute(
+        steps.make_estimator_step(estimator, optimizer, clip_norm=pretrain_config.clip_norm), strategy
+    )
     evaluator = Evaluator(estimator, datasets, batch_size=config.eval.batch_size)
-    num_batches = len(datasets.train) // p.batch_size
-    for epoch in range(int(state.epoch) + 1, p.epochs + 1):
-        ds = train_dataset(datasets.train, batch_size=p.batch_size, seed=config.seed * 1009 + epoch)
+    num_batches = len(datasets.train) // pretrain_config.batch_size
+    for epoch in range(int(state.epoch) + 1, pretrain_config.epochs + 1):
+        ds = train_dataset(datasets.train, batch_size=pretrain_config.batch_size, seed=config.seed * 1009 + epoch)
         train = run_pass(
             step,
             strategy.experimental_distribute_dataset(ds),
             total=num_batches,
-            desc=f"pretrain {epoch}/{p.epochs}",
+            desc=f"pretrain {epoch}/{pretrain_config.epochs}",
             first_step=(epoch - 1) * num_batches,
         )
         results = evaluator.all()
         reporting.record_epoch(
-            history, writer, stage="pretrain", epoch=epoch, epochs=p.epochs, train=train, results=results
+            history, writer, stage="pretrain", epoch=epoch, epochs=pretrain_config.epochs, train=train, results=results
         )
         state.update(stage_dir, estimator, epoch, results["validation"].mpjpe)
         manager.save()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from poseaug_tf import augmentation_samples as samples
 from poseaug_tf import models
-from poseaug_tf.plots import samples
 from tests import numpy_reference as ref
 
 
