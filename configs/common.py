@@ -4,6 +4,7 @@ Every field can be overridden on the command line, e.g. `--config.poseaug.epochs
 """
 
 import ml_collections
+from ml_collections import config_dict
 
 from poseaug_tf.training import gan_settings
 from poseaug_tf.training.gan_settings import GANSettings
@@ -49,10 +50,11 @@ def base_config() -> ml_collections.ConfigDict:
     c.model = ml_collections.ConfigDict(
         dict(
             name="videopose",  # videopose, mlp, semgcn (gcn), stgcn
-            dropout_rate=-1.0,  # < 0: the model's reference default
+            # None (unset) means the model's reference value for the three fields below.
+            dropout_rate=config_dict.placeholder(float),  # ST-GCN: its per-layer rates, 0 in PoseAug
             num_stages=2,  # mlp only
-            width=0,  # 0: reference width (videopose/semgcn channels, mlp units); ST-GCN fixed
-            num_blocks=0,  # 0: reference depth (videopose/semgcn residual blocks)
+            width=config_dict.placeholder(int),  # videopose/semgcn channels, mlp units; ST-GCN fixed
+            num_blocks=config_dict.placeholder(int),  # videopose/semgcn residual blocks (mlp: num_stages)
             precision="float32",  # or "mixed_bfloat16": bf16 matmuls, float32 weights/losses (≈1.7× on AVX512-BF16)
         )
     )
@@ -203,18 +205,25 @@ def validate(config: ml_collections.ConfigDict) -> None:
                 f" and {'<=' if inclusive else '<'} {high}" if high is not None else ""
             )
             raise ValueError(f"config.{path}: expected a value {bound}; received {value!r}.")
-    rate = config.model.dropout_rate
-    if not (rate < 0 or 0 <= rate < 1):
-        raise ValueError(
-            f"config.model.dropout_rate: expected a value in [0, 1) (< 0: the model's default); received {rate!r}."
-        )
     model = config.model
-    if model.num_blocks != 0 and model.name in ("mlp", "stgcn"):
+    for field, ok, expected in (
+        ("dropout_rate", lambda v: 0 <= v < 1, "a value in [0, 1)"),
+        ("width", lambda v: v >= 1, "a value >= 1"),
+        ("num_blocks", lambda v: v >= 0, "a value >= 0"),
+    ):
+        value = model[field]
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not ok(value)):
+            raise ValueError(
+                f"config.model.{field}: expected {expected} (unset: the model's default); received {value!r}."
+            )
+    if model.num_blocks is not None and model.name in ("mlp", "stgcn"):
         use = "model.num_stages sets the depth of mlp" if model.name == "mlp" else "stgcn's depth is fixed"
-        raise ValueError(f"config.model.num_blocks: expected 0 for {model.name} ({use}); received {model.num_blocks}.")
-    if model.width != 0 and model.name == "stgcn":
         raise ValueError(
-            f"config.model.width: expected 0 for stgcn (its channel plan is fixed); received {model.width}."
+            f"config.model.num_blocks: expected it unset for {model.name} ({use}); received {model.num_blocks}."
+        )
+    if model.width is not None and model.name == "stgcn":
+        raise ValueError(
+            f"config.model.width: expected it unset for stgcn (its channel plan is fixed); received {model.width}."
         )
     arms = [a.strip() for a in str(config.arms).split(",") if a.strip()]
     if not arms or any(a not in ARM_NAMES for a in arms) or len(set(arms)) < len(arms):

@@ -28,7 +28,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     c.figures.every = 4
     if "smoke" in arg.split(","):
         c.model.name = "mlp"
-        c.model.num_blocks = 0  # the mlp's depth is model.num_stages
+        c.model.num_blocks = None  # the mlp's depth is model.num_stages
         c.data.synthetic_train = 1024
         c.data.synthetic_eval = 256
         c.pretrain.epochs = 2

@@ -27,7 +27,8 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
         ("poseaug.augmented_fraction", 1.0, "config.poseaug.augmented_fraction: expected a value > 0 and < 1"),
         ("poseaug.warmup", 12, "config.poseaug.warmup: expected fewer warm-up epochs"),
         ("data.stride", 0, "config.data.stride"),
-        ("model.name", "stgcn", "config.model.num_blocks: expected 0 for stgcn"),
+        ("model.name", "stgcn", "config.model.num_blocks: expected it unset for stgcn"),
+        ("model.width", 0, "config.model.width: expected a value >= 1"),
     ],
 )
 def test_validate_names_the_field(path, value, match):
@@ -41,10 +42,10 @@ def test_validate_names_the_field(path, value, match):
 def test_mlp_depth_is_num_stages_and_stgcn_width_is_fixed():
     config = synthetic.get_config("smoke")
     config.model.num_blocks = 3
-    with pytest.raises(ValueError, match=r"config.model.num_blocks: expected 0 for mlp \(model.num_stages"):
+    with pytest.raises(ValueError, match=r"config.model.num_blocks: expected it unset for mlp \(model.num_stages"):
         common.validate(config)
-    config.model.update(name="stgcn", num_blocks=0, width=64)
-    with pytest.raises(ValueError, match=r"config.model.width: expected 0 for stgcn"):
+    config.model.update(name="stgcn", num_blocks=None, width=64)
+    with pytest.raises(ValueError, match=r"config.model.width: expected it unset for stgcn"):
         common.validate(config)
 
 

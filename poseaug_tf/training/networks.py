@@ -42,17 +42,17 @@ def build_estimator(
             f"`model.precision={precision}` is supported for videopose and mlp; received {model_config.name!r}."
         )
     options = {"synchronized_bn": synchronized_bn}
-    if model_config.dropout_rate >= 0:
+    if model_config.dropout_rate is not None:
         options["dropout_rate"] = model_config.dropout_rate
     elif model_config.name == "stgcn" and stage == "poseaug":
         options["dropout_rate"] = 0.0
     if model_config.name == "mlp":
         options["num_stages"] = model_config.num_stages
-    if model_config.width > 0:
+    if model_config.width is not None:
         if model_config.name == "stgcn":
             raise ValueError("`model.width` is not supported for stgcn (its channel plan is fixed).")
         options["units" if model_config.name == "mlp" else "channels"] = model_config.width
-    if model_config.num_blocks > 0 and model_config.name in ("videopose", "semgcn", "gcn"):
+    if model_config.num_blocks is not None and model_config.name in ("videopose", "semgcn", "gcn"):
         options["num_blocks"] = model_config.num_blocks
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(precision)
