@@ -21,6 +21,7 @@ from poseaug_tf import camera as camera_lib
 from poseaug_tf import skeleton
 from poseaug_tf.data.generic import check_array, labels, read_npz
 from poseaug_tf.data.pose_set import DataFormatError, PoseSet
+from poseaug_tf.serving_contract import normalize_pixels
 
 SPIN_TO_16 = (14, 2, 1, 0, 3, 4, 5, 16, 12, 18, 9, 10, 11, 8, 7, 6)
 NUM_SPIN_JOINTS = 24
@@ -88,7 +89,7 @@ def _convert_spin(arrays: dict, path: Path) -> tuple[np.ndarray, np.ndarray, np.
     size = np.array(sizes, dtype=np.float32).reshape(n, 2)
     kp_px = part[:, SPIN_TO_16, :2]
     visible = part[:, SPIN_TO_16, 2:3]
-    kp_norm = kp_px / size[:, None, :1] * 2.0 - np.stack([np.ones(n), size[:, 1] / size[:, 0]], -1)[:, None]
+    kp_norm = normalize_pixels(kp_px, size)  # the serving endpoint's normalisation, so both see the same input
     return joints_3d[:, SPIN_TO_16, :3], (kp_norm * visible).astype(np.float32), np.array(sequences, object)
 
 
