@@ -6,8 +6,7 @@ Every field can be overridden on the command line, e.g. `--config.poseaug.epochs
 import ml_collections
 from ml_collections import config_dict
 
-from poseaug_tf.training import gan_settings
-from poseaug_tf.training.gan_settings import GANSettings
+from poseaug_tf.training.gan_settings import D2D_REAL, FEEDBACKS, REGULARIZERS, GANSettings
 
 
 def base_config() -> ml_collections.ConfigDict:
@@ -127,13 +126,13 @@ CHOICES = {
     "data.validation": ("tail", "subject", "random"),
     "model.name": ("videopose", "mlp", "semgcn", "gcn", "stgcn"),
     "model.precision": ("float32", "mixed_bfloat16"),
-    "poseaug.feedback": gan_settings.FEEDBACKS,
-    "poseaug.regularizer": gan_settings.REGULARIZERS,
+    "poseaug.feedback": FEEDBACKS,
+    "poseaug.regularizer": REGULARIZERS,
     "poseaug.kcs": ("part", "full"),
     "poseaug.depth_guard": ("min_depth", "reference"),
     "poseaug.estimator_batches": ("separate", "mixed", "added"),
     "poseaug.rt_mode": ("reference", "bounded"),
-    "poseaug.d2d_real": gan_settings.D2D_REAL,
+    "poseaug.d2d_real": D2D_REAL,
     "poseaug.rt_anchor": ("noise", "none"),
     "eval.pck_joints": ("all", "3dhp14"),
 }
