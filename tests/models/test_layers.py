@@ -17,10 +17,17 @@ def _kernel(layer: keras.layers.Dense, fan_in: int) -> np.ndarray:
     return keras.ops.convert_to_numpy(layer.kernel)
 
 
-def test_constants_match_pytorch():
-    assert layers.LEAKY_SLOPE == 0.01
-    assert layers.BN_MOMENTUM == 0.9  # PyTorch momentum 0.1 expressed as Keras' weight of the old statistic
-    assert layers.BN_EPSILON == 1e-5
+def test_batch_norm_inference_uses_pytorch_epsilon_and_the_discriminators_leak_is_pytorchs():
+    """Closed forms with PyTorch's constants: BN y = x / sqrt(var + 1e-5) (a variance of 1e-5 makes ε half the
+    denominator), and the discriminators' LeakyReLU(0.01)."""
+    from poseaug_tf.models import discriminators
+
+    x = np.array([[-2.0, 0.5, 3.0]], np.float32)
+    bn = layers.batch_norm()
+    bn.build(x.shape)
+    bn.moving_variance.assign(np.full(3, 1e-5, np.float32))
+    np.testing.assert_allclose(bn(x, training=False).numpy(), x / np.sqrt(2e-5), rtol=1e-5)
+    np.testing.assert_allclose(discriminators._lrelu(x).numpy(), [[-0.02, 0.5, 3.0]], rtol=1e-6)
 
 
 def test_batch_norm_settings():
