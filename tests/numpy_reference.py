@@ -8,6 +8,25 @@ from __future__ import annotations
 
 import numpy as np
 
+# docs/reference.md §1.2: the 16 joints in order, and the parent of each.
+JOINT_NAMES_16 = (
+    "Hip",
+    "RHip",
+    "RKnee",
+    "RFoot",
+    "LHip",
+    "LKnee",
+    "LFoot",
+    "Spine",
+    "Thorax",
+    "Head",
+    "LShoulder",
+    "LElbow",
+    "LWrist",
+    "RShoulder",
+    "RElbow",
+    "RWrist",
+)
 # docs/reference.md §1.2: parent of each of the 16 joints.
 PARENTS_16 = (-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 8, 10, 11, 8, 13, 14)
 # docs/reference.md §1.2: 32-joint indices kept, in our 16-joint order.

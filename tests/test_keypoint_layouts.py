@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from poseaug_tf import keypoint_layouts as kl
+from tests import numpy_reference as ref
 
 # Index tables written out from each format's documentation, independently of the module.
 COCO = dict(
@@ -147,24 +148,7 @@ def test_h36m17_and_mpii16_reorder(rng):
         "LElbow",
         "LWrist",
     ]
-    ours = [
-        "Hip",
-        "RHip",
-        "RKnee",
-        "RFoot",
-        "LHip",
-        "LKnee",
-        "LFoot",
-        "Spine",
-        "Thorax",
-        "Head",
-        "LShoulder",
-        "LElbow",
-        "LWrist",
-        "RShoulder",
-        "RElbow",
-        "RWrist",
-    ]
+    ours = list(ref.JOINT_NAMES_16)
     mpii = pose16[:, [ours.index(name) for name in mpii_names]]
     np.testing.assert_array_equal(kl.to_h36m16(mpii, "mpii"), pose16.astype(np.float32))
 

@@ -16,24 +16,7 @@ from tests import numpy_reference as ref
 
 # 32-joint mocap rows of our 16 joints (README of the shared data: the 17-joint list without Neck/Nose = 14).
 ROWS_32_TO_16 = (0, 1, 2, 3, 6, 7, 8, 12, 13, 15, 17, 18, 19, 25, 26, 27)
-OUR_NAMES = (
-    "Hip",
-    "RHip",
-    "RKnee",
-    "RFoot",
-    "LHip",
-    "LKnee",
-    "LFoot",
-    "Spine",
-    "Thorax",
-    "Head",
-    "LShoulder",
-    "LElbow",
-    "LWrist",
-    "RShoulder",
-    "RElbow",
-    "RWrist",
-)
+OUR_NAMES = ref.JOINT_NAMES_16
 MPII_NAMES = (
     "RFoot",
     "RKnee",

@@ -7,25 +7,9 @@ import pytest
 import tensorflow as tf
 
 from poseaug_tf.data.flip import predict_with_flip
+from tests import numpy_reference as ref
 
-NAMES = (
-    "Hip",
-    "RHip",
-    "RKnee",
-    "RFoot",
-    "LHip",
-    "LKnee",
-    "LFoot",
-    "Spine",
-    "Thorax",
-    "Head",
-    "LShoulder",
-    "LElbow",
-    "LWrist",
-    "RShoulder",
-    "RElbow",
-    "RWrist",
-)
+NAMES = ref.JOINT_NAMES_16
 SWAP = [
     NAMES.index(n.replace("L", "#").replace("R", "L").replace("#", "R")) if n[0] in "LR" else i
     for i, n in enumerate(NAMES)
