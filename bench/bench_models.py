@@ -81,7 +81,51 @@ def benches() -> list[Bench]:
             "poseaug_tf Dropout", lambda: _single_layer(layers.Dropout(0.25)), _activation, "gradient w.r.t. the input"
         ),
     ]
+    # One (B, 1024) BatchNorm activation in training mode, float32 and bf16: Keras's layer against ours (fused).
+    for policy in ("float32", "mixed_bfloat16"):
+        entries += [
+            Bench(
+                f"keras.layers.BatchNormalization ({policy})",
+                lambda policy=policy: _single_layer(
+                    keras.layers.BatchNormalization(epsilon=1e-5, momentum=0.9, dtype=policy)
+                ),
+                _activation,
+                "gradients w.r.t. the input, γ and β",
+            ),
+            Bench(
+                f"poseaug_tf BatchNorm ({policy})",
+                lambda policy=policy: _single_layer(layers.batch_norm(dtype=policy)),
+                _activation,
+                "gradients w.r.t. the input, γ and β",
+            ),
+        ]
     return entries
+
+
+def time_adam_updates() -> list[str]:
+    """Rows: median ms of one Adam update of VideoPose's weights, Keras's `Adam` against the package's (fused)."""
+    from poseaug_tf.training import networks
+
+    variables = models.build_estimator("videopose").trainable_variables
+    grads = [tf.random.stateless_normal(v.shape, seed=(0, i)) * 1e-3 for i, v in enumerate(variables)]
+    rows = []
+    for name, optimizer in (
+        ("keras.optimizers.Adam", keras.optimizers.Adam(1e-4, epsilon=networks.ADAM_EPSILON)),
+        ("poseaug_tf Adam (ResourceApplyAdam)", networks.adam(1e-4)),
+    ):
+        optimizer.build(variables)
+        update = tf.function(lambda g, optimizer=optimizer: optimizer.apply(g, variables))
+        times = []
+        for i in range(1 + _WARMUP.value + _REPEATS.value):
+            start = time.perf_counter()
+            update(grads)
+            variables[-1].numpy()
+            if i > _WARMUP.value:
+                times.append(time.perf_counter() - start)
+        rows.append(
+            f"| {name} | {sum(int(np.prod(v.shape)) for v in variables):,} | {statistics.median(times) * 1e3:.1f} |"
+        )
+    return rows
 
 
 def _activation(batch: int, rng: np.random.Generator) -> np.ndarray:
@@ -147,6 +191,10 @@ def main(argv):
     print("| network | trainable params | median ms/step | min ms/step | samples/s | note |")
     print("|---|---:|---:|---:|---:|---|")
     print("\n".join(rows))
+    if not _NETWORKS.value:
+        print("\nOne optimizer update of VideoPose's weights (median ms)\n")
+        print("| optimizer | weights | median ms |\n|---|---:|---:|")
+        print("\n".join(time_adam_updates()))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,11 @@ epoch on Human3.6M for each precision (when ../shared/data/h36m is present). Pri
     .venv/bin/python bench/bench_training.py [--model=videopose] [--batch=1024] [--runs=7] [--h36m_stride=10]
         [--precisions=float32,mixed_bfloat16]
 
-Each timing is the median over `--runs` repetitions of `--steps` steps after a warm-up (tracing excluded).
+Each timing is the median over `--runs` repetitions of `--steps` steps after a warm-up (tracing excluded). Every
+rate is printed beside the matrix-product rate it implies and that rate's share of the machine's `tf.matmul`
+ceiling in the same precision, measured at the start of the same run (`roofline.py`). FLOPs per sample come from
+the networks' traced graphs: a training pass is 3 forward passes (forward, input and weight gradients), a pass
+that only needs input gradients (the feedback's frozen estimator, the discriminators in the G step) is 2.
 """
 
 import pathlib
@@ -21,13 +25,14 @@ from poseaug_tf.training.gan_settings import GANSettings  # noqa: E402
 tf = import_tensorflow_quietly()
 
 import numpy as np  # noqa: E402
+import roofline  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from configs import common  # noqa: E402
 from poseaug_tf import evaluation  # noqa: E402
 from poseaug_tf.data import synthetic  # noqa: E402
 from poseaug_tf.data.pipeline import train_dataset  # noqa: E402
-from poseaug_tf.training import gan_data, networks, steps  # noqa: E402
+from poseaug_tf.training import gan_data, networks, poseaug, steps  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model", "videopose", "Estimator name.")
@@ -54,16 +59,29 @@ def _median_rate(fn, batches, *, runs, steps_per_run, batch_size):
     return statistics.median(rates), min(rates), max(rates)
 
 
-def _setup(config, strategy, precision):
+def _setup(config, strategy, precision, placement):
     with strategy.scope():
         estimator = networks.build_estimator(config, synchronized_bn=False, stage="poseaug", precision=precision)
-        nets = networks.build_gan_networks(config, estimator, num_replicas=1, seed=0)
+        nets = networks.build_gan_networks(config, estimator, num_replicas=1, seed=0, placement=placement)
     return nets
 
 
+def flops_per_sample(nets) -> dict[str, float]:
+    """Matrix-product FLOPs per sample of each timed step (see the module docstring for the pass counts)."""
+    estimator = roofline.forward_flops(nets.estimator, (16, 2))
+    augmentor = roofline.forward_flops(nets.augmentor, (16, 3))
+    discriminators = roofline.forward_flops(nets.d3d, (16, 3)) + roofline.forward_flops(nets.d2d, (16, 2))
+    # G step: augmentor trained (3), three frozen-estimator passes (2 each), both discriminators (2); D steps on
+    # every second iteration: real and fake batches trained (2 × 2), i.e. 2 per iteration.
+    gan = 3 * augmentor + 3 * 2 * estimator + (2 + 2) * discriminators
+    return {"pretraining step": 3 * estimator, "PoseAug GAN iteration": gan, "evaluation forward": estimator}
+
+
 def _measure(config, strategy, precision, data):
-    """Rows (name, (median, min, max)) for one precision, and the compiled steps for the epoch timing."""
-    nets = _setup(config, strategy, precision)
+    """Rows (name, (median, min, max)) for one precision, FLOPs per sample of each row, and the compiled steps
+    for the epoch timing."""
+    placement = poseaug.measure_placement(config, data.pose3d) if poseaug.uses_placement(config, "poseaug") else None
+    nets = _setup(config, strategy, precision, placement)
     est_batches = list(train_dataset(data, batch_size=FLAGS.batch, seed=0).take(4))
     gan_batches = list(
         gan_data.gan_epoch_dataset(data.pose3d, data.camera, batch_size=FLAGS.batch, seed=0, epoch=1).take(4)
@@ -71,7 +89,7 @@ def _measure(config, strategy, precision, data):
     opt = networks.adam(1e-4)
     opt.build(nets.estimator.trainable_variables)
     pretrain = steps.distribute(steps.make_estimator_step(nets.estimator, opt), strategy)
-    settings = GANSettings(d2d_real="source")
+    settings = GANSettings.from_config(config.poseaug, placement)
     gan = {
         flag: steps.distribute(
             steps.make_gan_step(
@@ -105,17 +123,14 @@ def _measure(config, strategy, precision, data):
     eval_batches = [b["pose_2d"] for b in est_batches]
     kw = dict(runs=FLAGS.runs, batch_size=FLAGS.batch)
     rows = [
-        (f"pretraining step ({precision})", _median_rate(pretrain, est_batches, steps_per_run=FLAGS.steps, **kw)),
+        ("pretraining step", _median_rate(pretrain, est_batches, steps_per_run=FLAGS.steps, **kw)),
+        ("PoseAug GAN iteration", _median_rate(gan_iteration, gan_batches, steps_per_run=2 * FLAGS.steps, **kw)),
         (
-            f"PoseAug GAN iteration ({precision})",
-            _median_rate(gan_iteration, gan_batches, steps_per_run=2 * FLAGS.steps, **kw),
-        ),
-        (
-            f"evaluation forward ({precision})",
+            "evaluation forward",
             _median_rate(lambda x: {"y": predict(x)}, eval_batches, steps_per_run=4 * FLAGS.steps, **kw),
         ),
     ]
-    return rows, gan_iteration, pretrain
+    return rows, flops_per_sample(nets), gan_iteration, pretrain
 
 
 def main(argv):
@@ -123,21 +138,34 @@ def main(argv):
     config = common.base_config()
     config.model.name = FLAGS.model
     strategy = tf.distribute.get_strategy()
+    ceilings = {p: roofline.matmul_ceiling(tf.bfloat16 if "bfloat16" in p else tf.float32) for p in FLAGS.precisions}
     data = synthetic.make_synthetic("source", FLAGS.batch * 4, seed=0)
     rows, epochs = [], []
     train = _h36m_train()
     for precision in FLAGS.precisions:
-        measured, gan_iteration, pretrain = _measure(config, strategy, precision, data)
-        rows += measured
+        measured, flops, gan_iteration, pretrain = _measure(config, strategy, precision, data)
+        rows += [(name, precision, rates, flops[name]) for name, rates in measured]
         if train is not None:
             epochs.append(_h36m_epoch(train, gan_iteration, pretrain, precision))
     print(
         f"\n{FLAGS.model}, batch {FLAGS.batch}, median of {FLAGS.runs} runs × {FLAGS.steps} steps, "
-        f"TF {tf.__version__}, {len(tf.config.list_logical_devices('CPU'))} CPU device(s)\n"
+        f"TF {tf.__version__}, {len(tf.config.list_logical_devices('CPU'))} CPU device(s)"
     )
-    print("| step | median samples/s | min | max |\n|---|---|---|---|")
-    for name, (med, lo, hi) in rows:
-        print(f"| {name} | {med:,.0f} | {lo:,.0f} | {hi:,.0f} |")
+    print(
+        "tf.matmul ceiling at 1024³ in this run: "
+        + ", ".join(f"{p} {c:,.0f} GFLOP/s" for p, c in ceilings.items())
+        + "\n"
+    )
+    print(
+        "| step | precision | MFLOP/sample | median samples/s | min | max | GFLOP/s | share of the matmul ceiling |"
+        "\n|---|---|---:|---:|---:|---:|---:|---:|"
+    )
+    for name, precision, (med, lo, hi), flops in rows:
+        rate = med * flops / 1e9
+        print(
+            f"| {name} | {precision} | {flops / 1e6:.1f} | {med:,.0f} | {lo:,.0f} | {hi:,.0f} | {rate:,.0f} | "
+            f"{rate / ceilings[precision]:.0%} |"
+        )
     if train is None:
         print(f"\n(Human3.6M epoch skipped: --h36m_stride=0 or no data at {FLAGS.h36m_dir})")
     for line in epochs:

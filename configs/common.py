@@ -54,7 +54,8 @@ def base_config() -> ml_collections.ConfigDict:
             num_stages=2,  # mlp only
             width=config_dict.placeholder(int),  # videopose/semgcn channels, mlp units; ST-GCN fixed
             num_blocks=config_dict.placeholder(int),  # videopose/semgcn residual blocks (mlp: num_stages)
-            precision="float32",  # or "mixed_bfloat16": bf16 matmuls, float32 weights/losses (≈1.7× on AVX512-BF16)
+            # "mixed_bfloat16": bf16 matmuls, float32 weights/losses; "auto": bf16 where the hardware has it.
+            precision="float32",
         )
     )
     c.pretrain = ml_collections.ConfigDict(
@@ -125,7 +126,7 @@ CHOICES = {
     "data.keypoints": ("gt", "cpn_ft_h36m_dbb", "detectron_ft_h36m", "hr", "sh_pt_mpii"),
     "data.validation": ("tail", "subject", "random"),
     "model.name": ("videopose", "mlp", "semgcn", "gcn", "stgcn"),
-    "model.precision": ("float32", "mixed_bfloat16"),
+    "model.precision": ("float32", "mixed_bfloat16", "auto"),
     "poseaug.feedback": FEEDBACKS,
     "poseaug.regularizer": REGULARIZERS,
     "poseaug.kcs": ("part", "full"),

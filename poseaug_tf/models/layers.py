@@ -13,7 +13,9 @@ Every model in this package takes these values from here, so they are defined ex
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 
 import keras
 import tensorflow as tf
@@ -33,8 +35,8 @@ NUM_JOINTS = skeleton.NUM_JOINTS
 """Joints of the H36M-16 skeleton every estimator consumes and produces."""
 
 
-def batch_norm(*, epsilon: float = BN_EPSILON, synchronized: bool = False, **kwargs) -> keras.layers.BatchNormalization:
-    """Returns a BatchNormalization layer with PyTorch's momentum and epsilon over the last axis.
+def batch_norm(*, epsilon: float = BN_EPSILON, synchronized: bool = False, **kwargs) -> BatchNorm:
+    """Returns a BatchNorm layer with PyTorch's momentum and epsilon over the last axis.
 
     Statistics are taken over every axis but the last, which for a (B, J, C) tensor is PyTorch's BatchNorm1d over
     (B, C, J): batch and joints.
@@ -47,11 +49,94 @@ def batch_norm(*, epsilon: float = BN_EPSILON, synchronized: bool = False, **kwa
     Returns:
       The layer, ``momentum=BN_MOMENTUM``.
     """
-    # DEVIATION(docs/reference.md §8): Keras updates `moving_variance` with the biased batch variance, PyTorch's
-    # `running_var` with the unbiased one (factor n/(n-1): 0.1% at n = 1024). Training-mode outputs are identical;
-    # only inference-mode statistics differ, negligibly at PoseAug's batch size.
     kwargs.setdefault("momentum", BN_MOMENTUM)
-    return keras.layers.BatchNormalization(epsilon=epsilon, synchronized=synchronized, **kwargs)
+    return BatchNorm(epsilon=epsilon, synchronized=synchronized, **kwargs)
+
+
+_SEGMENTS = threading.local()
+
+
+def batch_segments() -> int:
+    """The number of batch segments set by the innermost `segmented_batch` block (1 outside any)."""
+    return getattr(_SEGMENTS, "count", 1)
+
+
+@contextlib.contextmanager
+def segmented_batch(count: int):
+    """Calls traced inside the block treat their batch as `count` equal consecutive segments, each as if it
+    were a call of its own: training-mode `BatchNorm` normalises each segment with its own statistics and updates
+    the moving statistics once per segment, in order; `Dropout` draws each segment's mask from its own seed, in
+    order. One call on a (count·B, ...) batch then equals `count` calls on the (B, ...) segments (same outputs,
+    gradients, moving statistics and RNG states), but its matrix products run on the whole batch.
+
+    The setting is read when a layer's `call` runs (i.e. while a `tf.function` traces), per thread.
+    """
+    if count < 1:
+        raise ValueError(f"Expected `count` >= 1; received {count}.")
+    previous = batch_segments()
+    _SEGMENTS.count = count
+    try:
+        yield
+    finally:
+        _SEGMENTS.count = previous
+
+
+def _split_segments(inputs, count: int) -> list:
+    """(count·B, ...) → `count` tensors (B, ...); the batch must divide evenly."""
+    total = tf.shape(inputs)[0]
+    tf.debugging.assert_equal(total % count, 0, message=f"the batch does not split into {count} equal segments")
+    return tf.split(inputs, count, axis=0)
+
+
+@keras.saving.register_keras_serializable(package="poseaug_tf")
+class BatchNorm(keras.layers.BatchNormalization):
+    """`keras.layers.BatchNormalization` whose training-mode pass is one fused kernel.
+
+    Keras 3 normalises with separate element-wise ops (moments, then scale and shift, each a pass over the tensor,
+    and as many again backwards). In training mode over the last axis this layer runs TensorFlow's
+    `FusedBatchNormV3` kernel (statistics, normalisation and, backwards, the whole gradient in one op each), which
+    takes about a third of the time on a (1024, 1024) tensor on CPU, in float32 and bfloat16
+    (bench/bench_models.py). The results are Keras's: biased batch variance for normalisation and for the moving
+    variance (the kernel returns the unbiased one; it is rescaled), moving statistics updated as
+    ``m ← momentum·m + (1 − momentum)·batch``. Synchronised statistics, masks and inference mode use the Keras
+    path. Inside `segmented_batch(n)` each segment is normalised as a call of its own.
+    """
+
+    def call(self, inputs, training=None, mask=None):
+        if not (training and self.trainable):
+            return super().call(inputs, training=training, mask=mask)
+        count = batch_segments()
+        if count > 1:
+            parts = [self._training_call(part, mask) for part in _split_segments(inputs, count)]
+            return tf.concat(parts, axis=0)
+        return self._training_call(inputs, mask)
+
+    def _training_call(self, inputs, mask):
+        if mask is not None or self.synchronized or self.renorm or self.axis not in (-1, len(inputs.shape) - 1):
+            return super().call(inputs, training=True, mask=mask)
+        # DEVIATION(docs/reference.md §8): the moving variance is updated with the biased batch variance (Keras),
+        # PyTorch's `running_var` with the unbiased one (factor n/(n-1): 0.1% at n = 1024). Training-mode outputs
+        # are identical; only inference-mode statistics differ, negligibly at PoseAug's batch size.
+        channels = inputs.shape[-1]
+        x = tf.cast(inputs, self.compute_dtype)
+        flat = tf.reshape(x, [-1, 1, 1, channels])
+        gamma = self.gamma if self.scale else tf.ones([channels])
+        beta = self.beta if self.center else tf.zeros([channels])
+        y, mean, unbiased, *_ = tf.raw_ops.FusedBatchNormV3(
+            x=flat,
+            scale=tf.convert_to_tensor(gamma, tf.float32),
+            offset=tf.convert_to_tensor(beta, tf.float32),
+            mean=tf.zeros([0]),
+            variance=tf.zeros([0]),
+            epsilon=self.epsilon,
+            is_training=True,
+            data_format="NHWC",
+        )
+        n = tf.cast(tf.shape(flat)[0], tf.float32)
+        variance = unbiased * ((n - 1.0) / n)
+        self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
+        self.moving_variance.assign(self.moving_variance * self.momentum + variance * (1.0 - self.momentum))
+        return tf.reshape(y, tf.shape(x))
 
 
 def kaiming_normal(seed: int | None = None) -> keras.initializers.Initializer:
@@ -189,11 +274,19 @@ class Dropout(keras.layers.Layer):
     def call(self, inputs, training=False):
         if not training or self.rate == 0.0:
             return inputs
+        count = batch_segments()
+        if count > 1:  # one mask per segment, as separate calls draw them
+            return tf.concat([self._drop(part) for part in _split_segments(inputs, count)], axis=0)
+        return self._drop(inputs)
+
+    def _drop(self, inputs):
         seed = self.seed_generator.next()
         if seed.dtype != tf.int32:
             seed = tf.cast(tf.math.floormod(tf.cast(seed, tf.int64), tf.int32.max - 1), tf.int32)
         keep = self._keep(tf.shape(inputs), seed)
-        return inputs * tf.cast(keep, inputs.dtype) * tf.cast(1.0 / (1.0 - self.rate), inputs.dtype)
+        # One multiply by {0, 1/(1 − rate)} (forward and backward), the same values as `x·keep·scale`.
+        scale = tf.cast(1.0 / (1.0 - self.rate), inputs.dtype)
+        return inputs * tf.where(keep, scale, tf.zeros([], inputs.dtype))
 
     def compute_output_shape(self, input_shape):
         return input_shape

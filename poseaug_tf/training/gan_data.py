@@ -12,8 +12,9 @@ from poseaug_tf.placement import NUM_UNIT_PARAMETERS
 
 NOISE_SHAPE = (4, 48)  # one 48-d draw for each of the BA, BL, R and T branches
 # The uniform placement draws of a batch use the noise seed with this offset on its batch counter, a stream no
-# (seed, epoch, batch) of the noise ever reaches.
-_UNIT_STREAM = tf.constant([0, 1 << 40], tf.int64)
+# (seed, epoch, batch) of the noise ever reaches. (A Python value: a TF constant at import would start TensorFlow's
+# runtime before a multi-worker strategy can configure it.)
+_UNIT_STREAM = (0, 1 << 40)
 
 
 def swap_rows(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -109,7 +110,10 @@ def gan_epoch_dataset(
             "d2d_real_camera": d2d["camera"],
             "noise": tf.random.stateless_normal([batch_size, *NOISE_SHAPE], seed=noise_seed),
             "unit": tf.random.stateless_uniform(
-                [batch_size, NUM_UNIT_PARAMETERS], seed=noise_seed + _UNIT_STREAM, minval=-1.0, maxval=1.0
+                [batch_size, NUM_UNIT_PARAMETERS],
+                seed=noise_seed + tf.constant(_UNIT_STREAM, tf.int64),
+                minval=-1.0,
+                maxval=1.0,
             ),
         }
 

@@ -142,11 +142,19 @@ def train_and_evaluate(
     keras.utils.set_random_seed(config.seed)
     strategy = networks.get_strategy(config.distribute)
     datasets = load_datasets(config)  # before the workdir is created: bad data leaves nothing behind
+    task_id = _task_id(strategy)
+    if task_id:  # a multi-worker run's other workers: the chief owns the workdir, figures and exports
+        # stage=poseaug starts every worker from the chief's baseline (or `poseaug.pretrained`).
+        workdir, callbacks = run_dir.worker_workdir(workdir, task_id), ()
     files.ensure_folder(workdir, "workdir")
-    if not strategy.extended.should_checkpoint:  # a multi-worker run's other workers: the chief owns the workdir
-        return _train_and_evaluate(config, workdir, strategy, datasets, arms, baseline, callbacks)
     with files.exclusive_folder(workdir, "workdir"):
         return _train_and_evaluate(config, workdir, strategy, datasets, arms, baseline, callbacks)
+
+
+def _task_id(strategy) -> int:
+    """This process's worker index in a multi-worker run (0, the chief, otherwise)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    return int(resolver.task_id or 0) if resolver is not None and resolver.cluster_spec().as_dict() else 0
 
 
 def _train_and_evaluate(
@@ -160,9 +168,8 @@ def _train_and_evaluate(
 ) -> dict:
     _log_to_file(workdir)
     logging.info("Workdir %s", workdir)
-    if strategy.extended.should_checkpoint:
-        for path in files.remove_stale_temporaries(workdir):
-            logging.info("Removed %s, left by an interrupted write.", path)
+    for path in files.remove_stale_temporaries(workdir):
+        logging.info("Removed %s, left by an interrupted write.", path)
     _record_run(config, workdir, datasets.fingerprint(), strategy)
     history = run_dir.History(workdir)
     writer = tf.summary.create_file_writer(str(workdir / run_dir.TENSORBOARD))

@@ -119,8 +119,9 @@ class PoseAugStage:
             self.nets = networks.build_gan_networks(
                 config, estimator, num_replicas=replicas, seed=config.seed, placement=self.placement
             )
-            self.state = SelectionState()
-            self.iteration = tf.Variable(0, dtype=tf.int64, name="iteration")
+        # Host-side bookkeeping, not replicated variables.
+        self.state = SelectionState()
+        self.iteration = tf.Variable(0, dtype=tf.int64, name="iteration")
         self.ckpt = networks.training_checkpoint(
             state=self.state, iteration=self.iteration, **self.nets.checkpoint_items()
         )

@@ -37,7 +37,7 @@ def run_pretraining(
         )
         optimizer = networks.pretrain_optimizer(config)
         optimizer.build(estimator.trainable_variables)
-        state = SelectionState()
+    state = SelectionState()  # host-side bookkeeping, not a replicated variable
     ckpt = networks.training_checkpoint(estimator=estimator, optimizer=optimizer, state=state)
     manager = tf.train.CheckpointManager(ckpt, stage_dir / run_dir.CHECKPOINTS, max_to_keep=2)
     if manager.latest_checkpoint:

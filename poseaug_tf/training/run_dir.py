@@ -13,6 +13,10 @@ Layout (arms: `control`, `poseaug`, `random`, see training/poseaug.py; models: `
   figures/                          PNGs of figures.py
 
 Every write goes through `files.atomic_path`: an interruption leaves the old file or the new one, never a torn one.
+
+A multi-worker run's chief (worker 0) writes the workdir; worker i > 0 writes the same files to
+`<workdir>.worker<i>` (`worker_workdir`), which it needs to resume after a restart, since its machine may not see
+the chief's disk.
 """
 
 from __future__ import annotations
@@ -42,6 +46,12 @@ RESTARTS = "restarts.json"  # in <arm>/
 CHECKPOINTS = "ckpt"  # in pretrain/ and <arm>/
 STAGE_WEIGHTS = {"best": "best.weights.h5", "last": "last.weights.h5"}  # in pretrain/ and <arm>/
 SELECTIONS = ("run", "last")  # what `read_run` reports: the run's selection records, or the last epochs
+
+
+def worker_workdir(workdir: pathlib.Path, task_id: int) -> pathlib.Path:
+    """The run directory of multi-worker task `task_id`: the workdir itself for the chief (0), else the sibling
+    `<workdir>.worker<task_id>`."""
+    return workdir if task_id == 0 else workdir.with_name(f"{workdir.name}.worker{task_id}")
 
 
 def stage_of(model: str) -> str:

@@ -41,3 +41,44 @@ def test_mixed_precision_is_refused_for_graph_models():
 def test_unknown_precision_is_refused():
     with pytest.raises(ValueError, match="Unknown `model.precision` 'float16'"):
         networks.build_estimator(_config("mlp"), synchronized_bn=False, stage="pretrain", precision="float16")
+
+
+@pytest.mark.parametrize(
+    "flags, gpu, name, expected",
+    [
+        ({"avx512f", "avx512_bf16"}, None, "videopose", "mixed_bfloat16"),
+        ({"amx_bf16", "amx_tile"}, None, "mlp", "mixed_bfloat16"),
+        ({"avx512f", "avx2"}, None, "videopose", "float32"),  # AVX-512 without BF16: bf16 is emulated
+        (set(), None, "videopose", "float32"),  # no /proc/cpuinfo (macOS)
+        ({"avx512_bf16"}, None, "semgcn", "float32"),  # graph models have no mixed-precision build
+        ({"avx512_bf16"}, (7, 5), "videopose", "float32"),  # a GPU decides, not the host CPU: Turing has no bf16
+        (set(), (8, 0), "videopose", "mixed_bfloat16"),  # Ampere and later
+    ],
+)
+def test_auto_precision_follows_the_hardware(monkeypatch, flags, gpu, name, expected):
+    monkeypatch.setattr(networks, "_cpu_flags", lambda: flags)
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["gpu0"] if gpu else [])
+    monkeypatch.setattr(tf.config.experimental, "get_device_details", lambda device: {"compute_capability": gpu})
+    assert networks.resolve_precision("auto", name) == expected
+    assert networks.resolve_precision("float32", name) == "float32"
+
+
+def test_cpu_flags_are_read_from_proc_cpuinfo():
+    import pathlib
+
+    cpuinfo = pathlib.Path("/proc/cpuinfo")
+    if not cpuinfo.exists():
+        pytest.skip("no /proc/cpuinfo")
+    line = next(x for x in cpuinfo.read_text().splitlines() if x.startswith("flags"))
+    assert networks._cpu_flags() == set(line.split(":", 1)[1].split())
+
+
+def test_auto_precision_builds_the_resolved_policy(monkeypatch):
+    monkeypatch.setattr(networks, "has_fast_bfloat16", lambda: True)
+    config = _config("videopose")
+    config.model.precision = "auto"
+    model = networks.build_estimator(config, synchronized_bn=False, stage="pretrain")
+    assert model.layers[2].dtype_policy.name == "mixed_bfloat16"
+    monkeypatch.setattr(networks, "has_fast_bfloat16", lambda: False)
+    model = networks.build_estimator(config, synchronized_bn=False, stage="pretrain")
+    assert model.layers[2].dtype_policy.name == "float32"

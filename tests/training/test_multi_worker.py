@@ -1,0 +1,111 @@
+"""train.py as a real two-worker `MultiWorkerMirroredStrategy` run (two processes, TF_CONFIG on 127.0.0.1 ports):
+same results as one process, every worker writes its own copy of the run, and both resume after kill -9."""
+
+import json
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+KILL_AT = REPO / "tests" / "training" / "kill_at.py"
+# The smoke config without dropout (each replica would draw its own masks, so no two layouts could agree) and
+# figures, with one arm.
+FLAGS = (
+    "--config=configs/synthetic.py:smoke",
+    "--config.model.dropout_rate=0.0",
+    "--config.figures.enabled=false",
+    "--config.arms=poseaug",
+)
+TIMEOUT = 900
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def _workers(workdir: pathlib.Path, *, kill_chief_at: str | None = None) -> list[subprocess.CompletedProcess]:
+    """Runs both workers to the end (or until the chief kills itself at `kill_chief_at`, after which the other
+    worker, stuck in a collective, is killed too: a lost machine). Returns both processes' results."""
+    ports = _free_ports(2)
+    procs = []
+    for index in range(2):
+        tf_config = {
+            "cluster": {"worker": [f"127.0.0.1:{port}" for port in ports]},
+            "task": {"type": "worker", "index": index},
+        }
+        env = {**os.environ, "TF_CONFIG": json.dumps(tf_config), "CUDA_VISIBLE_DEVICES": ""}
+        program = [str(KILL_AT), kill_chief_at] if kill_chief_at and index == 0 else ["train.py"]
+        command = [sys.executable, *program, *FLAGS, f"--workdir={workdir}"]
+        procs.append(subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    results = []
+    for index, proc in enumerate(procs):
+        if kill_chief_at and index == 1:
+            procs[0].wait(timeout=TIMEOUT)
+            proc.kill()
+        out, err = proc.communicate(timeout=TIMEOUT)
+        results.append(subprocess.CompletedProcess(proc.args, proc.returncode, out.decode(), err.decode()))
+    return results
+
+
+def _metrics(path: pathlib.Path) -> dict[str, float]:
+    """Every MPJPE/PA-MPJPE of a results.json, flattened to "model/set/metric"."""
+    flat = {}
+
+    def walk(node, prefix):
+        for key, value in node.items():
+            if isinstance(value, dict):
+                walk(value, f"{prefix}{key}/")
+            elif key in ("mpjpe", "pa_mpjpe"):
+                flat[prefix + key] = value
+
+    walk(json.loads(path.read_text()), "")
+    return flat
+
+
+@pytest.mark.slow
+def test_two_workers_match_one_process_and_resume_after_kill_9(tmp_path):
+    single = tmp_path / "single"
+    done = subprocess.run(
+        [sys.executable, "train.py", *FLAGS, f"--workdir={single}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    workdir = tmp_path / "workers"
+    for proc in _workers(workdir):
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads((workdir / "run_info.json").read_text())["replicas"] == 2
+    # Worker 1 trained the same replicated networks into its own copy of the run.
+    other = workdir.with_name("workers.worker1")
+    assert (other / "results.json").read_text() == (workdir / "results.json").read_text()
+    assert not (workdir / "figures").exists()
+    # Same numbers as one process up to float reassociation of the all-reduce (as the two-device test).
+    expected, got = _metrics(single / "results.json"), _metrics(workdir / "results.json")
+    assert len(expected) >= 8 and expected.keys() == got.keys()
+    for key, value in expected.items():
+        assert got[key] == pytest.approx(value, rel=1e-3), key
+
+    # The chief dies before its 20th batch (PoseAug stage), the other worker with it; both restart.
+    resumed = tmp_path / "resumed"
+    killed = _workers(resumed, kill_chief_at="batch:20")
+    assert killed[0].returncode == -9, killed[0].stderr[-3000:]
+    assert not (resumed / "results.json").exists()
+    for proc in _workers(resumed):
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "resumed from" in (resumed / "train.log").read_text()
+    again = _metrics(resumed / "results.json")
+    for key, value in got.items():
+        assert again[key] == pytest.approx(value, rel=1e-6, abs=1e-6), key
