@@ -35,6 +35,8 @@ def _log_to_file(workdir: pathlib.Path) -> None:
 
 
 def _record_run(config, workdir: pathlib.Path, fingerprint: str, strategy) -> None:
+    precision = networks.resolve_precision(config.model.precision, config.model.name)
+    logging.info("Estimator precision: %s (model.precision=%s).", precision, config.model.precision)
     changed = run_dir.record_config(
         workdir,
         config.to_dict(),
@@ -45,6 +47,7 @@ def _record_run(config, workdir: pathlib.Path, fingerprint: str, strategy) -> No
             "python": platform.python_version(),
             "data_fingerprint": fingerprint,
             "replicas": strategy.num_replicas_in_sync,
+            "precision": precision,
             "started": time.strftime("%Y-%m-%d %H:%M:%S"),
         },
     )
