@@ -6,9 +6,13 @@ epoch on Human3.6M for each precision (when ../shared/data/h36m is present). Pri
 
 Each timing is the median over `--runs` repetitions of `--steps` steps after a warm-up (tracing excluded). Every
 rate is printed beside the matrix-product rate it implies and that rate's share of the machine's `tf.matmul`
-ceiling in the same precision, measured at the start of the same run (`roofline.py`). FLOPs per sample come from
-the networks' traced graphs: a training pass is 3 forward passes (forward, input and weight gradients), a pass
-that only needs input gradients (the feedback's frozen estimator, the discriminators in the G step) is 2.
+ceiling (`roofline.py`), in the step's own precision and in float32. The ceilings are measured just before and
+just after each repetition and averaged, and the share is the median of the repetitions' shares: the speed of a
+shared virtual machine drifts by tens of per cent within minutes, so a ceiling measured once at the start does not
+describe a step timed later. Shares are what compares across runs, trees and machines; to compare two code
+versions, run this script in each, alternately. FLOPs per sample come from the networks' traced graphs: a
+training pass is 3 forward passes (forward, input and weight gradients), a pass that only needs input gradients
+(the feedback's frozen estimator, the discriminators in the G step) is 2.
 """
 
 import pathlib
@@ -44,19 +48,35 @@ flags.DEFINE_integer("h36m_stride", 10, "Frame stride of the Human3.6M epoch tim
 flags.DEFINE_string("h36m_dir", str(pathlib.Path(__file__).resolve().parents[2] / "shared/data/h36m"), "Data.")
 
 
-def _median_rate(fn, batches, *, runs, steps_per_run, batch_size):
-    """Median samples/s of `fn(batch, ...)` over `runs` × `steps_per_run` steps (after two warm-up calls, which
-    trace both GAN-step variants)."""
+def _ceiling(probe) -> float:
+    """The median of three ceiling probes (one chain takes 0.1–0.3 s, too short to average out the jitter)."""
+    return statistics.median(probe() for _ in range(3))
+
+
+def _timed(fn, batches, *, runs, steps_per_run, batch_size, flops, ceilings):
+    """Median samples/s of `fn(batch)` over `runs` × `steps_per_run` steps (after two warm-up calls, which trace
+    both GAN-step variants), with the min and max, and the median share of each ceiling in `ceilings` (name →
+    `roofline.ceiling_probe`) measured around each repetition."""
     fn(batches[0])
     fn(batches[0])
-    rates = []
+    rates, shares = [], {name: [] for name in ceilings}
     for _ in range(runs):
+        before = {name: _ceiling(probe) for name, probe in ceilings.items()}
         start = time.perf_counter()
         for i in range(steps_per_run):
             out = fn(batches[i % len(batches)])
         next(iter(out.values())).numpy()  # wait for the last step
-        rates.append(steps_per_run * batch_size / (time.perf_counter() - start))
-    return statistics.median(rates), min(rates), max(rates)
+        rate = steps_per_run * batch_size / (time.perf_counter() - start)
+        rates.append(rate)
+        after = {name: _ceiling(probe) for name, probe in ceilings.items()}
+        for name in ceilings:
+            shares[name].append(rate * flops / 1e9 / ((before[name] + after[name]) / 2))
+    return {
+        "rate": statistics.median(rates),
+        "min": min(rates),
+        "max": max(rates),
+        **{name: statistics.median(values) for name, values in shares.items()},
+    }
 
 
 def _setup(config, strategy, precision, placement):
@@ -77,9 +97,9 @@ def flops_per_sample(nets) -> dict[str, float]:
     return {"pretraining step": 3 * estimator, "PoseAug GAN iteration": gan, "evaluation forward": estimator}
 
 
-def _measure(config, strategy, precision, data):
-    """Rows (name, (median, min, max)) for one precision, FLOPs per sample of each row, and the compiled steps
-    for the epoch timing."""
+def _measure(config, strategy, precision, data, probes):
+    """Rows (name, `_timed` result) for one precision, FLOPs per sample of each row, and the compiled steps for the
+    epoch timing. `probes`: the ceiling probes of float32 and of `precision`."""
     placement = poseaug.measure_placement(config, data.pose3d) if poseaug.uses_placement(config, "poseaug") else None
     nets = _setup(config, strategy, precision, placement)
     est_batches = list(train_dataset(data, batch_size=FLAGS.batch, seed=0).take(4))
@@ -121,16 +141,28 @@ def _measure(config, strategy, precision, data):
 
     predict = evaluation.make_predict_fn(nets.estimator)
     eval_batches = [b["pose_2d"] for b in est_batches]
-    kw = dict(runs=FLAGS.runs, batch_size=FLAGS.batch)
-    rows = [
-        ("pretraining step", _median_rate(pretrain, est_batches, steps_per_run=FLAGS.steps, **kw)),
-        ("PoseAug GAN iteration", _median_rate(gan_iteration, gan_batches, steps_per_run=2 * FLAGS.steps, **kw)),
-        (
-            "evaluation forward",
-            _median_rate(lambda x: {"y": predict(x)}, eval_batches, steps_per_run=4 * FLAGS.steps, **kw),
-        ),
+    flops = flops_per_sample(nets)
+    timed = [
+        ("pretraining step", pretrain, est_batches, FLAGS.steps),
+        ("PoseAug GAN iteration", gan_iteration, gan_batches, 2 * FLAGS.steps),
+        ("evaluation forward", lambda x: {"y": predict(x)}, eval_batches, 4 * FLAGS.steps),
     ]
-    return rows, flops_per_sample(nets), gan_iteration, pretrain
+    rows = [
+        (
+            name,
+            _timed(
+                fn,
+                batches,
+                runs=FLAGS.runs,
+                steps_per_run=n,
+                batch_size=FLAGS.batch,
+                flops=flops[name],
+                ceilings=probes,
+            ),
+        )
+        for name, fn, batches, n in timed
+    ]
+    return rows, flops, gan_iteration, pretrain
 
 
 def main(argv):
@@ -138,33 +170,37 @@ def main(argv):
     config = common.base_config()
     config.model.name = FLAGS.model
     strategy = tf.distribute.get_strategy()
-    ceilings = {p: roofline.matmul_ceiling(tf.bfloat16 if "bfloat16" in p else tf.float32) for p in FLAGS.precisions}
+    dtypes = {"float32": tf.float32, "bfloat16": tf.bfloat16}
+    probes = {name: roofline.ceiling_probe(dtype) for name, dtype in dtypes.items()}
     data = synthetic.make_synthetic("source", FLAGS.batch * 4, seed=0)
     rows, epochs = [], []
     train = _h36m_train()
     for precision in FLAGS.precisions:
-        measured, flops, gan_iteration, pretrain = _measure(config, strategy, precision, data)
-        rows += [(name, precision, rates, flops[name]) for name, rates in measured]
+        own = "bfloat16" if "bfloat16" in precision else "float32"
+        measured, flops, gan_iteration, pretrain = _measure(
+            config, strategy, precision, data, {name: probes[name] for name in {own, "float32"}}
+        )
+        rows += [(name, precision, result, flops[name]) for name, result in measured]
         if train is not None:
             epochs.append(_h36m_epoch(train, gan_iteration, pretrain, precision))
+    ceilings = {name: _ceiling(probe) for name, probe in probes.items()}
     print(
         f"\n{FLAGS.model}, batch {FLAGS.batch}, median of {FLAGS.runs} runs × {FLAGS.steps} steps, "
         f"TF {tf.__version__}, {len(tf.config.list_logical_devices('CPU'))} CPU device(s)"
     )
     print(
-        "tf.matmul ceiling at 1024³ in this run: "
-        + ", ".join(f"{p} {c:,.0f} GFLOP/s" for p, c in ceilings.items())
-        + "\n"
+        "tf.matmul ceiling at 1024³ at the end of this run (the shares use the ceilings measured around each "
+        "repetition): " + ", ".join(f"{name} {c:,.0f} GFLOP/s" for name, c in ceilings.items()) + "\n"
     )
     print(
-        "| step | precision | MFLOP/sample | median samples/s | min | max | GFLOP/s | share of the matmul ceiling |"
-        "\n|---|---|---:|---:|---:|---:|---:|---:|"
+        "| step | precision | MFLOP/sample | median samples/s | min | max | share of the ceiling (own precision) "
+        "| share of the float32 ceiling |\n|---|---|---:|---:|---:|---:|---:|---:|"
     )
-    for name, precision, (med, lo, hi), flops in rows:
-        rate = med * flops / 1e9
+    for name, precision, r, flops in rows:
+        own = r["bfloat16" if "bfloat16" in precision else "float32"]
         print(
-            f"| {name} | {precision} | {flops / 1e6:.1f} | {med:,.0f} | {lo:,.0f} | {hi:,.0f} | {rate:,.0f} | "
-            f"{rate / ceilings[precision]:.0%} |"
+            f"| {name} | {precision} | {flops / 1e6:.1f} | {r['rate']:,.0f} | {r['min']:,.0f} | {r['max']:,.0f} | "
+            f"{own:.0%} | {r['float32']:.0%} |"
         )
     if train is None:
         print(f"\n(Human3.6M epoch skipped: --h36m_stride=0 or no data at {FLAGS.h36m_dir})")

@@ -8,14 +8,15 @@ beside it says how much of the hardware a step uses, and compares across machine
 from __future__ import annotations
 
 import re
-import statistics
 import time
 
 import tensorflow as tf
 
 
-def matmul_ceiling(dtype: tf.DType, *, size: int = 1024, repeats: int = 20, runs: int = 5) -> float:
-    """Median GFLOP/s of `tf.matmul` on (size, size) × (size, size) `dtype` operands (2·size³ FLOPs each)."""
+def ceiling_probe(dtype: tf.DType, *, size: int = 1024, repeats: int = 20):
+    """A function that returns the GFLOP/s of one chain of `repeats` `tf.matmul` products of (size, size) `dtype`
+    operands (2·size³ FLOPs each), traced once. Calling it beside each timed repetition gives the ceiling at that
+    moment: on a shared virtual machine the speed drifts by tens of per cent within minutes."""
     a = tf.cast(tf.random.stateless_normal((size, size), seed=(0, 1)), dtype)
     # Scaled so that a chain of products keeps its magnitude (no overflow to inf in bfloat16).
     b = tf.cast(tf.random.stateless_normal((size, size), seed=(0, 2)) / size**0.5, dtype)
@@ -27,12 +28,13 @@ def matmul_ceiling(dtype: tf.DType, *, size: int = 1024, repeats: int = 20, runs
         return a
 
     products(a, b).numpy()
-    rates = []
-    for _ in range(runs):
+
+    def probe() -> float:
         start = time.perf_counter()
         products(a, b).numpy()
-        rates.append(2 * size**3 * repeats / (time.perf_counter() - start) / 1e9)
-    return statistics.median(rates)
+        return 2 * size**3 * repeats / (time.perf_counter() - start) / 1e9
+
+    return probe
 
 
 def _einsum_flops(equation: str, shapes: list[list[int]]) -> int:

@@ -13,9 +13,7 @@ Every model in this package takes these values from here, so they are defined ex
 
 from __future__ import annotations
 
-import contextlib
 import math
-import threading
 
 import keras
 import tensorflow as tf
@@ -53,41 +51,6 @@ def batch_norm(*, epsilon: float = BN_EPSILON, synchronized: bool = False, **kwa
     return BatchNorm(epsilon=epsilon, synchronized=synchronized, **kwargs)
 
 
-_SEGMENTS = threading.local()
-
-
-def batch_segments() -> int:
-    """The number of batch segments set by the innermost `segmented_batch` block (1 outside any)."""
-    return getattr(_SEGMENTS, "count", 1)
-
-
-@contextlib.contextmanager
-def segmented_batch(count: int):
-    """Calls traced inside the block treat their batch as `count` equal consecutive segments, each as if it
-    were a call of its own: training-mode `BatchNorm` normalises each segment with its own statistics and updates
-    the moving statistics once per segment, in order; `Dropout` draws each segment's mask from its own seed, in
-    order. One call on a (count·B, ...) batch then equals `count` calls on the (B, ...) segments (same outputs,
-    gradients, moving statistics and RNG states), but its matrix products run on the whole batch.
-
-    The setting is read when a layer's `call` runs (i.e. while a `tf.function` traces), per thread.
-    """
-    if count < 1:
-        raise ValueError(f"Expected `count` >= 1; received {count}.")
-    previous = batch_segments()
-    _SEGMENTS.count = count
-    try:
-        yield
-    finally:
-        _SEGMENTS.count = previous
-
-
-def _split_segments(inputs, count: int) -> list:
-    """(count·B, ...) → `count` tensors (B, ...); the batch must divide evenly."""
-    total = tf.shape(inputs)[0]
-    tf.debugging.assert_equal(total % count, 0, message=f"the batch does not split into {count} equal segments")
-    return tf.split(inputs, count, axis=0)
-
-
 @keras.saving.register_keras_serializable(package="poseaug_tf")
 class BatchNorm(keras.layers.BatchNormalization):
     """`keras.layers.BatchNormalization` whose training-mode pass is one fused kernel.
@@ -99,19 +62,12 @@ class BatchNorm(keras.layers.BatchNormalization):
     (bench/bench_models.py). The results are Keras's: biased batch variance for normalisation and for the moving
     variance (the kernel returns the unbiased one; it is rescaled), moving statistics updated as
     ``m ← momentum·m + (1 − momentum)·batch``. Synchronised statistics, masks and inference mode use the Keras
-    path. Inside `segmented_batch(n)` each segment is normalised as a call of its own.
+    path.
     """
 
     def call(self, inputs, training=None, mask=None):
         if not (training and self.trainable):
             return super().call(inputs, training=training, mask=mask)
-        count = batch_segments()
-        if count > 1:
-            parts = [self._training_call(part, mask) for part in _split_segments(inputs, count)]
-            return tf.concat(parts, axis=0)
-        return self._training_call(inputs, mask)
-
-    def _training_call(self, inputs, mask):
         if mask is not None or self.synchronized or self.renorm or self.axis not in (-1, len(inputs.shape) - 1):
             return super().call(inputs, training=True, mask=mask)
         # DEVIATION(docs/reference.md §8): the moving variance is updated with the biased batch variance (Keras),
@@ -274,12 +230,6 @@ class Dropout(keras.layers.Layer):
     def call(self, inputs, training=False):
         if not training or self.rate == 0.0:
             return inputs
-        count = batch_segments()
-        if count > 1:  # one mask per segment, as separate calls draw them
-            return tf.concat([self._drop(part) for part in _split_segments(inputs, count)], axis=0)
-        return self._drop(inputs)
-
-    def _drop(self, inputs):
         seed = self.seed_generator.next()
         if seed.dtype != tf.int32:
             seed = tf.cast(tf.math.floormod(tf.cast(seed, tf.int64), tf.int32.max - 1), tf.int32)

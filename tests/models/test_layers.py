@@ -105,65 +105,6 @@ def test_batch_norm_keras_path_equals_fused_path():
     np.testing.assert_allclose(fused.moving_variance.numpy(), masked.moving_variance.numpy(), rtol=1e-5)
 
 
-def _videopose_with_weights(seed=0):
-    from poseaug_tf import models
-
-    keras.utils.set_random_seed(seed)
-    model = models.build_estimator("videopose", channels=64, dropout_rate=0.25)
-    layers_with_stats = [layer for layer in model.layers if isinstance(layer, layers.BatchNorm)]
-    rng = np.random.default_rng(seed)
-    for layer in layers_with_stats:  # non-trivial moving statistics, so their updates are visible
-        layer.moving_mean.assign(rng.normal(size=64).astype(np.float32))
-        layer.moving_variance.assign(rng.uniform(0.5, 2.0, 64).astype(np.float32))
-    return model
-
-
-def test_segmented_batch_equals_separate_calls():
-    """One call on a (3B, ...) batch inside segmented_batch(3) = three calls on its segments: outputs, input
-    gradients, BN moving statistics and every RNG state (the dropout masks are the same draws)."""
-    import tensorflow as tf
-
-    x = tf.constant(np.random.default_rng(4).normal(0.0, 0.4, (3 * 32, 16, 2)).astype(np.float32))
-    results = []
-    for fused in (True, False):
-        model = _videopose_with_weights()
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            if fused:
-                with layers.segmented_batch(3):
-                    y = model(x, training=True)
-            else:
-                y = tf.concat([model(part, training=True) for part in tf.split(x, 3)], axis=0)
-            loss = tf.reduce_sum(tf.square(y))
-        results.append((y.numpy(), tape.gradient(loss, x).numpy(), [v.numpy() for v in model.variables]))
-    (y1, g1, v1), (y2, g2, v2) = results
-    np.testing.assert_allclose(y1, y2, atol=1e-6)
-    np.testing.assert_allclose(g1, g2, atol=1e-5)
-    assert any("seed_generator_state" in v.path for v in _videopose_with_weights().variables)
-    for a, b in zip(v1, v2):
-        np.testing.assert_allclose(a, b, atol=1e-6)
-    # Without segments the same call normalises the whole batch at once: a different result.
-    model = _videopose_with_weights()
-    assert np.abs(model(x, training=True).numpy() - y1).max() > 1e-3
-
-
-def test_segmented_batch_rejects_uneven_batches_and_restores_the_setting():
-    import tensorflow as tf
-
-    bn = layers.batch_norm()
-    with layers.segmented_batch(3):
-        assert layers.batch_segments() == 3
-        with layers.segmented_batch(2):
-            assert layers.batch_segments() == 2
-        assert layers.batch_segments() == 3
-        with pytest.raises(tf.errors.InvalidArgumentError, match="3 equal segments"):
-            bn(np.zeros((10, 4), np.float32), training=True)
-    assert layers.batch_segments() == 1
-    with pytest.raises(ValueError, match="count"):
-        with layers.segmented_batch(0):
-            pass
-
-
 def test_kaiming_normal_is_untruncated_with_he_std():
     w = _kernel(layers.dense(1024, fan_in=1024, kernel="kaiming"), 1024)
     expected_std = np.sqrt(2.0 / 1024)
