@@ -7,7 +7,8 @@ epoch has all three passes (GAN pass with feedback, estimator passes on the augm
 plus the epoch-0 and epoch-1 evaluations of the 520k-sample S9/S11 test set. The child's resident memory is
 sampled from /proc every 0.5 s; pass times come from the run's history.json. Without `--pretrained` the
 estimator starts from its random initialisation (same cost; the augmentations' valid fraction may differ).
-Uses ../shared/data/h36m (or --h36m_dir) and prints a Markdown table. Takes ≈ 25–35 min at stride 1.
+Uses ../shared/data/h36m (or --h36m_dir) and prints a Markdown table, with the machine's matmul ceilings measured
+just before and after (the speed of a shared machine drifts). Takes ≈ 25–35 min at stride 1.
 """
 
 import json
@@ -47,6 +48,20 @@ def _random_init_weights(path: pathlib.Path) -> None:
     subprocess.run([sys.executable, "-c", code, str(path), str(REPO)], check=True)
 
 
+def _ceilings() -> str:
+    """This machine's float32 and bfloat16 `tf.matmul` ceilings now (bench/roofline.py), measured in a separate
+    process so that the timed run's memory and threads are its own."""
+    code = (
+        "import statistics, sys; sys.path.insert(0, sys.argv[1]);"
+        "from poseaug_tf.runtime import import_tensorflow_quietly; tf = import_tensorflow_quietly();"
+        "import roofline;"
+        "print(', '.join(f'{d.name} {statistics.median(p() for _ in range(5)):,.0f} GFLOP/s' for d in"
+        " (tf.float32, tf.bfloat16) for p in [roofline.ceiling_probe(d)]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(REPO / "bench")], check=True, capture_output=True, text=True)
+    return out.stdout.strip()
+
+
 def main(argv):
     del argv
     if not (pathlib.Path(FLAGS.h36m_dir) / "data_3d_h36m.npz").exists():
@@ -74,6 +89,7 @@ def main(argv):
             f"--workdir={workdir}",
         ]
         print("$ " + " ".join(cmd), flush=True)
+        ceilings_before = _ceilings()
         start = time.perf_counter()
         log = open(pathlib.Path(tmp) / "train.log", "w")
         child = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
@@ -89,6 +105,7 @@ def main(argv):
             print((pathlib.Path(tmp) / "train.log").read_text()[-3000:])
             sys.exit(f"train.py failed with exit code {child.returncode}.")
         record = json.loads((workdir / "history.json").read_text())[-1]["train"]
+        ceilings_after = _ceilings()
     gan, fake, real = record["seconds"], record.get("p_seconds_fake", 0.0), record.get("p_seconds_real", 0.0)
     print(
         f"\nOne PoseAug epoch on Human3.6M, stride {FLAGS.stride}, VideoPose, {FLAGS.precision} "
@@ -101,6 +118,7 @@ def main(argv):
     print(f"| **epoch (three passes)** | **{(gan + fake + real) / 60:.1f} min** |")
     print(f"| whole command (loading, two evaluations, checkpoints) | {wall / 60:.1f} min |")
     print(f"| **peak resident memory** | **{peak / 1024**2:.2f} GB** (at {peak_at / 60:.1f} min) |")
+    print(f"\ntf.matmul ceiling at 1024³ before the run: {ceilings_before}; after: {ceilings_after}")
 
 
 if __name__ == "__main__":
