@@ -13,13 +13,15 @@ add the transfer time: a ring all-reduce moves 2·(n−1)/n × the gradient size
 import json
 import os
 import pathlib
-import socket
 import statistics
 import subprocess
 import sys
 import time
 
 from absl import app, flags
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from poseaug_tf import runtime  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 FLAGS = flags.FLAGS
@@ -46,10 +48,7 @@ def _median_seconds(fn, *args) -> float:
 
 def _measure(multi_worker: bool, batch: int) -> dict:
     """Runs inside a worker (or the single process): seconds of the all-reduce and of one step."""
-    sys.path.insert(0, str(REPO))
-    from poseaug_tf.runtime import import_tensorflow_quietly
-
-    tf = import_tensorflow_quietly()
+    tf = runtime.import_tensorflow_quietly()
     strategy = tf.distribute.MultiWorkerMirroredStrategy() if multi_worker else tf.distribute.get_strategy()
     from configs import common
     from poseaug_tf.training import networks, steps
@@ -86,16 +85,6 @@ def _measure(multi_worker: bool, batch: int) -> dict:
     return result
 
 
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def _run(args: list[str], env: dict) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, __file__, *args], cwd=REPO, env={**os.environ, **env}, stdout=subprocess.PIPE, text=True
@@ -109,14 +98,9 @@ def main(argv):
         return
     common = [f"--model={FLAGS.model}", f"--runs={FLAGS.runs}", f"--steps={FLAGS.steps}"]
     one_thread = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
-    ports = _free_ports(2)
-    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
     workers = [
-        _run(
-            [*common, f"--batch={FLAGS.batch}", f"--worker={i}"],
-            {**one_thread, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})},
-        )
-        for i in range(2)
+        _run([*common, f"--batch={FLAGS.batch}", f"--worker={i}"], {**one_thread, "TF_CONFIG": tf_config})
+        for i, tf_config in enumerate(runtime.local_cluster_tf_configs(2))
     ]
     multi = [json.loads(w.communicate()[0].strip().splitlines()[-1]) for w in workers]
     single = _run([*common, f"--batch={FLAGS.batch // 2}", "--worker=0"], one_thread)

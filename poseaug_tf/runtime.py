@@ -1,4 +1,5 @@
-"""Process start-up for the entry points: a quiet TensorFlow import that keeps real errors visible.
+"""Process start-up for the entry points: a quiet TensorFlow import that keeps real errors visible, and the
+`TF_CONFIG` values of a multi-worker cluster on this machine.
 
 TensorFlow 2.21 prints its oneDNN banner and CUDA probing messages from C++ before absl logging is
 initialised, so `TF_CPP_MIN_LOG_LEVEL` cannot silence them. `import_tensorflow_quietly` captures file
@@ -8,9 +9,11 @@ known-benign ones below. Anything else (a real error, a missing library) still r
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
+import socket
 import sys
 import tempfile
 
@@ -72,3 +75,15 @@ def import_tensorflow_quietly():
     if kept:
         print(kept, file=sys.stderr)
     return tf
+
+
+def local_cluster_tf_configs(count: int) -> list[str]:
+    """`TF_CONFIG` JSON for each of `count` workers of one cluster on free 127.0.0.1 ports (worker 0 is the
+    chief), for running `MultiWorkerMirroredStrategy` processes on one machine (tests, benches)."""
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    cluster = {"worker": [f"127.0.0.1:{s.getsockname()[1]}" for s in sockets]}
+    for s in sockets:
+        s.close()
+    return [json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}) for i in range(count)]

@@ -51,3 +51,13 @@ def test_tensorflow_info_records_are_dropped_but_warnings_and_ours_kept():
     assert not runtime._drop_tensorflow_info(record(tf_file, logging.INFO))
     assert runtime._drop_tensorflow_info(record(tf_file, logging.WARNING))
     assert runtime._drop_tensorflow_info(record(os.path.join("poseaug_tf", "training", "loop.py"), logging.INFO))
+
+
+def test_local_cluster_tf_configs_share_one_cluster_of_distinct_ports():
+    import json
+
+    configs = [json.loads(c) for c in runtime.local_cluster_tf_configs(3)]
+    assert [c["task"] for c in configs] == [{"type": "worker", "index": i} for i in range(3)]
+    assert all(c["cluster"] == configs[0]["cluster"] for c in configs)
+    addresses = configs[0]["cluster"]["worker"]
+    assert len(set(addresses)) == 3 and all(a.startswith("127.0.0.1:") for a in addresses)

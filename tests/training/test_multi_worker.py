@@ -4,11 +4,12 @@ same results as one process, every worker writes its own copy of the run, and bo
 import json
 import os
 import pathlib
-import socket
 import subprocess
 import sys
 
 import pytest
+
+from poseaug_tf import runtime
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 KILL_AT = REPO / "tests" / "training" / "kill_at.py"
@@ -23,27 +24,12 @@ FLAGS = (
 TIMEOUT = 900
 
 
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def _workers(workdir: pathlib.Path, *, kill_chief_at: str | None = None) -> list[subprocess.CompletedProcess]:
     """Runs both workers to the end (or until the chief kills itself at `kill_chief_at`, after which the other
     worker, stuck in a collective, is killed too: a lost machine). Returns both processes' results."""
-    ports = _free_ports(2)
     procs = []
-    for index in range(2):
-        tf_config = {
-            "cluster": {"worker": [f"127.0.0.1:{port}" for port in ports]},
-            "task": {"type": "worker", "index": index},
-        }
-        env = {**os.environ, "TF_CONFIG": json.dumps(tf_config), "CUDA_VISIBLE_DEVICES": ""}
+    for index, tf_config in enumerate(runtime.local_cluster_tf_configs(2)):
+        env = {**os.environ, "TF_CONFIG": tf_config, "CUDA_VISIBLE_DEVICES": ""}
         program = [str(KILL_AT), kill_chief_at] if kill_chief_at and index == 0 else ["train.py"]
         command = [sys.executable, *program, *FLAGS, f"--workdir={workdir}"]
         procs.append(subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
