@@ -22,6 +22,10 @@ REFERENCE = {
 }
 
 
+# What configs/adapt.py sets, with the protocol's own target (training/datasets.py BUILTIN_TARGET).
+ADAPT = {"data.target_2d": "builtin", "poseaug.d2d_real": "target", "poseaug.align": "target"}
+
+
 def _lever(*, ba=False, rt="bounded", anchor="noise", d2d="replaced", batches="mixed", fraction=0.5, **extra):
     """A PoseAug arm of the lever study: the study's five levers, then any other override."""
     return {
@@ -47,6 +51,11 @@ ARMS = {
     "poseaug_reference": {"arms": "poseaug", **REFERENCE},
     # Non-learned augmentation: bone-length swap and a uniform random placement (yaw, pitch, roll, position).
     "random": {"arms": "random"},
+    # Adaptation to the protocol's unlabeled target 2D (README "Adapting to your camera"): the domain-adaptive
+    # discriminator and global position alignment, then each alone.
+    "adapt": {"arms": "poseaug", **ADAPT},
+    "adapt_d2d": {"arms": "poseaug", "data.target_2d": "builtin", "poseaug.d2d_real": "target"},
+    "adapt_align": {"arms": "poseaug", "data.target_2d": "builtin", "poseaug.align": "target"},
     # The lever study (one row of the README's table each).
     "lever_reference_ba": {
         "arms": "poseaug",

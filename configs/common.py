@@ -44,6 +44,12 @@ def base_config() -> ml_collections.ConfigDict:
             synthetic_train=20000,  # synthetic dataset sizes
             synthetic_eval=4000,
             synthetic_target_eval=0,  # h36m runs: also evaluate on this many synthetic "wild" target samples
+            # Unlabeled 2D of the camera to adapt to (README "Adapting to your camera"): comma-separated keypoint
+            # files in any layout/format the predict CLI reads, or "builtin": the protocols' own target
+            # (training/datasets.py BUILTIN_TARGET). Read by poseaug.d2d_real and poseaug.align.
+            target_2d="",
+            target_layout="",  # layout of every target file ("" : from the file or its joint count)
+            target_image_size="",  # WxH pixels of every target file ("": from the file)
         )
     )
     c.model = ml_collections.ConfigDict(
@@ -109,7 +115,12 @@ def base_config() -> ml_collections.ConfigDict:
             pool_size=4096,
             max_restarts=2,  # collapse / non-finite guard: rollbacks with a new seed
             min_valid_fraction=0.02,  # an epoch keeping fewer augmented samples than this has collapsed
-            pretrained="",  # estimator weights to start from instead of this workdir's baseline
+            # Global position alignment: "target" draws the placements' image position and depth from the
+            # target 2D of data.target_2d (poseaug_tf/alignment.py), "none" from the training poses' ranges.
+            align="none",
+            # Estimator to start from instead of this workdir's baseline: a .weights.h5 file, or a training
+            # workdir (its poseaug.weights.h5, else baseline.weights.h5; <workdir>:<model> picks one).
+            pretrained="",
         )
     )
     c.eval = ml_collections.ConfigDict(dict(batch_size=4096, pck_joints="all"))  # or "3dhp14"
@@ -136,6 +147,7 @@ CHOICES = {
     "poseaug.rt_mode": ("reference", "bounded"),
     "poseaug.d2d_real": D2D_REAL,
     "poseaug.rt_anchor": ("noise", "none"),
+    "poseaug.align": ("none", "target"),
     "eval.pck_joints": ("all", "3dhp14"),
 }
 ARM_NAMES = ("control", "poseaug", "random")
@@ -230,6 +242,20 @@ def validate(config: ml_collections.ConfigDict) -> None:
     if not arms or any(a not in ARM_NAMES for a in arms) or len(set(arms)) < len(arms):
         raise ValueError(f"config.arms: expected distinct names from {', '.join(ARM_NAMES)}; received {config.arms!r}.")
     a = config.poseaug
+    needs_target = [
+        f"poseaug.{k}={a[k]!r}"
+        for k, off in (("d2d_real", ("source", "replaced")), ("align", ("none",)))
+        if a[k] not in off
+    ]
+    if needs_target and not str(config.data.target_2d).strip():
+        raise ValueError(
+            f"config.data.target_2d: expected unlabeled target 2D files for {', '.join(needs_target)}; received none."
+        )
+    if a.align == "target" and a.rt_mode != "bounded" and "poseaug" in arms:
+        raise ValueError(
+            "config.poseaug.align: 'target' places poses through the bounded RT; expected "
+            f"poseaug.rt_mode='bounded'; received {a.rt_mode!r}."
+        )
     if a.warmup >= a.epochs:
         raise ValueError(
             f"config.poseaug.warmup: expected fewer warm-up epochs than poseaug.epochs "

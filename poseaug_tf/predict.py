@@ -27,102 +27,15 @@ import tempfile  # noqa: E402
 import numpy as np  # noqa: E402
 
 from poseaug_tf import files, skeleton  # noqa: E402
-from poseaug_tf import serving_contract as contract  # noqa: E402
 from poseaug_tf.keypoint_layouts import (  # noqa: E402
-    KeypointError,
-    KeypointInput,
-    layout_for_count,
+    DEFAULT_MIN_CONFIDENCE,
+    parse_image_size,
+    prepare,
     read_keypoints,
-    resolve_layout,
-    to_h36m16,
 )
 from poseaug_tf.user_errors import InputError, exit_on_input_error  # noqa: E402
 
-DEFAULT_MIN_CONFIDENCE = 0.3
-OUTSIDE_MARGIN = 0.5  # keypoints may lie up to half an image outside the frame (detectors extrapolate)
 COORDINATES = "camera frame (x right, y down, z forward), root-relative: Hip at the origin"
-
-
-def parse_image_size(text: str) -> tuple[float, float]:
-    """'WxH' (e.g. '1920x1080') → (width, height). Raises KeypointError."""
-    parts = str(text).lower().split("x")
-    try:
-        width, height = (float(p) for p in parts)
-    except ValueError:
-        raise KeypointError(
-            f"--image-size: expected WIDTHxHEIGHT in pixels, e.g. 1920x1080; received {text!r}."
-        ) from None
-    return check_image_size((width, height), "--image-size")
-
-
-def check_image_size(size, where: str) -> tuple[float, float]:
-    size = np.asarray(size, dtype=np.float64).reshape(-1)
-    if size.shape != (2,) or not contract.plausible_image_size(size):
-        raise KeypointError(
-            f"{where}: expected image_size [width, height] of 1 to {contract.MAX_IMAGE_SIDE_PX:g} "
-            f"pixels; received {size.tolist()}."
-        )
-    return float(size[0]), float(size[1])
-
-
-def _check_in_image(kp_px: np.ndarray, size: np.ndarray, source: str) -> None:
-    """Catches a wrong image size or non-pixel coordinates (e.g. MediaPipe's [0, 1] values)."""
-    lo, hi = -OUTSIDE_MARGIN * size[:, None, :], (1 + OUTSIDE_MARGIN) * size[:, None, :]
-    outside = np.any((kp_px < lo) | (kp_px > hi), axis=-1)
-    if outside.any():
-        frame, joint = (int(i) for i in np.argwhere(outside)[0])
-        raise KeypointError(
-            f"{source}: frame {frame}, joint {skeleton.JOINT_NAMES[joint]!r} at {kp_px[frame, joint].tolist()} px "
-            f"lies far outside the {size[frame, 0]:g}x{size[frame, 1]:g} image: wrong image size?"
-        )
-    extent = np.ptp(kp_px, axis=1).max(axis=-1)
-    tiny = (extent < 2.0) & (size.min(axis=-1) >= 64)
-    if tiny.any():
-        frame = int(np.argmax(tiny))
-        raise KeypointError(
-            f"{source}: frame {frame}: all keypoints lie within 2 px in a {size[frame, 0]:g}x"
-            f"{size[frame, 1]:g} image; expected pixel coordinates (multiply normalised [0, 1] "
-            f"coordinates by the width and height)."
-        )
-
-
-def prepare(
-    data: KeypointInput,
-    *,
-    source: str,
-    layout: str | None = None,
-    image_size=None,
-    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
-) -> tuple[np.ndarray, np.ndarray, str]:
-    """Maps read keypoints to (N, 16, 2) pixels and (N, 2) image sizes; `layout`/`image_size` override the file's.
-
-    Raises:
-      KeypointError: unknown layout, missing image size, unusable or out-of-image keypoints.
-    """
-    if layout:
-        name = resolve_layout(layout, "--layout").name
-    elif data.layout:
-        name = resolve_layout(data.layout, f"{source}, field 'layout'").name
-    else:
-        name = layout_for_count(data.keypoints.shape[1], source)
-    if image_size is not None:
-        size = check_image_size(image_size, "image_size")
-    elif data.image_size is not None:
-        size = data.image_size
-    else:
-        raise KeypointError(f"{source}: no image size; expected 'image_size' in the file or --image-size WxH.")
-    try:
-        size = np.broadcast_to(np.asarray(size, np.float64), (len(data.keypoints), 2))
-    except ValueError:
-        raise KeypointError(
-            f"{source}: image_size of shape {np.shape(size)}; expected (2,) or one [width, height] "
-            f"per frame ({len(data.keypoints)}, 2)."
-        ) from None
-    for frame, row in enumerate(size):
-        check_image_size(row, f"{source}: frame {frame}: image_size")
-    kp_px = to_h36m16(data.keypoints, name, scores=data.scores, min_confidence=min_confidence, source=source)
-    _check_in_image(kp_px, size, source)
-    return kp_px, size.astype(np.float32), name
 
 
 def _check_writable_folder(path: pathlib.Path, flag: str) -> None:

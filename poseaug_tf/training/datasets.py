@@ -14,7 +14,9 @@ from absl import logging
 
 from poseaug_tf import evaluation, metrics
 from poseaug_tf.data import h36m, h36m_cameras, load_3dhp, load_generic, load_h36m, split_validation, synthetic
+from poseaug_tf.data import target_2d as target_2d_lib
 from poseaug_tf.data.pose_set import PoseSet
+from poseaug_tf.keypoint_layouts import parse_image_size
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,11 +32,12 @@ class EvalSet:
 @dataclasses.dataclass(frozen=True)
 class Datasets:
     """train: the estimator's (and GAN's) training pairs; validation: model selection (never a test set);
-    eval_sets: the reported sets, by name."""
+    eval_sets: the reported sets, by name; target_2d: (M, 16, 2) unlabeled target 2D (`data.target_2d`) or None."""
 
     train: PoseSet
     validation: PoseSet
     eval_sets: Mapping[str, EvalSet]
+    target_2d: np.ndarray | None = None
 
     def fingerprint(self) -> str:
         """Short hash of the arrays' sizes and a sample of their values (recorded in the workdir)."""
@@ -63,7 +66,8 @@ def load_datasets(config: ml_collections.ConfigDict) -> Datasets:
             "synthetic_source": EvalSet("synthetic_source", splits["source"], joints=joints),
             "synthetic_target": EvalSet("synthetic_target", splits["target"], joints=joints),
         }
-        return Datasets(splits["train"], validation, eval_sets)
+        target_2d = _target_2d(config, lambda: synthetic_target_2d(config))
+        return Datasets(splits["train"], validation, eval_sets, target_2d)
     if config.dataset != "h36m":
         raise ValueError(f"Unknown `dataset` {config.dataset!r}; valid: 'synthetic', 'h36m'.")
     common = dict(
@@ -120,13 +124,59 @@ def load_datasets(config: ml_collections.ConfigDict) -> Datasets:
         if not path:
             raise ValueError(f"Expected `data.generic` entries as name=path.npz; received {item!r}.")
         eval_sets[name] = EvalSet(name, load_generic(path), use_flip_tta=True, joints=joints)
+    target_2d = _target_2d(
+        config,
+        lambda: _unseen_cameras_2d(data_config, other_cameras, in_domain),
+    )
     logging.info(
-        "Data: train %d, validation %d, %s",
+        "Data: train %d, validation %d, %s%s",
         len(train),
         len(validation),
         ", ".join(f"{k} {len(v.pose_set)}" for k, v in eval_sets.items()),
+        "" if target_2d is None else f", unlabeled target 2D {len(target_2d)}",
     )
-    return Datasets(train, validation, eval_sets)
+    return Datasets(train, validation, eval_sets, target_2d)
+
+
+BUILTIN_TARGET = "builtin"
+"""`data.target_2d` value of the protocols' own unlabeled target (README "Adapting to your camera"): synthetic
+runs take target-domain 2D from the training stream, disjoint from the evaluated one; Human3.6M runs the training
+subjects' 2D in the cameras left out of `data.train_cameras`."""
+
+
+def synthetic_target_2d(config: ml_collections.ConfigDict) -> np.ndarray:
+    """The synthetic target's unlabeled 2D: `data.synthetic_train` samples of its "train" stream (the evaluated
+    `synthetic_target` set is the "eval" stream, independent for any seed)."""
+    return synthetic.make_synthetic("target", config.data.synthetic_train, seed=config.seed, stream="train").pose2d
+
+
+def _unseen_cameras_2d(data_config, other_cameras: list[int], in_domain: dict) -> np.ndarray:
+    if not other_cameras:
+        raise ValueError(
+            "config.data.target_2d: 'builtin' on Human3.6M needs data.train_cameras to leave a camera out."
+        )
+    # Training subjects only: S9/S11 are the evaluated subjects and never feed training, labelled or not.
+    return load_h36m(
+        data_config.dir,
+        _csv(data_config.train_subjects),
+        stride=data_config.stride,
+        **dict(in_domain, cameras=other_cameras),
+    ).pose2d
+
+
+def _target_2d(config: ml_collections.ConfigDict, builtin) -> np.ndarray | None:
+    """Reads `data.target_2d`: keypoint files (data/target_2d.py) or this dataset's built-in target."""
+    value = str(config.data.target_2d).strip()
+    if not value:
+        return None
+    if value == BUILTIN_TARGET:
+        return np.asarray(builtin(), np.float32)
+    size = config.data.target_image_size.strip()
+    return target_2d_lib.read_target_2d(
+        value,
+        layout=config.data.target_layout or None,
+        image_size=parse_image_size(size) if size else None,
+    )
 
 
 class Evaluator:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import tensorflow as tf
 
@@ -61,7 +63,15 @@ def bone_length_swap(pose_3d: np.ndarray, rng: np.random.Generator, *, chunk: in
 
 
 def gan_epoch_dataset(
-    pose_3d: np.ndarray, camera: np.ndarray, *, batch_size: int, seed: int, epoch: int, swap: np.ndarray | None = None
+    pose_3d: np.ndarray,
+    camera: np.ndarray,
+    *,
+    batch_size: int,
+    seed: int,
+    epoch: int,
+    swap: np.ndarray | None = None,
+    target_2d: np.ndarray | None = None,
+    target_unit_position: np.ndarray | None = None,
 ) -> tf.data.Dataset:
     """One epoch of GAN batches: generator input, the discriminators' real samples and the branch noise.
 
@@ -77,11 +87,18 @@ def gan_epoch_dataset(
       seed, epoch: determine the shuffles and the noise.
       swap: optional (N,) bone-length template rows (`swap_rows`): each gathered pose gets its row's bone
         lengths, exactly as if `pose_3d` had been passed through `bone_length_swap` with the same draws.
+      target_2d: optional (M, 16, 2) unlabeled target 2D: every batch gets B of them, drawn with replacement,
+        as "target_2d" (the real samples of D2d with `d2d_real="target"` or `"mix"`).
+      target_unit_position: optional (M, 3) unit position parameters of target frames (global position
+        alignment, `alignment.align_placement`): the position part of "unit" and the augmentor's position anchor
+        (noise[:, 3, :3], read through erf(n/√2) by `placement.anchored`) become those of random target frames,
+        each drawn independently of the other.
 
     Returns:
       tf.data.Dataset of dicts: "pose_3d" (B, 16, 3), "camera" (B, 9), "real_3d" (B, 16, 3),
       "d2d_real_3d" (B, 16, 3), "d2d_real_camera" (B, 9), "noise" (B, 4, 48) standard normal and "unit"
-      (B, 6) uniform in [−1, 1) (placements of the random arm and of `d2d_real="replaced"`), all float32.
+      (B, 6) uniform in [−1, 1) (placements of the random arm and of `d2d_real="replaced"`), all float32; with
+      `target_2d`, also "target_2d" (B, 16, 2).
     """
     n = len(pose_3d)
     num_batches = n // batch_size
@@ -89,6 +106,18 @@ def gan_epoch_dataset(
         raise ValueError(f"Expected at least `batch_size`={batch_size} GAN training samples; received {n}.")
     rng = np.random.default_rng([seed, epoch])
     perms = [rng.permutation(n)[: num_batches * batch_size].reshape(num_batches, batch_size) for _ in range(3)]
+    # Target rows: [target_2d, unit of the GAN input's placement, anchor of the augmentor] per batch.
+    target_rows = np.zeros((num_batches, 3, batch_size), np.int64)
+    target_arrays = {
+        key: tf.constant(np.asarray(value, np.float32))
+        for key, value in (("target_2d", target_2d), ("unit_position", target_unit_position))
+        if value is not None
+    }
+    for key, value in target_arrays.items():
+        # Each array draws its own rows (the two may hold different frames).
+        rows_of = (0,) if key == "target_2d" else (1, 2)
+        for i in rows_of:
+            target_rows[:, i] = rng.integers(0, len(value), size=(num_batches, batch_size))
     arrays = {"pose_3d": np.asarray(pose_3d, np.float32), "camera": np.asarray(camera, np.float32)}
     if swap is not None:
         arrays["swap"] = np.asarray(swap, np.int8)
@@ -99,10 +128,10 @@ def gan_epoch_dataset(
             out["pose_3d"] = swap_bone_lengths(out["pose_3d"], out.pop("swap"))
         return out
 
-    def assemble(gen_idx, d3d_idx, d2d_idx, batch_index):
+    def assemble(gen_idx, d3d_idx, d2d_idx, target_idx, batch_index):
         noise_seed = tf.stack([tf.constant(seed, tf.int64) * 100003 + epoch, batch_index])
         gen, d3d, d2d = (rows(idx) for idx in (gen_idx, d3d_idx, d2d_idx))
-        return {
+        batch = {
             "pose_3d": gen["pose_3d"],
             "camera": gen["camera"],
             "real_3d": d3d["pose_3d"],
@@ -116,8 +145,19 @@ def gan_epoch_dataset(
                 maxval=1.0,
             ),
         }
+        if "target_2d" in target_arrays:
+            batch["target_2d"] = tf.gather(target_arrays["target_2d"], target_idx[0])
+        if "unit_position" in target_arrays:
+            unit_position = target_arrays["unit_position"]
+            batch["unit"] = tf.concat([batch["unit"][:, :3], tf.gather(unit_position, target_idx[1])], axis=-1)
+            # The anchor n with erf(n / √2) = u (clipped off ±1, where erfinv is infinite).
+            anchor = tf.clip_by_value(tf.gather(unit_position, target_idx[2]), -0.999999, 0.999999)
+            noise = batch["noise"]
+            t_noise = tf.concat([math.sqrt(2.0) * tf.math.erfinv(anchor), noise[:, 3, 3:]], axis=-1)
+            batch["noise"] = tf.concat([noise[:, :3], t_noise[:, None]], axis=1)
+        return batch
 
-    ds = tf.data.Dataset.from_tensor_slices((*perms, np.arange(num_batches, dtype=np.int64)))
+    ds = tf.data.Dataset.from_tensor_slices((*perms, target_rows, np.arange(num_batches, dtype=np.int64)))
     return ds.map(assemble, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(2)
 
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 FEEDBACKS = ("code", "paper", "none")
 REGULARIZERS = ("code", "paper")
-D2D_REAL = ("source", "replaced")
+D2D_REAL = ("source", "replaced", "target", "mix")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,8 +49,9 @@ class GANSettings:
     # (two-sided; False: only <= valid_bound, the reference's one-sided check, docs/reference.md §9.3).
     valid_bound: float = 1.0
     two_sided_filter: bool = True
-    # D2d's real 2D: "replaced" (source poses at random placements; DEVIATION(docs/reference.md §1.11)) or
-    # "source" (the source poses' own projections, the reference).
+    # D2d's real 2D: "replaced" (source poses at random placements; DEVIATION(docs/reference.md §1.11)),
+    # "source" (the source poses' own projections, the reference), "target" (the unlabeled target 2D of
+    # `data.target_2d`: the domain-adaptive discriminator) or "mix" (half of each batch target, half replaced).
     d2d_real: str = "replaced"
     placement: Placement | None = None  # the ranges of d2d_real="replaced"; measured, not a config field
 

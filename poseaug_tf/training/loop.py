@@ -137,11 +137,8 @@ def train_and_evaluate(
             f"stage=poseaug needs pretrained weights: {baseline} does not exist and "
             "`poseaug.pretrained` is empty. Run stage=pretrain (or both) first."
         )
-    if config.poseaug.pretrained and not pathlib.Path(config.poseaug.pretrained).is_file():
-        raise InputError(
-            f"config.poseaug.pretrained: {config.poseaug.pretrained} does not exist; expected a "
-            "<name>.weights.h5 file of the same model."
-        )
+    if config.poseaug.pretrained:
+        config.poseaug.pretrained = str(run_dir.start_weights(config.poseaug.pretrained))
     keras.utils.set_random_seed(config.seed)
     strategy = networks.get_strategy(config.distribute)
     datasets = load_datasets(config)  # before the workdir is created: bad data leaves nothing behind

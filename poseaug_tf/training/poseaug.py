@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from poseaug_tf import files
+from poseaug_tf import alignment, camera, files
 from poseaug_tf import placement as placement_lib
 from poseaug_tf.arms import ARMS
 from poseaug_tf.data.pipeline import train_dataset
@@ -35,7 +35,15 @@ ESTIMATOR_BATCHES = ("separate", "mixed", "added")
 
 def uses_placement(config: ml_collections.ConfigDict, arm: str) -> bool:
     aug_config = config.poseaug
-    return arm == "random" or aug_config.rt_mode == "bounded" or aug_config.d2d_real == "replaced"
+    return arm == "random" or aug_config.rt_mode == "bounded" or aug_config.d2d_real in ("replaced", "mix")
+
+
+def uses_target_2d(config: ml_collections.ConfigDict, arm: str) -> bool:
+    """Whether this arm's D2d reads the unlabeled target 2D (the domain-adaptive discriminator)."""
+    return arm == "poseaug" and config.poseaug.d2d_real in ("target", "mix")
+
+
+CALIBRATION_SAMPLES = 65536  # source pairs that calibrate the depth-from-scale estimator (a median)
 
 
 class CollapseError(RuntimeError):
@@ -50,6 +58,21 @@ def measure_placement(config: ml_collections.ConfigDict, pose_3d) -> placement_l
         yaw_limit_deg=aug_config.yaw_limit_deg,
         pitch_limit_deg=aug_config.pitch_limit_deg,
         roll_limit_deg=aug_config.roll_limit_deg,
+    )
+
+
+def align_to_target(placement: placement_lib.Placement, datasets: Datasets, margin: float):
+    """Global position alignment of `placement` to `datasets.target_2d` (alignment.align_placement)."""
+    train = datasets.train
+    rows = np.random.default_rng(0).permutation(len(train))[:CALIBRATION_SAMPLES]
+    pose_3d, cam = train.pose3d[rows], train.camera[rows]
+    return alignment.align_placement(
+        placement,
+        source_pose_3d=pose_3d,
+        source_pose_2d=camera.project(pose_3d, cam).numpy(),
+        source_camera=cam,
+        target_pose_2d=datasets.target_2d,
+        margin=margin,
     )
 
 
@@ -107,9 +130,18 @@ class PoseAugStage:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.restarts_path = self.dir / run_dir.RESTARTS
         self.restarts = files.read_json(self.restarts_path, default=0)
-        self.placement = None
+        self.placement, self.target_unit_position = None, None
         if uses_placement(config, arm):
             self.placement = measure_placement(config, datasets.train.pose3d)
+            if config.poseaug.align == "target":
+                aligned = align_to_target(self.placement, datasets, config.poseaug.placement_margin)
+                self.placement, self.target_unit_position = aligned.placement, aligned.unit_position
+                logging.info(
+                    "%s: placement aligned to %d target frames (k = %.4f).",
+                    arm,
+                    len(datasets.target_2d),
+                    aligned.depth_constant,
+                )
             run_dir.write_json(self.dir / run_dir.PLACEMENT, self.placement.to_config())
             logging.info("%s: placement %s", arm, self.placement)
         self._identity = None  # the control's pairs, built on first use
@@ -187,7 +219,14 @@ class PoseAugStage:
         rng = np.random.default_rng([seed, epoch, 1])
         swap = gan_data.swap_rows(len(train), rng) if aug_config.bl_swap else None
         return gan_data.gan_epoch_dataset(
-            train.pose3d, train.camera, batch_size=aug_config.batch_size, seed=seed, epoch=epoch, swap=swap
+            train.pose3d,
+            train.camera,
+            batch_size=aug_config.batch_size,
+            seed=seed,
+            epoch=epoch,
+            swap=swap,
+            target_2d=self.datasets.target_2d if uses_target_2d(self.config, self.arm) else None,
+            target_unit_position=self.target_unit_position,
         )
 
     def _random_pass(self, epoch: int, seed: int) -> tuple[dict, _Buffer | None]:

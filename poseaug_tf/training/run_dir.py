@@ -64,6 +64,33 @@ def weights_path(workdir: pathlib.Path, model: str) -> pathlib.Path:
     return pathlib.Path(workdir) / f"{model}.weights.h5"
 
 
+def start_weights(value: str) -> pathlib.Path:
+    """The estimator weights `poseaug.pretrained` names: a `.weights.h5` file, a workdir (its `poseaug` model,
+    else its `baseline`), or `<workdir>:<model>`.
+
+    Raises:
+      InputError: the file, the workdir or its model's weights do not exist.
+    """
+    path, _, model = str(value).rpartition(":") if ":" in str(value) else (str(value), "", "")
+    path = pathlib.Path(path)
+    if path.is_file() and not model:
+        return path
+    if not path.is_dir():
+        raise InputError(
+            f"config.poseaug.pretrained: {value} does not exist; expected a <name>.weights.h5 file of the same "
+            "model, a training workdir or <workdir>:<model>."
+        )
+    if model and model not in MODELS:
+        raise InputError(f"config.poseaug.pretrained: unknown model {model!r}; expected one of {', '.join(MODELS)}.")
+    for candidate in [model] if model else ["poseaug", "baseline"]:
+        if weights_path(path, candidate).is_file():
+            return weights_path(path, candidate)
+    raise InputError(
+        f"config.poseaug.pretrained: {path} holds no {model or 'poseaug or baseline'} weights "
+        f"({weights_path(path, model or 'poseaug').name}); is it a finished training workdir?"
+    )
+
+
 def write_json(path: pathlib.Path, payload: Any) -> None:
     """Writes JSON (sorted keys, NumPy scalars as numbers) atomically."""
     with files.atomic_path(path) as tmp:

@@ -193,15 +193,7 @@ def make_gan_step(
         fake_3d = tf.stop_gradient(out["pose_ba"])
         fake_2d = tf.stop_gradient(proj_rt)
         if with_d_update:
-            d2d_real_3d = batch["d2d_real_3d"]
-            # DEVIATION(docs/reference.md §1.11) with d2d_real="replaced" (default).
-            if settings.d2d_real == "replaced":
-                # A 2D pose is plausible when it projects a real 3D pose from any plausible viewpoint, not only
-                # from the training cameras' viewpoints: the discriminator must not penalise new views.
-                d2d_real_3d = placement_lib.place(
-                    d2d_real_3d, batch["unit"][:, :3], batch["unit"][:, 3:], settings.placement
-                )["pose_rt"]
-            real_2d = camera.project(d2d_real_3d, batch["d2d_real_camera"])
+            real_2d = _d2d_real(batch, settings)
             if settings.use_d3d:
                 metrics.update(
                     _d_step(d3d, d3d_optimizer, batch["real_3d"], pool_3d.query(fake_3d), global_batch, settings, "d3d")
@@ -218,6 +210,25 @@ def make_gan_step(
         return metrics
 
     return step
+
+
+def _d2d_real(batch, settings: GANSettings) -> tf.Tensor:
+    """(B, 16, 2) real samples of D2d (`GANSettings.d2d_real`)."""
+    if settings.d2d_real == "target":
+        return batch["target_2d"]
+    d2d_real_3d = batch["d2d_real_3d"]
+    # DEVIATION(docs/reference.md §1.11) with d2d_real="replaced" (default) or "mix".
+    if settings.d2d_real in ("replaced", "mix"):
+        # A 2D pose is plausible when it projects a real 3D pose from any plausible viewpoint, not only
+        # from the training cameras' viewpoints: the discriminator must not penalise new views.
+        d2d_real_3d = placement_lib.place(d2d_real_3d, batch["unit"][:, :3], batch["unit"][:, 3:], settings.placement)[
+            "pose_rt"
+        ]
+    real_2d = camera.project(d2d_real_3d, batch["d2d_real_camera"])
+    if settings.d2d_real == "mix":
+        half = tf.shape(real_2d)[0] // 2
+        real_2d = tf.concat([batch["target_2d"][:half], real_2d[half:]], axis=0)
+    return real_2d
 
 
 def _d_step(disc, optimizer, real, fake, global_batch, settings: GANSettings, tag: str) -> dict:
