@@ -9,15 +9,18 @@ target frame the root placement a source camera would need to produce it, so tha
   y/z = (v − c_y) / f_y under the *reference camera* (the median of the source cameras' intrinsics; distortion
   is ignored, which at H36M's k1 ≈ −0.2 moves a root at the image edge by < 1 %);
 * depth from 2D scale: a body of 3D size L at depth z has an apparent size s ≈ f_x · L / z, so z = f_x · k / s,
-  where s is the RMS distance of the 2D joints from their centroid (`root_and_scale`) and k = median(s · z / f_x)
-  is calibrated on the source pairs (`depth_constant`).
+  where s is the summed 2D length of the 15 bones (`root_and_scale`; of the size measures tried on the synthetic
+  target, whole-body RMS radius, torso only and all bones, the least scattered per frame) and
+  k = median(s · z / f_x) is calibrated on the source pairs (`depth_constant`).
 
 Limits of the depth estimator: it is an *apparent* depth under the reference focal length, not the target's
 metric depth. A target camera with a longer focal length looks like a camera closer to the person, which is
 exactly what its 2D input looks like, so the aligned augmented 2D still sits where the target 2D sits. Per frame
-the estimate scatters with the body's pose and orientation (a crouching or side-on body looks smaller; k is a
-median over the source's poses); only the distribution over many frames is used. A target body much larger or
-smaller than the source bodies (children) biases the depth by the size ratio.
+the estimate scatters with the body's pose and orientation (a crouching or foreshortened body looks smaller; k is
+a median over the source's poses): on the synthetic target the per-frame log error has a standard deviation of
+0.13 and the depth quantiles come out 8 % too far, because the target's poses are more foreshortened than the
+source's. Only the distribution over many frames is used. A target body much larger or smaller than the source
+bodies (children) biases the depth by the size ratio. Square pixels are assumed (f_y = f_x).
 
 Shapes: N source samples, M target frames, J = 16 joints; normalised screen coordinates (docs/reference.md §1.6).
 """
@@ -28,17 +31,16 @@ import dataclasses
 
 import numpy as np
 
+from poseaug_tf import skeleton
 from poseaug_tf.placement import Placement
-
-ROOT = 0
 
 
 def root_and_scale(pose_2d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(N, J, 2) normalised 2D poses → root position (N, 2) and apparent size (N,), the RMS distance of the
-    joints from their centroid."""
+    """(N, 16, 2) normalised 2D poses → root position (N, 2) and apparent size (N,), the summed length of the
+    15 bones in the image."""
     pose_2d = np.asarray(pose_2d, np.float64)
-    centred = pose_2d - pose_2d.mean(axis=1, keepdims=True)
-    return pose_2d[:, ROOT], np.sqrt((centred**2).sum(-1).mean(-1))
+    bones = pose_2d[:, list(skeleton.BONE_PARENTS)] - pose_2d[:, list(skeleton.BONE_CHILDREN)]
+    return pose_2d[:, skeleton.ROOT], np.linalg.norm(bones, axis=-1).sum(-1)
 
 
 def reference_camera(camera: np.ndarray) -> np.ndarray:
@@ -54,7 +56,7 @@ def depth_constant(pose_3d: np.ndarray, pose_2d: np.ndarray, camera: np.ndarray)
       camera: (N, 9) their normalised intrinsics.
     """
     _, scale = root_and_scale(pose_2d)
-    return float(np.median(scale * np.asarray(pose_3d)[:, ROOT, 2] / np.asarray(camera)[:, 0]))
+    return float(np.median(scale * np.asarray(pose_3d)[:, skeleton.ROOT, 2] / np.asarray(camera)[:, 0]))
 
 
 def target_positions(pose_2d: np.ndarray, camera_ref: np.ndarray, k: float) -> np.ndarray:
