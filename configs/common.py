@@ -48,6 +48,10 @@ def base_config() -> ml_collections.ConfigDict:
             # files in any layout/format the predict CLI reads, or "builtin": the protocols' own target
             # (training/datasets.py BUILTIN_TARGET). Read by poseaug.d2d_real and poseaug.align.
             target_2d="",
+            # Also evaluate S9/S11 with 2D from this detector (the `h36m_<name>` set, e.g. "sh_pt_mpii"): a lifter
+            # trained on ground-truth 2D meets a detector's noise. With it, target_2d="builtin" is the training
+            # subjects' 2D from the same detector.
+            eval_keypoints="",
             target_layout="",  # layout of every target file ("" : from the file or its joint count)
             target_image_size="",  # WxH pixels of every target file ("": from the file)
         )
@@ -136,6 +140,7 @@ CHOICES = {
     "distribute": ("auto", "default", "mirrored"),
     "selection": ("val", "last"),
     "data.keypoints": ("gt", "cpn_ft_h36m_dbb", "detectron_ft_h36m", "hr", "sh_pt_mpii"),
+    "data.eval_keypoints": ("", "gt", "cpn_ft_h36m_dbb", "detectron_ft_h36m", "hr", "sh_pt_mpii"),
     "data.validation": ("tail", "subject", "random"),
     "model.name": ("videopose", "mlp", "semgcn", "gcn", "stgcn"),
     "model.precision": ("float32", "mixed_bfloat16", "auto"),

@@ -12,7 +12,13 @@ of the training recordings, never on a test set):
   cross_action  all actions but Sitting, SittingDown and Photo → S9,S11 other actions (`h36m`) and the
                 held-out ones (`h36m_cross_action`).
   s1            S1 only (limited data, paper Fig. 6) → S9,S11 (`h36m`).
+  detections    trained on ground-truth 2D → S9,S11 with ground-truth 2D (`h36m`) and with the Stacked-Hourglass
+                detections (`h36m_sh_pt_mpii`, real detector output, a median 9 px from the truth).
   synthetic     the main job (configs/synthetic.py): synthetic lab → held-out lab and the "wild" split.
+
+Unlabeled target 2D of the adaptation arms (`data.target_2d="builtin"`, configs/arms.py `adapt*`): synthetic,
+the target split's "train" stream (the evaluated one is "eval"); cross_view, the training subjects in cameras
+1 and 3; detections, the training subjects' Stacked-Hourglass detections. Never S9/S11.
 
 Sizes (a VideoPose of 2 blocks × 512 channels, 1.1M parameters; frame strides below) keep a grid of 5 arms ×
 3 seeds under an hour on 2 CPU cores. Append ",smoke" for a seconds-long run on synthetic data (tests).
@@ -22,7 +28,7 @@ import ml_collections
 
 from configs import common, synthetic
 
-PROTOCOLS = ("standard", "cross_view", "cross_action", "s1", "synthetic")
+PROTOCOLS = ("standard", "cross_view", "cross_action", "s1", "detections", "synthetic")
 HOLDOUT_ACTIONS = "Sitting,SittingDown,Photo"
 
 
@@ -61,6 +67,8 @@ def get_config(arg: str = "standard") -> ml_collections.ConfigDict:
         c.data.stride = 10
     elif name == "cross_action":
         c.data.holdout_actions = HOLDOUT_ACTIONS
+    elif name == "detections":
+        c.data.eval_keypoints = "sh_pt_mpii"
     elif name == "s1":
         c.data.train_subjects = "S1"
         c.data.stride = 5

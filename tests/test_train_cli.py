@@ -29,6 +29,13 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
         ("data.stride", 0, "config.data.stride"),
         ("model.name", "stgcn", "config.model.num_blocks: expected it unset for stgcn"),
         ("model.width", 0, "config.model.width: expected a value >= 1"),
+        (
+            "poseaug.d2d_real",
+            "target",
+            "config.data.target_2d: expected unlabeled target 2D files for poseaug.d2d_real",
+        ),
+        ("poseaug.align", "target", "config.data.target_2d: expected unlabeled target 2D files for poseaug.align"),
+        ("poseaug.align", "bogus", "config.poseaug.align: expected one of 'none', 'target'"),
     ],
 )
 def test_validate_names_the_field(path, value, match):
@@ -37,6 +44,36 @@ def test_validate_names_the_field(path, value, match):
     (config[section] if section else config)[field] = value
     with pytest.raises(ValueError, match=match.replace("(", r"\(")):
         common.validate(config)
+
+
+def test_alignment_needs_the_bounded_rt():
+    config = synthetic.get_config()
+    config.data.target_2d = "builtin"
+    config.poseaug.update(align="target", rt_mode="reference")
+    with pytest.raises(ValueError, match="config.poseaug.align: 'target' places poses through the bounded RT"):
+        common.validate(config)
+    config.arms = "control"  # nothing is placed: accepted
+    common.validate(config)
+
+
+def test_adapt_config_reuses_the_workdir_and_switches_adaptation_on(tmp_path):
+    from configs import adapt
+
+    saved = synthetic.get_config("smoke").to_dict()
+    saved["model"]["width"] = 48
+    saved["unknown_future_field"] = 1
+    (tmp_path / "config.json").write_text(__import__("json").dumps(saved))
+    config = adapt.get_config(str(tmp_path))
+    assert (config.dataset, config.model.name, config.model.width) == ("synthetic", "mlp", 48)
+    assert (config.stage, config.arms, config.poseaug.pretrained) == ("poseaug", "poseaug", str(tmp_path))
+    assert (config.poseaug.d2d_real, config.poseaug.align) == ("target", "target")
+    assert "unknown_future_field" not in config
+    with pytest.raises(ValueError, match="config.data.target_2d: expected unlabeled target 2D"):
+        common.validate(config)
+    config.data.target_2d = "cam.json"
+    common.validate(config)
+    with pytest.raises(ValueError, match="expected a finished training workdir"):
+        adapt.get_config(str(tmp_path / "missing"))
 
 
 def test_mlp_depth_is_num_stages_and_stgcn_width_is_fixed():

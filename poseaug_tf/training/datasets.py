@@ -56,6 +56,7 @@ def load_datasets(config: ml_collections.ConfigDict) -> Datasets:
     """Builds the sets a run needs from `config.dataset` and `config.data`."""
     data_config = config.data
     joints = metrics.JOINTS_3DHP_14 if config.eval.pck_joints == "3dhp14" else None
+    target_files = _target_files(config)  # first: a bad file stops the run before any data is loaded
     if config.dataset == "synthetic":
         splits = synthetic.make_synthetic_splits(
             num_train=data_config.synthetic_train, num_eval=data_config.synthetic_eval, seed=config.seed
@@ -66,7 +67,7 @@ def load_datasets(config: ml_collections.ConfigDict) -> Datasets:
             "synthetic_source": EvalSet("synthetic_source", splits["source"], joints=joints),
             "synthetic_target": EvalSet("synthetic_target", splits["target"], joints=joints),
         }
-        target_2d = _target_2d(config, lambda: synthetic_target_2d(config))
+        target_2d = _target_2d(config, target_files, lambda: synthetic_target_2d(config))
         return Datasets(splits["train"], validation, eval_sets, target_2d)
     if config.dataset != "h36m":
         raise ValueError(f"Unknown `dataset` {config.dataset!r}; valid: 'synthetic', 'h36m'.")
@@ -113,6 +114,15 @@ def load_datasets(config: ml_collections.ConfigDict) -> Datasets:
             **dict(common, cameras=train_cameras, actions=holdout),
         )
         eval_sets["h36m_cross_action"] = EvalSet("h36m_cross_action", cross_action, joints=joints)
+    if data_config.eval_keypoints:
+        name = f"h36m_{data_config.eval_keypoints}"
+        detected = load_h36m(
+            data_config.dir,
+            test_subjects,
+            stride=data_config.test_stride,
+            **dict(in_domain, keypoints=data_config.eval_keypoints),
+        )
+        eval_sets[name] = EvalSet(name, detected, joints=joints)
     if data_config.mpi_3dhp:
         eval_sets["3dhp"] = EvalSet("3dhp", load_3dhp(data_config.mpi_3dhp), use_flip_tta=True, joints=joints)
     if data_config.synthetic_target_eval > 0:
@@ -124,10 +134,7 @@ def load_datasets(config: ml_collections.ConfigDict) -> Datasets:
         if not path:
             raise ValueError(f"Expected `data.generic` entries as name=path.npz; received {item!r}.")
         eval_sets[name] = EvalSet(name, load_generic(path), use_flip_tta=True, joints=joints)
-    target_2d = _target_2d(
-        config,
-        lambda: _unseen_cameras_2d(data_config, other_cameras, in_domain),
-    )
+    target_2d = _target_2d(config, target_files, lambda: _h36m_builtin_2d(data_config, other_cameras, in_domain))
     logging.info(
         "Data: train %d, validation %d, %s%s",
         len(train),
@@ -140,8 +147,9 @@ def load_datasets(config: ml_collections.ConfigDict) -> Datasets:
 
 BUILTIN_TARGET = "builtin"
 """`data.target_2d` value of the protocols' own unlabeled target (README "Adapting to your camera"): synthetic
-runs take target-domain 2D from the training stream, disjoint from the evaluated one; Human3.6M runs the training
-subjects' 2D in the cameras left out of `data.train_cameras`."""
+runs take target-domain 2D from the training stream, disjoint from the evaluated one; Human3.6M runs with
+`data.eval_keypoints` the training subjects' 2D from that detector, otherwise the training subjects' 2D in the
+cameras left out of `data.train_cameras`. S9/S11 never feed training, labelled or not."""
 
 
 def synthetic_target_2d(config: ml_collections.ConfigDict) -> np.ndarray:
@@ -150,33 +158,37 @@ def synthetic_target_2d(config: ml_collections.ConfigDict) -> np.ndarray:
     return synthetic.make_synthetic("target", config.data.synthetic_train, seed=config.seed, stream="train").pose2d
 
 
-def _unseen_cameras_2d(data_config, other_cameras: list[int], in_domain: dict) -> np.ndarray:
-    if not other_cameras:
+def _h36m_builtin_2d(data_config, other_cameras: list[int], in_domain: dict) -> np.ndarray:
+    if data_config.eval_keypoints:
+        source = dict(in_domain, keypoints=data_config.eval_keypoints)
+    elif other_cameras:
+        source = dict(in_domain, cameras=other_cameras)
+    else:
         raise ValueError(
-            "config.data.target_2d: 'builtin' on Human3.6M needs data.train_cameras to leave a camera out."
+            "config.data.target_2d: 'builtin' on Human3.6M needs data.eval_keypoints or data.train_cameras leaving "
+            "a camera out."
         )
-    # Training subjects only: S9/S11 are the evaluated subjects and never feed training, labelled or not.
-    return load_h36m(
-        data_config.dir,
-        _csv(data_config.train_subjects),
-        stride=data_config.stride,
-        **dict(in_domain, cameras=other_cameras),
-    ).pose2d
+    return load_h36m(data_config.dir, _csv(data_config.train_subjects), stride=data_config.stride, **source).pose2d
 
 
-def _target_2d(config: ml_collections.ConfigDict, builtin) -> np.ndarray | None:
-    """Reads `data.target_2d`: keypoint files (data/target_2d.py) or this dataset's built-in target."""
+def _target_files(config: ml_collections.ConfigDict) -> np.ndarray | None:
+    """The target 2D of `data.target_2d` keypoint files (data/target_2d.py); None for none or the built-in one."""
     value = str(config.data.target_2d).strip()
-    if not value:
+    if value in ("", BUILTIN_TARGET):
         return None
-    if value == BUILTIN_TARGET:
-        return np.asarray(builtin(), np.float32)
     size = config.data.target_image_size.strip()
     return target_2d_lib.read_target_2d(
         value,
         layout=config.data.target_layout or None,
         image_size=parse_image_size(size) if size else None,
     )
+
+
+def _target_2d(config: ml_collections.ConfigDict, from_files: np.ndarray | None, builtin) -> np.ndarray | None:
+    """(M, 16, 2) target 2D: from files, this dataset's built-in target (`builtin()`), or None."""
+    if str(config.data.target_2d).strip() == BUILTIN_TARGET:
+        return np.asarray(builtin(), np.float32)
+    return from_files
 
 
 class Evaluator:

@@ -193,7 +193,7 @@ def make_gan_step(
         fake_3d = tf.stop_gradient(out["pose_ba"])
         fake_2d = tf.stop_gradient(proj_rt)
         if with_d_update:
-            real_2d = _d2d_real(batch, settings)
+            real_2d = d2d_real_samples(batch, settings)
             if settings.use_d3d:
                 metrics.update(
                     _d_step(d3d, d3d_optimizer, batch["real_3d"], pool_3d.query(fake_3d), global_batch, settings, "d3d")
@@ -212,7 +212,7 @@ def make_gan_step(
     return step
 
 
-def _d2d_real(batch, settings: GANSettings) -> tf.Tensor:
+def d2d_real_samples(batch, settings: GANSettings) -> tf.Tensor:
     """(B, 16, 2) real samples of D2d (`GANSettings.d2d_real`)."""
     if settings.d2d_real == "target":
         return batch["target_2d"]

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -201,3 +203,36 @@ def test_identity_pose_set_is_the_projection_of_the_source(source):
     # Without intrinsics there is nothing to project with: the set's own 2D is kept.
     bare = augmented_pose_set(source.pose3d, source.pose2d + 0.5)
     np.testing.assert_array_equal(identity_pose_set(bare).pose2d, source.pose2d + 0.5)
+
+
+def test_target_rows_placements_and_anchors():
+    pose, cam = labelled(300)
+    rng = np.random.default_rng(5)
+    target_2d = rng.normal(size=(50, 16, 2)).astype(np.float32)
+    target_2d[:, 0, 0] = np.arange(50)  # traceable rows
+    unit_position = rng.uniform(-1, 1, size=(40, 3)).astype(np.float32)
+    plain = collect(gan_epoch_dataset(pose, cam, batch_size=64, seed=1, epoch=4))[0]
+    aligned = collect(
+        gan_epoch_dataset(
+            pose, cam, batch_size=64, seed=1, epoch=4, target_2d=target_2d, target_unit_position=unit_position
+        )
+    )[0]
+    # The source side of every batch is unchanged by the target.
+    for key in ("pose_3d", "camera", "real_3d", "d2d_real_3d"):
+        np.testing.assert_array_equal(plain[key], aligned[key])
+    np.testing.assert_array_equal(plain["unit"][:, :3], aligned["unit"][:, :3])
+    np.testing.assert_array_equal(plain["noise"][:, :3], aligned["noise"][:, :3])
+    np.testing.assert_array_equal(plain["noise"][:, 3, 3:], aligned["noise"][:, 3, 3:])
+    # D2d's target rows: whole target frames, drawn with replacement across the target.
+    ids = aligned["target_2d"][:, 0, 0].astype(int)
+    np.testing.assert_array_equal(aligned["target_2d"], target_2d[ids])
+    assert len(set(ids.tolist())) > 40
+    # Positions of the placements: target frames' unit parameters; the anchor n has erf(n / √2) = u of another
+    # draw of target frames.
+    position = aligned["unit"][:, 3:]
+    matches = np.all(np.isclose(position[:, None], unit_position[None]), axis=-1)
+    assert matches.any(axis=1).all()
+    anchor = np.vectorize(math.erf)(aligned["noise"][:, 3, :3].astype(np.float64) / math.sqrt(2.0))
+    anchor_rows = np.all(np.abs(anchor[:, None] - unit_position[None]) < 1e-4, axis=-1)
+    assert anchor_rows.any(axis=1).all()
+    assert not np.array_equal(anchor_rows.argmax(1), matches.argmax(1))  # independent draws

@@ -19,6 +19,7 @@ import pytest
 import tensorflow as tf
 
 from poseaug_tf import models
+from poseaug_tf import placement as placement_lib
 from poseaug_tf.data.synthetic import make_synthetic
 from poseaug_tf.training import networks, steps
 from poseaug_tf.training.gan_data import gan_epoch_dataset
@@ -400,3 +401,22 @@ def test_two_replicas_estimator_step_equals_numpy_and_pools_are_local(tmp_path):
             assert got == 8 * k + i or got in seen, (k, i, got)
     swapped = sum(out[k][i] != 8 * k + i for k in range(1, 4) for i in range(8))
     assert 0 < swapped < 24
+
+
+def test_d2d_real_samples_of_every_source():
+    data = make_synthetic("source", 64, seed=0)
+    placement_ranges = placement_lib.measure_placement(data.pose3d)
+    batch = next(iter(gan_epoch_dataset(data.pose3d, data.camera, batch_size=16, seed=0, epoch=1)))
+    batch = dict(batch, target_2d=tf.random.stateless_normal([16, 16, 2], seed=[0, 1]))
+    own = numpy_ref.project_h36m_batch(batch["d2d_real_3d"].numpy(), batch["d2d_real_camera"].numpy())
+
+    def samples(kind):
+        return steps.d2d_real_samples(batch, GANSettings(d2d_real=kind, placement=placement_ranges)).numpy()
+
+    np.testing.assert_allclose(samples("source"), own, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(samples("target"), batch["target_2d"].numpy())
+    replaced = samples("replaced")
+    assert not np.allclose(replaced, own, atol=1e-3)  # moved to the placements of "unit"
+    mix = samples("mix")
+    np.testing.assert_array_equal(mix[:8], batch["target_2d"].numpy()[:8])
+    np.testing.assert_allclose(mix[8:], replaced[8:], rtol=1e-6)
