@@ -2,9 +2,12 @@
 
     python train.py --config=configs/adapt.py:runs/synthetic --config.data.target_2d=my_camera.json \\
         --workdir=runs/adapted
+    python train.py --config=configs/adapt.py:saved_models/synthetic/1 --config.data.target_2d=my_camera.json \\
+        --workdir=runs/adapted
 
-The argument is a finished training workdir: the run reuses its config.json (model, source data, schedule) and
-starts from its selected estimator (`poseaug`, else `baseline`; `<workdir>:<model>` picks one). It then runs the
+The argument is a finished training workdir or an exported version folder: the run reuses its training config
+(config.json, or the export's metadata: model, source data, schedule) and starts from its estimator (a workdir's
+`poseaug`, else `baseline`, `<workdir>:<model>` picks one; the export's own weights). It then runs the
 PoseAug stage with the domain-adaptive discriminator (D2d's real samples are the target 2D) and global position
 alignment (placements follow where the target camera sees people). The reported model is selected on the
 source validation split, as in training: no target 3D is needed or read. Export as usual:
@@ -17,6 +20,7 @@ import pathlib
 import ml_collections
 
 from configs import common
+from poseaug_tf.serving_contract import METADATA_FILENAME
 
 
 def _update(config: ml_collections.ConfigDict, saved: dict) -> None:
@@ -30,16 +34,25 @@ def _update(config: ml_collections.ConfigDict, saved: dict) -> None:
             config[key] = value
 
 
-def get_config(arg: str = "") -> ml_collections.ConfigDict:
-    workdir = pathlib.Path(arg.rpartition(":")[0] if ":" in arg else arg)
-    saved_path = workdir / "config.json"
-    if not arg or not saved_path.is_file():
+def _saved_config(arg: str) -> dict:
+    start = pathlib.Path(arg.rpartition(":")[0] if ":" in arg else arg)
+    exported = start / "assets" / METADATA_FILENAME
+    if exported.is_file():
+        saved = json.loads(exported.read_text()).get("training_config")
+        if not saved:
+            raise ValueError(f"configs/adapt.py:{arg}: {exported} records no training config to adapt with.")
+        return saved
+    if not arg or not (start / "config.json").is_file():
         raise ValueError(
-            f"configs/adapt.py:{arg}: expected a finished training workdir after the colon; "
-            f"{saved_path} does not exist."
+            f"configs/adapt.py:{arg}: expected a finished training workdir or an exported version folder after "
+            f"the colon; {start / 'config.json'} does not exist."
         )
+    return json.loads((start / "config.json").read_text())
+
+
+def get_config(arg: str = "") -> ml_collections.ConfigDict:
     c = common.base_config()
-    _update(c, json.loads(saved_path.read_text()))
+    _update(c, _saved_config(arg))
     c.stage = "poseaug"
     c.arms = "poseaug"
     c.poseaug.pretrained = arg

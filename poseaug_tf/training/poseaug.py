@@ -163,7 +163,7 @@ class PoseAugStage:
             logging.info("%s: resumed from %s (epoch %d).", arm, self.manager.latest_checkpoint, int(self.state.epoch))
         else:
             start = config.poseaug.pretrained or baseline
-            estimator.load_weights(start)
+            run_dir.load_start_weights(estimator, start)
             logging.info("%s: estimator initialised from %s.", arm, start)
             self.manager.save()  # epoch 0: the rollback target of a collapse in epoch 1
         self.settings = GANSettings.from_config(config.poseaug, self.placement)

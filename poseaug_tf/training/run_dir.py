@@ -29,6 +29,7 @@ from typing import Any
 import ml_collections
 
 from poseaug_tf import files
+from poseaug_tf import serving_contract as contract
 from poseaug_tf.arms import ARMS, MODELS
 from poseaug_tf.user_errors import InputError, one_line
 
@@ -64,21 +65,26 @@ def weights_path(workdir: pathlib.Path, model: str) -> pathlib.Path:
     return pathlib.Path(workdir) / f"{model}.weights.h5"
 
 
+def is_export(path: pathlib.Path) -> bool:
+    """Whether `path` is a version folder written by export.py (a SavedModel with this project's metadata)."""
+    return (path / "saved_model.pb").is_file() and (path / "assets" / contract.METADATA_FILENAME).is_file()
+
+
 def start_weights(value: str) -> pathlib.Path:
     """The estimator weights `poseaug.pretrained` names: a `.weights.h5` file, a workdir (its `poseaug` model,
-    else its `baseline`), or `<workdir>:<model>`.
+    else its `baseline`), `<workdir>:<model>`, or an exported version folder (`saved_models/<name>/<version>`).
 
     Raises:
       InputError: the file, the workdir or its model's weights do not exist.
     """
     path, _, model = str(value).rpartition(":") if ":" in str(value) else (str(value), "", "")
     path = pathlib.Path(path)
-    if path.is_file() and not model:
+    if (path.is_file() or is_export(path)) and not model:
         return path
     if not path.is_dir():
         raise InputError(
             f"config.poseaug.pretrained: {value} does not exist; expected a <name>.weights.h5 file of the same "
-            "model, a training workdir or <workdir>:<model>."
+            "model, a training workdir, <workdir>:<model> or an exported version folder."
         )
     if model and model not in MODELS:
         raise InputError(f"config.poseaug.pretrained: unknown model {model!r}; expected one of {', '.join(MODELS)}.")
@@ -89,6 +95,36 @@ def start_weights(value: str) -> pathlib.Path:
         f"config.poseaug.pretrained: {path} holds no {model or 'poseaug or baseline'} weights "
         f"({weights_path(path, model or 'poseaug').name}); is it a finished training workdir?"
     )
+
+
+def load_start_weights(estimator, start: pathlib.Path) -> None:
+    """Loads `start_weights(...)` into `estimator`: a weights file, or the variables of an exported SavedModel.
+
+    An export tracks the estimator's variables in the model's own order (keras.export.ExportArchive.track);
+    they are matched by name and shape. Dropout seed states are not weights and keep this run's seeding.
+
+    Raises:
+      InputError: the export holds another model (its variables do not match the config's estimator).
+    """
+    start = pathlib.Path(start)
+    if not is_export(start):
+        estimator.load_weights(str(start))
+        return
+    import tensorflow as tf
+
+    def weights(variables, name):
+        # Seed states are numbered in creation order (seed_generator_<n>), so only the weights are compared.
+        return [(name(v), tuple(v.shape), v) for v in variables if "seed_generator" not in name(v)]
+
+    exported = weights(tf.saved_model.load(str(start)).variables, lambda v: v.name.removesuffix(":0"))
+    mine = weights(estimator.variables, lambda v: v.path)
+    if [e[:2] for e in exported] != [m[:2] for m in mine]:
+        raise InputError(
+            f"config.poseaug.pretrained: {start} holds another model ({len(exported)} weight arrays) than this "
+            f"config's {estimator.name} ({len(mine)}); adapt with the model settings it was trained with."
+        )
+    for (*_, variable), (*_, value) in zip(mine, exported):
+        variable.assign(value)
 
 
 def write_json(path: pathlib.Path, payload: Any) -> None:

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from configs import adapt, common, synthetic
-from poseaug_tf import files
+from poseaug_tf import export, files
 from poseaug_tf.data.synthetic import make_synthetic
 from poseaug_tf.training import loop, run_dir
+from poseaug_tf.user_errors import InputError
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 WIDTH, HEIGHT = 1000, 800
@@ -57,6 +58,22 @@ def test_adapt_a_trained_workdir_to_target_keypoints(tmp_path):
     last = run_dir.History(adapted).stage("poseaug")[-1]["train"]
     assert np.isfinite(last["d2d_loss"]) and np.isfinite(last["g_loss"])
     assert {"synthetic_source", "synthetic_target"} <= set(results["poseaug"])
+
+    # The same from the exported source model: its weights are the start (epoch 0 evaluates them as the source's
+    # baseline), its metadata the config.
+    version = export.export_workdir(source, output_root=tmp_path / "exports", weights="baseline", tflite_variants=())
+    config = adapt.get_config(str(version))
+    config.data.target_2d = str(tmp_path / "camera.json")
+    config.poseaug.epochs = 2
+    loop.train_and_evaluate(config, tmp_path / "from_export")
+    start = run_dir.History(tmp_path / "from_export").stage("poseaug")[0]["eval"]["validation"]
+    source_best = min(run_dir.History(source).stage("pretrain"), key=lambda r: r["eval"]["validation"]["mpjpe"])[
+        "eval"
+    ]["validation"]
+    assert start["mpjpe"] == pytest.approx(source_best["mpjpe"], rel=1e-5)
+    config.model.num_stages = 3  # another model than the export's
+    with pytest.raises(InputError, match="holds another model"):
+        loop.train_and_evaluate(config, tmp_path / "mismatch")
 
 
 @pytest.mark.slow
