@@ -1,7 +1,7 @@
 # Two commands: `make demo` (set up + run the main job) and `make test` (set up; format, lint and layering
 # checks; the whole test suite).
-# Both create ./.venv on first use (Python 3.11 from PATH) and reinstall when pyproject.toml changes.
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# Both create ./.venv on first use (Python 3.11-3.13 from PATH) and reinstall when pyproject.toml changes.
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3.13 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.installed
 PY := $(VENV)/bin/python
@@ -10,7 +10,7 @@ WORKDIR ?= runs/demo
 .PHONY: demo test bench clean-venv
 
 $(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "poseaug-tf needs Python 3.11; set PYTHON=/path/to/python3.11")'
+	@$(PYTHON) -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] <= (3, 13) else "poseaug-tf needs Python 3.11, 3.12 or 3.13 (TensorFlow 2.21 and numpy 2.4); set PYTHON=/path/to/python3.12")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
