@@ -110,6 +110,9 @@ def convert_tflite(saved_model_dir: str | os.PathLike, variant: str) -> bytes:
     converter = tf.lite.TFLiteConverter.from_saved_model(
         str(saved_model_dir), signature_keys=[contract.SERVING_SIGNATURE]
     )
+    # Builtin ops only (no Flex/Select-TF ops): the file runs with the plain LiteRT runtime of a phone. A model
+    # that needed a TensorFlow op would fail here, at export, not on the device.
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     if variant != "float32":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if variant == "float16":

@@ -316,3 +316,28 @@ def test_cli_exports_then_refuses_existing_version(exported, tmp_path):
     refused = subprocess.run(command + ["--version=1"], capture_output=True, text=True, timeout=300, cwd=REPO, env=env)
     assert refused.returncode == 1
     assert "already exists" in refused.stderr and "--overwrite" in refused.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["videopose", "mlp", "semgcn", "stgcn"])
+def test_every_estimator_converts_to_builtin_litert_ops_only(name, tmp_path):
+    """No Flex (Select-TF) or custom op in any variant, with and without baked-in flip: plain LiteRT runs it."""
+    config = common.base_config()
+    config.model.name = name
+    if name in ("videopose", "semgcn"):
+        config.model.update(width=32, num_blocks=1)
+    model = networks.build_estimator(config, synchronized_bn=False, stage="poseaug")
+    for flip in (False, True):
+        saved = tmp_path / f"flip{flip}"
+        export.build_archive(model, use_flip_tta=flip).write_out(str(saved), verbose=False)
+        for variant in serving_contract.TFLITE_VARIANTS:
+            ops = {
+                op["op_name"]
+                for op in Interpreter(model_content=export.convert_tflite(saved, variant))._get_ops_details()
+            }
+            assert ops and not {op for op in ops if op.startswith("Flex") or op in ("CUSTOM", "DELEGATE")}, (
+                name,
+                flip,
+                variant,
+                sorted(ops),
+            )
