@@ -8,7 +8,7 @@ tflite/pose_lifter_{float32,float16,int8}.tflite, export_report.json). Exits non
 when a variant deviates from the Keras model by more than its tolerance (poseaug_tf/export.py TOLERANCES_MM).
 """
 
-from poseaug_tf.runtime import import_tensorflow_quietly
+from poseaug_tf.runtime import concise_terminal_logging, import_tensorflow_quietly
 
 import_tensorflow_quietly()
 
@@ -38,6 +38,7 @@ _H36M_DIR = flags.DEFINE_string("h36m_dir", None, "Also verify on Human3.6M S9/S
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    concise_terminal_logging()
     with exit_on_input_error("export.py", also=(export.ExportVerificationError,)):
         version_dir = export.export_workdir(
             _WORKDIR.value,

@@ -7,7 +7,7 @@
 Any config field can be overridden with --config.<field>=<value>; re-running the same command resumes.
 """
 
-from poseaug_tf.runtime import import_tensorflow_quietly
+from poseaug_tf.runtime import concise_terminal_logging, import_tensorflow_quietly
 
 import_tensorflow_quietly()
 
@@ -48,6 +48,7 @@ _WORKDIR = flags.DEFINE_string("workdir", None, "Run directory (default runs/<co
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    concise_terminal_logging()
     with exit_on_input_error(PROGRAM):
         config = _CONFIG.value
         try:

@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from poseaug_tf import camera, files, skeleton
+from poseaug_tf import camera, files, runtime, skeleton
 from poseaug_tf import serving_contract as contract
 from poseaug_tf.data.flip import predict_with_flip
 from poseaug_tf.training import run_dir
@@ -117,7 +117,8 @@ def convert_tflite(saved_model_dir: str | os.PathLike, variant: str) -> bytes:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if variant == "float16":
         converter.target_spec.supported_types = [tf.float16]
-    return converter.convert()
+    with runtime.quiet_native_stderr():  # the converter's "Ignored output_format" notes
+        return converter.convert()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -68,6 +68,15 @@ class Placement:
             if not 0.0 <= getattr(self, name) <= math.pi:
                 raise ValueError(f"Expected `{name}` in [0, π] radians; received {getattr(self, name)}.")
 
+    def describe(self) -> str:
+        """One readable line of the ranges (logs)."""
+        deg = lambda r: f"±{math.degrees(r):.0f}°"  # noqa: E731
+        return (
+            f"depth {self.depth[0]:.2f}–{self.depth[1]:.2f} m, image x {self.image_x[0]:+.3f}…{self.image_x[1]:+.3f}, "
+            f"y {self.image_y[0]:+.3f}…{self.image_y[1]:+.3f}, yaw {deg(self.yaw_limit)}, "
+            f"pitch {deg(self.pitch_limit)}, roll {deg(self.roll_limit)}"
+        )
+
     def to_config(self) -> dict:
         """Plain floats and lists (for a Keras `get_config` and JSON)."""
         return {k: (list(v) if isinstance(v, tuple) else float(v)) for k, v in dataclasses.asdict(self).items()}

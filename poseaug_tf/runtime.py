@@ -9,6 +9,7 @@ known-benign ones below. Anything else (a real error, a missing library) still r
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -28,6 +29,9 @@ _BENIGN_PATTERNS = (
     r"TensorFlow binary is optimized to use available CPU instructions",
     r"To enable the following instructions",
     r"This TensorFlow binary is optimized",
+    # The TFLite converter's C++ notes about options the SavedModel path ignores.
+    r"Ignored output_format",
+    r"Ignored drop_control_dependency",
 )
 _BENIGN = re.compile("|".join(_BENIGN_PATTERNS))
 
@@ -42,6 +46,47 @@ def filter_startup_noise(captured: str) -> str:
     return "\n".join(line for line in captured.splitlines() if line.strip() and not _BENIGN.search(line))
 
 
+class _ConciseFormatter(logging.Formatter):
+    """The message alone for INFO, `warning: ` / `error: ` before it otherwise (no time, thread or file:line)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return text if record.levelno <= logging.INFO else f"{record.levelname.lower()}: {text}"
+
+
+def concise_terminal_logging() -> None:
+    """Replaces absl's terminal handler (`I1201 18:34:51.955426 139990220979072 selection.py:58] ...`) by one that
+    prints the message alone. Call it inside an absl `main`, after absl installed its handler; the workdir's
+    train.log keeps the time and level of every line."""
+    from absl import logging as absl_logging
+
+    root = logging.getLogger()
+    root.removeHandler(absl_logging.get_absl_handler())
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_ConciseFormatter("%(message)s"))
+    root.addHandler(handler)
+
+
+@contextlib.contextmanager
+def quiet_native_stderr():
+    """Captures file descriptor 2 (C++ logs bypass Python) for the block, then replays every captured line but the
+    known-benign ones (`filter_startup_noise`). Python's own `sys.stderr` writes are captured too and replayed."""
+    sys.stderr.flush()
+    saved_fd = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved_fd, 2)
+            os.close(saved_fd)
+            capture.seek(0)
+            kept = filter_startup_noise(capture.read().decode("utf-8", errors="replace"))
+            if kept:
+                print(kept, file=sys.stderr)
+
+
 def import_tensorflow_quietly():
     """Imports TensorFlow (and Keras) with the start-up noise filtered out.
 
@@ -53,27 +98,15 @@ def import_tensorflow_quietly():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
-    sys.stderr.flush()
-    saved_fd = os.dup(2)
-    with tempfile.TemporaryFile(mode="w+b") as capture:
-        os.dup2(capture.fileno(), 2)
-        try:
-            import keras  # noqa: F401  (its import also probes devices)
-            import tensorflow as tf
+    with quiet_native_stderr():
+        import keras  # noqa: F401  (its import also probes devices)
+        import tensorflow as tf
 
-            tf.config.list_physical_devices()
-        finally:
-            os.dup2(saved_fd, 2)
-            os.close(saved_fd)
-            capture.seek(0)
-            captured = capture.read().decode("utf-8", errors="replace")
+        tf.config.list_physical_devices()
     # TensorFlow's Python INFO logs (checkpoint sharding timings, ...) would drown the training log; some go
     # through TF's logger, some through absl's.
     tf.get_logger().setLevel(logging.WARNING)
     logging.getLogger("absl").addFilter(_drop_tensorflow_info)
-    kept = filter_startup_noise(captured)
-    if kept:
-        print(kept, file=sys.stderr)
     return tf
 
 

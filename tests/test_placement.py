@@ -131,3 +131,10 @@ def test_anchored_parameters_wrap_the_yaw_and_clip_the_rest(rng):
         tf.constant(rng.standard_normal((20000, 3))), tf.zeros((20000, 3), tf.float64), 0.5
     ).numpy()
     assert abs(anchors.mean()) < 0.02 and abs(anchors.var() - 1 / 3) < 0.01
+
+
+def test_describe_is_one_readable_line():
+    p = placement.Placement(up_axis=(0, -1, 0), depth=(4.0, 6.0), image_x=(-0.1, 0.05), image_y=(-0.07, 0.06))
+    assert p.describe() == (
+        "depth 4.00–6.00 m, image x -0.100…+0.050, y -0.070…+0.060, yaw ±180°, pitch ±30°, roll ±10°"
+    )

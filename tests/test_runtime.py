@@ -43,6 +43,34 @@ def test_entry_point_start_is_quiet_but_stderr_still_works():
     assert "still visible" in proc.stderr
 
 
+def test_terminal_log_lines_carry_no_absl_prefix_but_the_log_file_keeps_time_and_level(tmp_path):
+    code = (
+        "import logging as py_logging\n"
+        "from absl import app, logging\n"
+        "from poseaug_tf.runtime import concise_terminal_logging\n"
+        "def main(argv):\n"
+        "    concise_terminal_logging()\n"
+        f"    handler = py_logging.FileHandler({str(tmp_path / 'train.log')!r})\n"
+        "    handler.setFormatter(py_logging.Formatter('%(asctime)s %(levelname)s %(message)s'))\n"
+        "    py_logging.getLogger('absl').addHandler(handler)\n"
+        "    logging.info('epoch 1/2: loss 0.5')\n"
+        "    logging.warning('skipped %d samples', 3)\n"
+        "app.run(main)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines() == ["epoch 1/2: loss 0.5", "warning: skipped 3 samples"]
+    logged = (tmp_path / "train.log").read_text().splitlines()
+    assert [line.split(" ", 2)[2] for line in logged] == ["INFO epoch 1/2: loss 0.5", "WARNING skipped 3 samples"]
+
+
+def test_native_stderr_of_a_block_is_replayed_without_the_converter_notes(capfd):
+    with runtime.quiet_native_stderr():
+        os.write(2, b"W0000 00:00:1.0 1 tf_tfl_flatbuffer_helpers.cc:364] Ignored output_format.\n")
+        os.write(2, b"E0000 00:00:1.0 1 converter.cc:1] a real problem\n")
+    assert capfd.readouterr().err.splitlines() == ["E0000 00:00:1.0 1 converter.cc:1] a real problem"]
+
+
 def test_tensorflow_info_records_are_dropped_but_warnings_and_ours_kept():
     def record(path, level):
         return logging.LogRecord("absl", level, path, 1, "msg", None, None)

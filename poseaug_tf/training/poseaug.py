@@ -143,7 +143,7 @@ class PoseAugStage:
                     aligned.depth_constant,
                 )
             run_dir.write_json(self.dir / run_dir.PLACEMENT, self.placement.to_config())
-            logging.info("%s: placement %s", arm, self.placement)
+            logging.info("%s: placement %s (%s).", arm, self.placement.describe(), run_dir.PLACEMENT)
         self._identity = None  # the control's pairs, built on first use
         replicas = strategy.num_replicas_in_sync
         with strategy.scope():
