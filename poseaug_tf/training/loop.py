@@ -182,6 +182,7 @@ def _train_and_evaluate(
     results = collect_results(workdir, history)
     run_dir.write_json(workdir / run_dir.RESULTS, results)
     files.write_text_atomic(workdir / run_dir.RESULTS_TABLE, reporting.results_markdown(results))
+    reporting.write_hparams(workdir / run_dir.TENSORBOARD, config.to_dict(), results, run_name=workdir.name)
     for callback in callbacks:
         callback.on_run_end(workdir=workdir, datasets=datasets)
     return results

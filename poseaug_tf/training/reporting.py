@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pathlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +21,51 @@ def write_scalars(writer: tf.summary.SummaryWriter, prefix: str, values: Mapping
         for name, value in values.items():
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 tf.summary.scalar(f"{prefix}/{name}", value)
+
+
+HPARAMS_DIR = "hparams"  # under the workdir's tensorboard/: one run per reported model
+HPARAM_METRICS = ("mpjpe", "pa_mpjpe")
+
+
+def hparams_of(config: Mapping[str, Any]) -> dict[str, bool | int | float | str]:
+    """The config's scalar fields, flattened ("poseaug.use_ba"), as TensorBoard HParams values (None dropped)."""
+    flat = {}
+
+    def walk(node, prefix):
+        for key, value in node.items():
+            name = f"{prefix}{key}"
+            if isinstance(value, Mapping):
+                walk(value, f"{name}.")
+            elif isinstance(value, (bool, int, float, str)):
+                flat[name] = value
+
+    walk(config, "")
+    return flat
+
+
+def write_hparams(tensorboard_dir, config: Mapping[str, Any], results: Mapping[str, Any], run_name: str) -> None:
+    """TensorBoard HParams of a run: one trial per reported model (baseline and every arm), with the config's
+    fields and the model's MPJPE / PA-MPJPE on every evaluation set, so that `tensorboard --logdir <grid>` lists
+    every (seed, arm, model) of an experiment grid in one table (HPARAMS tab).
+
+    Args:
+      tensorboard_dir: the workdir's tensorboard/ folder. config: the resolved config (dict).
+      results: results.json's content. run_name: the trial name's prefix (the workdir's name).
+    """
+    from tensorboard.plugins.hparams import api as hp
+
+    fields = hparams_of(config)
+    for model, sets in results.items():
+        if model in ("oracle",) or model.endswith("_last"):
+            continue  # only the validation-selected models are compared
+        writer = tf.summary.create_file_writer(str(pathlib.Path(tensorboard_dir) / HPARAMS_DIR / model))
+        with writer.as_default():
+            hp.hparams({**fields, "reported_model": model}, trial_id=f"{run_name}/{model}")
+            for set_name, metrics in sets.items():
+                for metric in HPARAM_METRICS:
+                    if isinstance(metrics, Mapping) and metric in metrics:
+                        tf.summary.scalar(f"{set_name}/{metric}", metrics[metric], step=0)
+        writer.close()
 
 
 def epoch_record(stage: str, epoch: int, train: dict, results: Mapping) -> dict:

@@ -9,7 +9,8 @@ Layout (arms: `control`, `poseaug`, `random`, see training/poseaug.py; models: `
   <arm>/placement.json, restarts.json   measured placement ranges (bounded RT, random arm); rollbacks so far
   <model>.weights.h5, <model>.json  the selected models and {"epoch", "selection"} (validation-best or last)
   results.json, results.md          baseline and every arm on every evaluation set
-  tensorboard/, train.log           scalars of every loss, ratio and metric; the log of every run here
+  tensorboard/, train.log           scalars of every loss, ratio and metric (tensorboard/hparams/<model>: HParams
+                                    trials of the reported models); the log of every run here
   figures/                          PNGs of figures.py
 
 Every write goes through `files.atomic_path`: an interruption leaves the old file or the new one, never a torn one.
