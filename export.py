@@ -2,6 +2,7 @@
 
     python export.py --workdir=runs/synthetic                       # saved_models/synthetic/<next version>/
     python export.py --workdir=runs/vp --name=vp --version=3 --flip --h36m_dir=../shared/data/h36m
+    python export.py --workdir=runs/vp --preset=presets/vp         # a pretrained preset (README "Pretrained presets")
 
 Writes saved_models/<name>/<version>/ (saved_model.pb, variables/, assets/poseaug_metadata.json,
 tflite/pose_lifter_{float32,float16,int8}.tflite, export_report.json). Exits non-zero, publishing nothing,
@@ -33,12 +34,18 @@ _WEIGHTS = flags.DEFINE_enum(
 )
 _TFLITE = flags.DEFINE_list("tflite", list(export.TFLITE_VARIANTS), "TFLite variants ('' for none).")
 _H36M_DIR = flags.DEFINE_string("h36m_dir", None, "Also verify on Human3.6M S9/S11 from this folder.")
+_PRESET = flags.DEFINE_string("preset", None, "Write a preset folder (KerasHub layout) here instead of an export.")
 
 
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     concise_terminal_logging()
+    if _PRESET.value:
+        with exit_on_input_error("export.py"):
+            folder = export.write_workdir_preset(_WORKDIR.value, _PRESET.value, weights=_WEIGHTS.value)
+        print(f"Preset {folder} ({', '.join(sorted(p.name for p in folder.iterdir()))})")
+        return
     with exit_on_input_error("export.py", also=(export.ExportVerificationError,)):
         version_dir = export.export_workdir(
             _WORKDIR.value,

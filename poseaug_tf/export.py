@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from poseaug_tf import camera, files, runtime, skeleton
+from poseaug_tf import camera, files, presets, runtime, skeleton
 from poseaug_tf import serving_contract as contract
 from poseaug_tf.data.flip import predict_with_flip
 from poseaug_tf.training import run_dir
@@ -420,3 +420,44 @@ def export_workdir(
         sets=verification_sets(h36m_dir),
         **kwargs,
     )
+
+
+def write_workdir_preset(workdir: str | os.PathLike, folder: str | os.PathLike, *, weights: str = "poseaug"):
+    """A preset (poseaug_tf/presets.py) of one model of a training workdir, with what it was trained on and its
+    measured errors (results.json) in metadata.json.
+
+    Raises:
+      InputError: the workdir lacks the model, or `folder` exists.
+    """
+    workdir = pathlib.Path(workdir)
+    model, config = run_dir.load_estimator(workdir, weights=weights)
+    results = files.read_json(workdir / run_dir.RESULTS, default={}).get(weights, {})
+    data = config.get("data", {})
+    dataset = config.get("dataset")
+    meta = contract.metadata(
+        model_class=type(model).__name__,
+        parameters=model.count_params(),
+        config=config,
+        use_flip_tta=False,
+        source=str(run_dir.weights_path(workdir, weights)),
+    )
+    for key in ("format_version", "signatures", "flip_tta"):  # the SavedModel's, not a preset's
+        meta.pop(key)
+    meta.update(
+        training={
+            "dataset": dataset,
+            "protocol": config.get("protocol", ""),
+            "model": weights,
+            "keypoints": data.get("keypoints") if dataset == "h36m" else "projected synthetic 2D",
+            "train_subjects": data.get("train_subjects") if dataset == "h36m" else "",
+            "train_cameras": data.get("train_cameras") if dataset == "h36m" else "",
+            "selection": config.get("selection"),
+        },
+        results={
+            name: {k: r[k] for k in ("mpjpe", "pa_mpjpe", "frames", "checkpoint") if k in r}
+            for name, r in results.items()
+            if isinstance(r, dict)
+        },
+        licence=presets.LICENCE_H36M if dataset == "h36m" else presets.LICENCE_SYNTHETIC,
+    )
+    return presets.write_preset(model, folder, metadata=meta)

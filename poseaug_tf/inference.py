@@ -16,8 +16,8 @@ import pathlib
 import numpy as np
 import tensorflow as tf
 
+from poseaug_tf import presets, skeleton
 from poseaug_tf import serving_contract as contract
-from poseaug_tf import skeleton
 from poseaug_tf.data.flip import predict_with_flip
 from poseaug_tf.user_errors import InputError, one_line
 
@@ -77,11 +77,22 @@ class SavedModelBackend:
         return self._serve(**{contract.INPUT_NORM: tf.constant(kp_2d_norm, tf.float32)})[contract.OUTPUT].numpy()
 
 
+class KerasBackend:
+    """A Keras estimator (a preset's), in inference mode: (B, 16, 2) → (B, 16, 3)."""
+
+    def __init__(self, model):
+        self.model = model
+        self._predict = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+
+    def predict(self, kp_2d_norm: np.ndarray) -> np.ndarray:
+        return self._predict(tf.constant(kp_2d_norm, tf.float32)).numpy()
+
+
 class Lifter:
     """2D → 3D lifting with an exported model, with optional flip test-time augmentation.
 
     Args:
-      backend: `SavedModelBackend` or `TFLiteBackend`.
+      backend: `SavedModelBackend`, `TFLiteBackend` or `KerasBackend`.
       metadata: the export's metadata (None if unknown); `metadata["flip_tta"]` means flip is baked in.
       use_flip_tta: average with the mirrored prediction (skipped when the model already does it).
       batch_size: poses per backend call.
@@ -105,11 +116,13 @@ class Lifter:
         num_threads: int | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> Lifter:
-        """Opens a SavedModel folder (with saved_model.pb) or a .tflite file.
+        """Opens a SavedModel folder (with saved_model.pb), a .tflite file or a preset (`from_preset`).
 
         Raises:
-          InputError: the path is neither, or the model cannot be loaded (truncated, corrupt).
+          InputError: the path is none of these, or the model cannot be loaded (truncated, corrupt).
         """
+        if presets.is_preset(path):
+            return cls.from_preset(path, use_flip_tta=use_flip_tta, batch_size=batch_size)
         path = pathlib.Path(path)
         if path.is_dir() and (path / "saved_model.pb").is_file():
             kind, make = "SavedModel", lambda: SavedModelBackend(path)
@@ -122,6 +135,23 @@ class Lifter:
         except Exception as error:  # noqa: BLE001 - whatever the loader trips on, the file is not a usable model
             raise InputError(f"{path}: cannot load the {kind} ({type(error).__name__}: {one_line(error)}).") from None
         return cls(backend, metadata=contract.read_metadata(path), use_flip_tta=use_flip_tta, batch_size=batch_size)
+
+    @classmethod
+    def from_preset(
+        cls, preset: str | os.PathLike, *, use_flip_tta: bool = False, batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> Lifter:
+        """A lifter from a preset: a folder, a .zip of one, or an `hf://` / `kaggle://` URI (poseaug_tf/presets.py).
+
+        Raises:
+          PresetError (an InputError): missing files, a checksum mismatch, or weights of another model.
+        """
+        model, metadata = presets.load_preset(preset)
+        return cls(
+            KerasBackend(model),
+            metadata=dict(metadata, flip_tta=False),
+            use_flip_tta=use_flip_tta,
+            batch_size=batch_size,
+        )
 
     def _predict(self, kp: np.ndarray) -> np.ndarray:
         return np.concatenate(

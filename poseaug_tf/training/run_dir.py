@@ -29,7 +29,7 @@ from typing import Any
 
 import ml_collections
 
-from poseaug_tf import files
+from poseaug_tf import files, presets
 from poseaug_tf import serving_contract as contract
 from poseaug_tf.arms import ARMS, MODELS
 from poseaug_tf.user_errors import InputError, one_line
@@ -73,11 +73,14 @@ def is_export(path: pathlib.Path) -> bool:
 
 def start_weights(value: str) -> pathlib.Path:
     """The estimator weights `poseaug.pretrained` names: a `.weights.h5` file, a workdir (its `poseaug` model,
-    else its `baseline`), `<workdir>:<model>`, or an exported version folder (`saved_models/<name>/<version>`).
+    else its `baseline`), `<workdir>:<model>`, an exported version folder (`saved_models/<name>/<version>`), or
+    a preset (poseaug_tf/presets.py; resolved to its verified local folder).
 
     Raises:
       InputError: the file, the workdir or its model's weights do not exist.
     """
+    if presets.is_preset(value):
+        return presets.resolve(value)
     path, _, model = str(value).rpartition(":") if ":" in str(value) else (str(value), "", "")
     path = pathlib.Path(path)
     if (path.is_file() or is_export(path)) and not model:
@@ -108,6 +111,15 @@ def load_start_weights(estimator, start: pathlib.Path) -> None:
       InputError: the export holds another model (its variables do not match the config's estimator).
     """
     start = pathlib.Path(start)
+    if presets.is_preset(start):
+        preset_class = json.loads((start / presets.CONFIG_FILE).read_text()).get("class_name")
+        if preset_class != type(estimator).__name__:
+            raise presets.PresetError(
+                f"config.poseaug.pretrained: {start} holds a {preset_class}; this config builds a "
+                f"{type(estimator).__name__} (set config.model to the preset's model)."
+            )
+        presets.load_weights_into(estimator, start)
+        return
     if not is_export(start):
         estimator.load_weights(str(start))
         return

@@ -21,7 +21,12 @@ def read_events(folder):
 
 def test_flattened_config_fields_are_the_scalar_ones():
     config = {"seed": 1, "model": {"name": "mlp", "width": None}, "poseaug": {"use_ba": False, "lr_g": 1e-4}}
-    assert reporting.hparams_of(config) == {"seed": 1, "model.name": "mlp", "poseaug.use_ba": False, "poseaug.lr_g": 1e-4}
+    assert reporting.hparams_of(config) == {
+        "seed": 1,
+        "model.name": "mlp",
+        "poseaug.use_ba": False,
+        "poseaug.lr_g": 1e-4,
+    }
 
 
 def test_one_trial_per_selected_model_with_its_config_and_errors(tmp_path):
