@@ -126,6 +126,7 @@ def predict_file(
     plot_path: str | os.PathLike | None = None,
     plot_frame: int = 0,
     num_threads: int | None = None,
+    html_path: str | os.PathLike | None = None,
 ) -> dict:
     """Reads 2D keypoints, lifts them with `model`, writes the 3D result (and optionally a PNG).
 
@@ -136,6 +137,7 @@ def predict_file(
       image_size: (width, height) pixels; overrides the file's.
       min_confidence: joints below this score count as missing. use_flip_tta: flip test-time augmentation.
       plot_path: PNG of frame `plot_frame`. num_threads: TFLite interpreter threads.
+      html_path: the interactive 3D viewer of the whole sequence (plots/viewer.py; needs plotly).
 
     Returns:
       The result dict written: keypoints_3d (N, 16, 3) metres, keypoints_2d_px (N, 16, 2), image_size (N, 2), ...
@@ -154,6 +156,16 @@ def predict_file(
     _check_writable_folder(output_path, "--output")
     if plot_path is not None:
         _check_writable_folder(pathlib.Path(plot_path), "--plot")
+    if html_path is not None:
+        if pathlib.Path(html_path).suffix.lower() not in (".html", ".htm"):
+            raise InputError(f"--html: expected an .html file; received {str(html_path)!r}.")
+        _check_writable_folder(pathlib.Path(html_path), "--html")
+        try:
+            import plotly  # noqa: F401
+        except ImportError:
+            raise InputError(
+                "--html: the viewer needs plotly; pip install -e '.[viewer]' (or pip install plotly)."
+            ) from None
     if not 0 <= min_confidence <= 1:
         raise InputError(f"--min-confidence: expected a score in [0, 1]; received {min_confidence!r}.")
     data = read_keypoints(input_path, layout=layout)
@@ -178,13 +190,18 @@ def predict_file(
     }
     if plot_path is not None:
         plot_pose(kp_px[plot_frame], pose_3d[plot_frame], size[plot_frame], plot_path)
+    if html_path is not None:
+        from poseaug_tf.plots.viewer import write_viewer
+
+        title = f"{pathlib.Path(input_path).name}: {len(pose_3d)} frames"
+        _atomic_write(pathlib.Path(html_path), lambda tmp: write_viewer(kp_px, pose_3d, size, tmp, title=title))
     _write_result(output_path, result)
     return result
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m poseaug_tf.predict", description=__doc__.split("\n")[0])
-    parser.add_argument("--model", required=True, help="SavedModel version folder or .tflite file")
+    parser.add_argument("--model", required=True, help="SavedModel version folder, .tflite file or preset")
     parser.add_argument("--input", required=True, help="2D keypoints: .json, .csv or .npz")
     parser.add_argument("--output", required=True, help="3D result: .json or .npz")
     parser.add_argument("--layout", default=None, help="coco17, mediapipe33, body25, h36m17, h36m16, mpii16")
@@ -194,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plot", default=None, help="PNG of the 2D input beside the 3D prediction")
     parser.add_argument("--plot-frame", type=int, default=0)
     parser.add_argument("--num-threads", type=int, default=None, help="TFLite interpreter threads")
+    parser.add_argument("--html", default=None, help="interactive 3D viewer of the sequence (needs plotly)")
     args = parser.parse_args(argv)
     try:
         with exit_on_input_error("predict"):
@@ -209,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
                 plot_path=args.plot,
                 plot_frame=args.plot_frame,
                 num_threads=args.num_threads,
+                html_path=args.html,
             )
     except SystemExit as exit_:
         return exit_.code
