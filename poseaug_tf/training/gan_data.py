@@ -106,13 +106,14 @@ def gan_epoch_dataset(
         raise ValueError(f"Expected at least `batch_size`={batch_size} GAN training samples; received {n}.")
     rng = np.random.default_rng([seed, epoch])
     perms = [rng.permutation(n)[: num_batches * batch_size].reshape(num_batches, batch_size) for _ in range(3)]
-    # Target rows: [target_2d, unit of the GAN input's placement, anchor of the augmentor] per batch.
-    target_rows = np.zeros((num_batches, 3, batch_size), np.int64)
     target_arrays = {
         key: tf.constant(np.asarray(value, np.float32))
         for key, value in (("target_2d", target_2d), ("unit_position", target_unit_position))
         if value is not None
     }
+    # Target rows: [target_2d, unit of the GAN input's placement, anchor of the augmentor] per batch (empty
+    # without a target, so that a full Human3.6M epoch holds no unused index array).
+    target_rows = np.zeros((num_batches, 3, batch_size if target_arrays else 0), np.int64)
     for key, value in target_arrays.items():
         # Each array draws its own rows (the two may hold different frames).
         rows_of = (0,) if key == "target_2d" else (1, 2)
