@@ -48,12 +48,12 @@ def base_config() -> ml_collections.ConfigDict:
             # files in any layout/format the predict CLI reads, or "builtin": the protocols' own target
             # (training/datasets.py BUILTIN_TARGET). Read by poseaug.d2d_real and poseaug.align.
             target_2d="",
+            target_layout="",  # layout of every target file ("" : from the file or its joint count)
+            target_image_size="",  # WxH pixels of every target file ("": from the file)
             # Also evaluate S9/S11 with 2D from this detector (the `h36m_<name>` set, e.g. "sh_pt_mpii"): a lifter
             # trained on ground-truth 2D meets a detector's noise. With it, target_2d="builtin" is the training
             # subjects' 2D from the same detector.
             eval_keypoints="",
-            target_layout="",  # layout of every target file ("" : from the file or its joint count)
-            target_image_size="",  # WxH pixels of every target file ("": from the file)
         )
     )
     c.model = ml_collections.ConfigDict(
@@ -122,8 +122,9 @@ def base_config() -> ml_collections.ConfigDict:
             # Global position alignment: "target" draws the placements' image position and depth from the
             # target 2D of data.target_2d (poseaug_tf/alignment.py), "none" from the training poses' ranges.
             align="none",
-            # Estimator to start from instead of this workdir's baseline: a .weights.h5 file, or a training
-            # workdir (its poseaug.weights.h5, else baseline.weights.h5; <workdir>:<model> picks one).
+            # Estimator to start from instead of this workdir's baseline: a .weights.h5 file, a training workdir
+            # (its poseaug.weights.h5, else baseline.weights.h5; <workdir>:<model> picks one), an exported
+            # version folder or a preset (README "Pretrained presets").
             pretrained="",
         )
     )
