@@ -16,7 +16,7 @@ import pathlib
 import numpy as np
 import tensorflow as tf
 
-from poseaug_tf import presets, skeleton
+from poseaug_tf import presets, runtime, skeleton
 from poseaug_tf import serving_contract as contract
 from poseaug_tf.data.flip import predict_with_flip
 from poseaug_tf.user_errors import InputError, one_line
@@ -49,7 +49,8 @@ class TFLiteBackend:
 
         self.path = pathlib.Path(path)
         self.num_threads = num_threads
-        self._interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
+        with runtime.quiet_native_stderr():  # LiteRT's "Created TensorFlow Lite XNNPACK delegate" note
+            self._interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
         self._input = self._interpreter.get_input_details()[0]["index"]
         self._output = self._interpreter.get_output_details()[0]["index"]
         self._batch = None
@@ -58,7 +59,8 @@ class TFLiteBackend:
         kp_2d_norm = np.ascontiguousarray(kp_2d_norm, dtype=np.float32)
         if kp_2d_norm.shape[0] != self._batch:
             self._interpreter.resize_tensor_input(self._input, kp_2d_norm.shape, strict=False)
-            self._interpreter.allocate_tensors()
+            with runtime.quiet_native_stderr():
+                self._interpreter.allocate_tensors()
             self._batch = kp_2d_norm.shape[0]
         self._interpreter.set_tensor(self._input, kp_2d_norm)
         self._interpreter.invoke()

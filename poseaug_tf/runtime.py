@@ -32,6 +32,8 @@ _BENIGN_PATTERNS = (
     # The TFLite converter's C++ notes about options the SavedModel path ignores.
     r"Ignored output_format",
     r"Ignored drop_control_dependency",
+    # LiteRT's note that it runs on XNNPACK, printed at the first allocation.
+    r"Created TensorFlow Lite XNNPACK delegate for CPU",
 )
 _BENIGN = re.compile("|".join(_BENIGN_PATTERNS))
 
