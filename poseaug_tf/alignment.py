@@ -32,7 +32,7 @@ import dataclasses
 import numpy as np
 
 from poseaug_tf import skeleton
-from poseaug_tf.placement import Placement
+from poseaug_tf.placement import Placement, widened
 
 
 def root_and_scale(pose_2d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -117,13 +117,7 @@ def align_placement(
         raise ValueError("Expected finite target 2D poses; received NaN or infinite values.")
     k = depth_constant(source_pose_3d, source_pose_2d, source_camera)
     positions = target_positions(target_pose_2d, reference_camera(source_camera), k)
-
-    def widened(values):
-        low, high = np.percentile(values, percentiles)
-        pad = margin * (high - low)
-        return float(low - pad), float(high + pad)
-
-    x_range, y_range, depth_range = (widened(positions[:, i]) for i in range(3))
+    x_range, y_range, depth_range = (widened(positions[:, i], percentiles, margin) for i in range(3))
     depth_range = (max(depth_range[0], min_depth), max(depth_range[1], min_depth + 1e-3))
     placement = dataclasses.replace(source, image_x=x_range, image_y=y_range, depth=depth_range)
     unit = np.stack(

@@ -88,7 +88,8 @@ class Placement:
         )
 
 
-def _widened(values: np.ndarray, percentiles: tuple[float, float], margin: float) -> tuple[float, float]:
+def widened(values: np.ndarray, percentiles: tuple[float, float], margin: float) -> tuple[float, float]:
+    """(low, high) percentiles of `values`, each moved out by margin × (high − low)."""
     low, high = np.percentile(values, percentiles)
     pad = margin * (high - low)
     return float(low - pad), float(high + pad)
@@ -127,12 +128,12 @@ def measure_placement(
         raise ValueError("Expected absolute camera-frame poses (root depth > 0); received root-relative ones.")
     up = pose_3d[:, THORAX] - pose_3d[:, HIP]
     up = (up / np.linalg.norm(up, axis=-1, keepdims=True)).mean(0)
-    low, high = _widened(root[:, 2], percentiles, margin)
+    low, high = widened(root[:, 2], percentiles, margin)
     return Placement(
         up_axis=tuple(float(v) for v in up / np.linalg.norm(up)),
         depth=(max(low, 1.0), high),
-        image_x=_widened(root[:, 0] / root[:, 2], percentiles, margin),
-        image_y=_widened(root[:, 1] / root[:, 2], percentiles, margin),
+        image_x=widened(root[:, 0] / root[:, 2], percentiles, margin),
+        image_y=widened(root[:, 1] / root[:, 2], percentiles, margin),
         yaw_limit=math.radians(yaw_limit_deg),
         pitch_limit=math.radians(pitch_limit_deg),
         roll_limit=math.radians(roll_limit_deg),

@@ -121,7 +121,7 @@ def _unzipped(path: pathlib.Path) -> pathlib.Path:
         try:
             with zipfile.ZipFile(path) as archive:
                 archive.extractall(tmp)
-            inner = [p for p in tmp.rglob(METADATA_FILE)]
+            inner = list(tmp.rglob(METADATA_FILE))
             if len(inner) != 1:
                 raise PresetError(f"{path}: expected one preset folder (with {METADATA_FILE}) in the archive.")
             os.replace(inner[0].parent, target)

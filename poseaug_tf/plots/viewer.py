@@ -17,8 +17,8 @@ import pathlib
 import numpy as np
 
 from poseaug_tf import skeleton
+from poseaug_tf.plots.poses import bone_color
 
-BONE_COLOURS = {"left": "#1f77b4", "right": "#d62728", "centre": "#333333"}
 # The page checks itself once plotly has drawn: JSON in body[data-poseaug-status].
 _STATUS_SCRIPT = """
 <script>
@@ -70,37 +70,33 @@ def _traces(kp_px: np.ndarray, pose_3d: np.ndarray):
     import plotly.graph_objects as go
 
     up = np.stack([pose_3d[:, 0], pose_3d[:, 2], -pose_3d[:, 1]], -1)  # x, depth, up
-    bx, by = _bone_lines(kp_px)
-    cx, cy, cz = _bone_lines(up)
-    joint_colour = [
-        BONE_COLOURS["left" if j in skeleton.JOINTS_LEFT else "right" if j in skeleton.JOINTS_RIGHT else "centre"]
-        for j in range(skeleton.NUM_JOINTS)
-    ]
-    names = list(skeleton.JOINT_NAMES)
+    # The figures' colours: left blue, right red, centre grey (plots/poses.py).
+    colours = [bone_color(j) for j in range(skeleton.NUM_JOINTS)]
+
+    def bones(trace, points, width):
+        return trace(
+            **dict(zip("xyz", _bone_lines(points))),
+            mode="lines",
+            line=dict(color="#888", width=width),
+            hoverinfo="skip",
+            showlegend=False,
+        )
+
+    def joints(trace, points, size, hover):
+        return trace(
+            **dict(zip("xyz", points.T)),
+            mode="markers",
+            marker=dict(size=size, color=colours),
+            text=list(skeleton.JOINT_NAMES),
+            hovertemplate=f"%{{text}}: {hover}<extra></extra>",
+            showlegend=False,
+        )
+
     return [
-        go.Scatter(x=bx, y=by, mode="lines", line=dict(color="#888", width=3), hoverinfo="skip", showlegend=False),
-        go.Scatter(
-            x=kp_px[:, 0],
-            y=kp_px[:, 1],
-            mode="markers",
-            marker=dict(size=7, color=joint_colour),
-            text=names,
-            hovertemplate="%{text}: (%{x:.0f}, %{y:.0f}) px<extra></extra>",
-            showlegend=False,
-        ),
-        go.Scatter3d(
-            x=cx, y=cy, z=cz, mode="lines", line=dict(color="#888", width=5), hoverinfo="skip", showlegend=False
-        ),
-        go.Scatter3d(
-            x=up[:, 0],
-            y=up[:, 1],
-            z=up[:, 2],
-            mode="markers",
-            marker=dict(size=4, color=joint_colour),
-            text=names,
-            hovertemplate="%{text}: x %{x:.2f}, depth %{y:.2f}, up %{z:.2f} m<extra></extra>",
-            showlegend=False,
-        ),
+        bones(go.Scatter, kp_px, 3),
+        joints(go.Scatter, kp_px, 7, "(%{x:.0f}, %{y:.0f}) px"),
+        bones(go.Scatter3d, up, 5),
+        joints(go.Scatter3d, up, 4, "x %{x:.2f}, depth %{y:.2f}, up %{z:.2f} m"),
     ]
 
 
