@@ -26,6 +26,10 @@ REFERENCE = {
 ADAPT = {"data.target_2d": "builtin", "poseaug.d2d_real": "target", "poseaug.align": "target"}
 
 
+# The person turns in place (any yaw about the vertical); the camera keeps its position, elevation and roll.
+TURN = {"poseaug.pitch_limit_deg": 0.0, "poseaug.roll_limit_deg": 0.0, "poseaug.position": "source"}
+
+
 def _lever(*, ba=False, rt="bounded", anchor="noise", d2d="replaced", batches="mixed", fraction=0.5, **extra):
     """A PoseAug arm of the lever study: the study's five levers, then any other override."""
     return {
@@ -56,6 +60,18 @@ ARMS = {
     "adapt": {"arms": "poseaug", **ADAPT},
     "adapt_d2d": {"arms": "poseaug", "data.target_2d": "builtin", "poseaug.d2d_real": "target"},
     "adapt_align": {"arms": "poseaug", "data.target_2d": "builtin", "poseaug.align": "target"},
+    # The same target information for the non-learned arm (positions and depths from the target 2D; it has no
+    # discriminator to read the rest), and adaptation without pitch/roll: what reading the target's orientation
+    # through D2d (the learned pitch/roll offsets) is worth.
+    "random_adapt": {"arms": "random", "data.target_2d": "builtin", "poseaug.align": "target"},
+    "adapt_yaw": {"arms": "poseaug", **ADAPT, "poseaug.pitch_limit_deg": 0.0, "poseaug.roll_limit_deg": 0.0},
+    # The placement-axis study (README "Cross-dataset protocols"): one axis of the placement at a time.
+    "poseaug_yaw": {"arms": "poseaug", "poseaug.pitch_limit_deg": 0.0, "poseaug.roll_limit_deg": 0.0},
+    "poseaug_no_rt": {"arms": "poseaug", "poseaug.use_rt": False},
+    "random_yaw": {"arms": "random", "poseaug.pitch_limit_deg": 0.0, "poseaug.roll_limit_deg": 0.0},
+    "poseaug_turn": {"arms": "poseaug", **TURN},
+    "random_turn": {"arms": "random", **TURN},
+    "random_bl": {"arms": "random", **TURN, "poseaug.yaw_limit_deg": 0.0},
     # The lever study (one row of the README's table each).
     "lever_reference_ba": {
         "arms": "poseaug",

@@ -39,7 +39,20 @@ def base_config() -> ml_collections.ConfigDict:
             validation_subjects="",  # for validation="subject", e.g. "S8"
             cameras_json="",  # override of the built-in camera table
             cache_dir="",  # default ~/.cache/poseaug_tf or $POSEAUG_CACHE_DIR
-            mpi_3dhp="",  # test_3dhp.npz or mpi_inf_3dhp_valid.npz; evaluated with flip TTA
+            # MPI-INF-3DHP test set (`3dhp`, flip TTA, PCK/AUC on the standard 14 joints): the official folder
+            # (TS<n>/annot_data.mat, valid frames) or an npz (PoseAug's test_3dhp.npz, SPIN's mpi_inf_3dhp_valid.npz)
+            mpi_3dhp="",
+            mpi_3dhp_pose3d="univ_annot3",  # official folder: "univ_annot3" (published tables) or "annot3"
+            # Sequences whose unlabeled 2D is the adaptation target (builtin_target="3dhp", e.g. "TS5"); they are
+            # removed from the `3dhp` test set, so that adaptation never sees an evaluated frame.
+            mpi_3dhp_target="",
+            # Another lab's motion capture through Human3.6M's cameras (`cross_lab`, poseaug_tf/data/cross_lab.py):
+            # the Bandai Namco Research Motiondataset-1 folder; the test set is its evaluated half.
+            cross_lab="",
+            cross_lab_stride=4,  # every 4th frame of the 30 fps clips
+            # What `target_2d="builtin"` means on Human3.6M (training/datasets.py BUILTIN_TARGET): "" for the
+            # protocol's own shift (held-out cameras or eval_keypoints), "3dhp" or "cross_lab".
+            builtin_target="",
             generic="",  # comma-separated name=path.npz test sets (README "Generic test sets")
             synthetic_train=20000,  # synthetic dataset sizes
             synthetic_eval=4000,
@@ -116,6 +129,9 @@ def base_config() -> ml_collections.ConfigDict:
             yaw_limit_deg=180.0,
             pitch_limit_deg=30.0,
             roll_limit_deg=10.0,
+            # Bounded RT / random arm: the root anywhere in the measured ranges ("range") or where the source pose
+            # stands ("source": the person turns in place; with zero pitch/roll the camera prior is kept).
+            position="range",
             pool_size=4096,
             max_restarts=2,  # collapse / non-finite guard: rollbacks with a new seed
             min_valid_fraction=0.02,  # an epoch keeping fewer augmented samples than this has collapsed
@@ -143,6 +159,8 @@ CHOICES = {
     "data.keypoints": ("gt", "cpn_ft_h36m_dbb", "detectron_ft_h36m", "hr", "sh_pt_mpii"),
     "data.eval_keypoints": ("", "gt", "cpn_ft_h36m_dbb", "detectron_ft_h36m", "hr", "sh_pt_mpii"),
     "data.validation": ("tail", "subject", "random"),
+    "data.mpi_3dhp_pose3d": ("univ_annot3", "annot3"),
+    "data.builtin_target": ("", "3dhp", "cross_lab"),
     "model.name": ("videopose", "mlp", "semgcn", "gcn", "stgcn"),
     "model.precision": ("float32", "mixed_bfloat16", "auto"),
     "poseaug.feedback": FEEDBACKS,
@@ -154,6 +172,7 @@ CHOICES = {
     "poseaug.d2d_real": D2D_REAL,
     "poseaug.rt_anchor": ("noise", "none"),
     "poseaug.align": ("none", "target"),
+    "poseaug.position": ("range", "source"),
     "eval.pck_joints": ("all", "3dhp14"),
 }
 ARM_NAMES = ("control", "poseaug", "random")
@@ -185,6 +204,7 @@ RANGES = {
     "data.stride": (1, None, True),
     "data.test_stride": (1, None, True),
     "data.validation_fraction": (0, 1, False),
+    "data.cross_lab_stride": (1, None, True),
     "data.synthetic_train": (1, None, True),
     "data.synthetic_eval": (1, None, True),
     "data.synthetic_target_eval": (0, None, True),
@@ -256,6 +276,11 @@ def validate(config: ml_collections.ConfigDict) -> None:
     if needs_target and not str(config.data.target_2d).strip():
         raise ValueError(
             f"config.data.target_2d: expected unlabeled target 2D files for {', '.join(needs_target)}; received none."
+        )
+    if a.align == "target" and a.position != "range":
+        raise ValueError(
+            "config.poseaug.position: align='target' draws positions from the target; expected 'range'; "
+            f"received {a.position!r}."
         )
     if a.align == "target" and a.rt_mode != "bounded" and "poseaug" in arms:
         raise ValueError(

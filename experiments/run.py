@@ -41,6 +41,12 @@ _THREADS = flags.DEFINE_integer(
 _SET = flags.DEFINE_multi_string("set", [], "Extra config override for every run, e.g. poseaug.epochs=6.")
 _SMOKE = flags.DEFINE_bool("smoke", False, "Seconds-long runs on tiny synthetic data (tests).")
 _REPORT_ONLY = flags.DEFINE_bool("report_only", False, "Only aggregate the finished runs.")
+_BASELINES = flags.DEFINE_string(
+    "baselines",
+    None,
+    "Grid whose finished seed<s>/baseline runs the arms start from (same training data, e.g. runs/grid_standard for "
+    "the 3dhp and cross_lab adaptation grids); default: this grid's own.",
+)
 
 
 @dataclasses.dataclass
@@ -62,12 +68,22 @@ def _flag(key: str, value) -> str:
 
 
 def plan(
-    protocol: str, seeds: list[int], arms: list[str], root: pathlib.Path, extra: list[str], smoke: bool = False
+    protocol: str,
+    seeds: list[int],
+    arms: list[str],
+    root: pathlib.Path,
+    extra: list[str],
+    smoke: bool = False,
+    baselines: pathlib.Path | None = None,
 ) -> list[Run]:
     """The runs of the grid, baselines first.
 
+    With `baselines`, the arms start from that grid's `seed<s>/baseline` (which must be finished) and this grid
+    pretrains nothing: a protocol that only changes the evaluation sets or the adaptation target shares the
+    pretraining of the grid it was split from.
+
     Raises:
-      ValueError: an unknown arm.
+      ValueError: an unknown arm, or a shared baseline that is not finished.
     """
     unknown = [a for a in arms if a != arms_lib.BASELINE and a not in arms_lib.ARMS]
     if unknown:
@@ -75,11 +91,13 @@ def plan(
     config = f"--config=configs/protocols.py:{protocol}{',smoke' if smoke else ''}"
     runs = []
     for seed in seeds:
-        base_dir = root / f"seed{seed}" / arms_lib.BASELINE
+        base_dir = (baselines or root) / f"seed{seed}" / arms_lib.BASELINE
         common = [sys.executable, "train.py", config, f"--config.seed={seed}", *(f"--config.{e}" for e in extra)]
-        runs.append(
-            Run(arms_lib.BASELINE, seed, base_dir, common + ["--config.stage=pretrain", f"--workdir={base_dir}"])
-        )
+        baseline = Run(arms_lib.BASELINE, seed, base_dir, common + ["--config.stage=pretrain", f"--workdir={base_dir}"])
+        if baselines is None:
+            runs.append(baseline)
+        elif not (base_dir / "baseline.weights.h5").is_file():
+            raise ValueError(f"--baselines: {base_dir} has no finished baseline (baseline.weights.h5).")
         for arm in arms:
             if arm == arms_lib.BASELINE:
                 continue
@@ -256,7 +274,15 @@ def main(argv):
     if not root.is_absolute():
         root = REPO / root
     extra = [s if "=" in s else sys.exit(f"--set expects key=value; received {s!r}") for s in _SET.value]
-    runs = plan(_PROTOCOL.value, [int(s) for s in _SEEDS.value], list(_ARMS.value), root, extra, _SMOKE.value)
+    baselines = None
+    if _BASELINES.value:
+        baselines = pathlib.Path(_BASELINES.value)
+        baselines = baselines if baselines.is_absolute() else REPO / baselines
+    arm_names = [a for a in _ARMS.value if not (baselines and a == arms_lib.BASELINE)]
+    try:
+        runs = plan(_PROTOCOL.value, [int(s) for s in _SEEDS.value], arm_names, root, extra, _SMOKE.value, baselines)
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
     check_commands(runs)
     if not _REPORT_ONLY.value:
         execute(runs, jobs=_JOBS.value, threads=_THREADS.value)

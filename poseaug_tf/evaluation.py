@@ -72,6 +72,7 @@ class EvalResult:
       mpjpe, pa_mpjpe: frame-weighted means in mm (the reference's aggregation).
       mpjpe_action_mean, pa_mpjpe_action_mean: mean of per-action means in mm (most papers' tables).
       pck, auc: percentages over `joints`, frame-weighted.
+      per_action_pck, per_action_auc: action → PCK / AUC (%), e.g. 3DHP's per-scene table.
       num_frames: number of frames.
       per_action_mpjpe: action → MPJPE (mm).
       per_joint_mpjpe: (16,) MPJPE of each joint (mm).
@@ -89,6 +90,8 @@ class EvalResult:
     per_action_mpjpe: Mapping[str, float]
     per_joint_mpjpe: tuple[float, ...]
     use_flip_tta: bool
+    per_action_pck: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    per_action_auc: Mapping[str, float] = dataclasses.field(default_factory=dict)
 
     def summary(self) -> dict:
         """The JSON-friendly headline numbers."""
@@ -111,6 +114,7 @@ def score(
     name: str,
     use_flip_tta: bool = False,
     joints: Sequence[int] | None = None,
+    mpjpe_joints: Sequence[int] | None = None,
 ) -> EvalResult:
     """Scores root-relative predictions against a set's targets (root subtracted from both, docs/reference.md §7).
 
@@ -120,6 +124,8 @@ def score(
       name: evaluation-set name.
       use_flip_tta: recorded in the result.
       joints: joint subset of PCK/AUC (default all 16 as the reference; `metrics.JOINTS_3DHP_14` for 3DHP).
+      mpjpe_joints: joint subset of MPJPE and PA-MPJPE (Procrustes fitted on it too); default all 16. A
+        cross-dataset set whose skeleton defines some joints differently scores only the joints both define.
 
     Returns:
       EvalResult.
@@ -134,13 +140,16 @@ def score(
         part = slice(start, start + SCORE_CHUNK)
         pred_mm = (pred_rel[part] - pred_rel[part, :1]).astype(np.float64) * 1000.0
         target_mm = (pose_set.pose3d[part] - pose_set.pose3d[part, :1]).astype(np.float64) * 1000.0
-        per_frame[part] = metrics.mpjpe(pred_mm, target_mm)
-        per_frame_pa[part] = metrics.pa_mpjpe(pred_mm, target_mm)
+        scored = slice(None) if mpjpe_joints is None else list(mpjpe_joints)
+        per_frame[part] = metrics.mpjpe(pred_mm[:, scored], target_mm[:, scored])
+        per_frame_pa[part] = metrics.pa_mpjpe(pred_mm[:, scored], target_mm[:, scored])
         pck[part] = metrics.pck(pred_mm, target_mm, joints=joints)
         auc[part] = metrics.auc(pred_mm, target_mm, joints=joints)
         joint_err_sum += np.linalg.norm(pred_mm - target_mm, axis=-1).sum(axis=0)
     p1 = metrics.aggregate(per_frame, pose_set.action)
     p2 = metrics.aggregate(per_frame_pa, pose_set.action)
+    pck_by_action = metrics.aggregate(pck, pose_set.action).per_action
+    auc_by_action = metrics.aggregate(auc, pose_set.action).per_action
     return EvalResult(
         name=name,
         mpjpe=p1.frame_mean,
@@ -153,6 +162,8 @@ def score(
         per_action_mpjpe=p1.per_action,
         per_joint_mpjpe=tuple(float(e) for e in joint_err_sum / n),
         use_flip_tta=use_flip_tta,
+        per_action_pck={a: 100.0 * v for a, v in pck_by_action.items()},
+        per_action_auc={a: 100.0 * v for a, v in auc_by_action.items()},
     )
 
 
@@ -163,8 +174,9 @@ def evaluate(
     name: str,
     use_flip_tta: bool = False,
     joints: Sequence[int] | None = None,
+    mpjpe_joints: Sequence[int] | None = None,
     batch_size: int = EVAL_BATCH_SIZE,
 ) -> EvalResult:
     """Predicts and scores one set (see `score`)."""
     pred = predict(estimator, pose_set, use_flip_tta=use_flip_tta, batch_size=batch_size)
-    return score(pred, pose_set, name=name, use_flip_tta=use_flip_tta, joints=joints)
+    return score(pred, pose_set, name=name, use_flip_tta=use_flip_tta, joints=joints, mpjpe_joints=mpjpe_joints)

@@ -10,7 +10,13 @@ could see:
   the training poses: a camera walking around the person), a pitch (a higher or lower camera) and a roll within
   limits; the rotation is about the root;
 * the root at a depth and an image position (x/z, y/z) inside the ranges measured on the training poses, each
-  widened by `margin` × its width on both sides.
+  widened by `margin` × its width on both sides (`position="range"`), or where the source pose already stands
+  (`position="source"`: the person turns in place, the camera stays where the source camera was).
+
+With zero pitch and roll limits a placement keeps the camera prior of the source: yaw about the vertical is what
+the *person* does (free), while the camera's elevation and roll stay those of the source cameras (up to the
+angle between `up_axis`, one mean vertical, and a given camera's vertical: 3–6° for Human3.6M's four cameras).
+Pitch and roll limits instead tilt every augmented pose as if the camera could be anywhere within them.
 
 Six unit parameters s ∈ [−1, 1] (yaw, pitch, roll, image x, image y, depth) map linearly onto these ranges:
 value = centre + half-width · s. The learned augmentor produces s = tanh(trunk output); the random arm draws s
@@ -31,6 +37,9 @@ from poseaug_tf import geometry
 NUM_UNIT_PARAMETERS = 6
 """yaw, pitch, roll, image x, image y, depth."""
 
+POSITIONS = ("range", "source")
+"""Root position of a placement: anywhere in the measured ranges, or the source pose's own root."""
+
 THORAX, HIP = 8, 0  # joints of the vertical axis: Hip → Thorax
 
 
@@ -43,6 +52,8 @@ class Placement:
       depth: (low, high) root depth z.
       image_x, image_y: (low, high) root image position x/z and y/z (undistorted normalised coordinates).
       yaw_limit, pitch_limit, roll_limit: half-ranges of the three rotation angles.
+      position: "range" (the root anywhere in depth × image_x × image_y) or "source" (the root stays where it is;
+        the ranges are then unused).
     """
 
     up_axis: tuple[float, float, float]
@@ -52,6 +63,7 @@ class Placement:
     yaw_limit: float = math.pi
     pitch_limit: float = math.radians(30.0)
     roll_limit: float = math.radians(10.0)
+    position: str = "range"
 
     def __post_init__(self):
         norm = float(np.linalg.norm(self.up_axis))
@@ -67,24 +79,40 @@ class Placement:
         for name in ("yaw_limit", "pitch_limit", "roll_limit"):
             if not 0.0 <= getattr(self, name) <= math.pi:
                 raise ValueError(f"Expected `{name}` in [0, π] radians; received {getattr(self, name)}.")
+        if self.position not in POSITIONS:
+            raise ValueError(f"Expected `position` in {POSITIONS}; received {self.position!r}.")
 
     def describe(self) -> str:
         """One readable line of the ranges (logs)."""
         deg = lambda r: f"±{math.degrees(r):.0f}°"  # noqa: E731
-        return (
-            f"depth {self.depth[0]:.2f}–{self.depth[1]:.2f} m, image x {self.image_x[0]:+.3f}…{self.image_x[1]:+.3f}, "
-            f"y {self.image_y[0]:+.3f}…{self.image_y[1]:+.3f}, yaw {deg(self.yaw_limit)}, "
-            f"pitch {deg(self.pitch_limit)}, roll {deg(self.roll_limit)}"
+        where = (
+            "the source root (turn in place)"
+            if self.position == "source"
+            else f"depth {self.depth[0]:.2f}–{self.depth[1]:.2f} m, image x {self.image_x[0]:+.3f}…"
+            f"{self.image_x[1]:+.3f}, y {self.image_y[0]:+.3f}…{self.image_y[1]:+.3f}"
         )
+        return f"{where}, yaw {deg(self.yaw_limit)}, pitch {deg(self.pitch_limit)}, roll {deg(self.roll_limit)}"
 
     def to_config(self) -> dict:
         """Plain floats and lists (for a Keras `get_config` and JSON)."""
-        return {k: (list(v) if isinstance(v, tuple) else float(v)) for k, v in dataclasses.asdict(self).items()}
+        return {
+            k: (list(v) if isinstance(v, tuple) else v if isinstance(v, str) else float(v))
+            for k, v in dataclasses.asdict(self).items()
+        }
 
     @classmethod
     def from_config(cls, config: Mapping) -> Placement:
         return cls(
-            **{k: (tuple(float(x) for x in v) if isinstance(v, (list, tuple)) else float(v)) for k, v in config.items()}
+            **{
+                k: (
+                    tuple(float(x) for x in v)
+                    if isinstance(v, (list, tuple))
+                    else v
+                    if isinstance(v, str)
+                    else float(v)
+                )
+                for k, v in config.items()
+            }
         )
 
 
@@ -103,6 +131,7 @@ def measure_placement(
     yaw_limit_deg: float = 180.0,
     pitch_limit_deg: float = 30.0,
     roll_limit_deg: float = 10.0,
+    position: str = "range",
 ) -> Placement:
     """The placement ranges of a training set.
 
@@ -111,6 +140,7 @@ def measure_placement(
       margin: each range is widened by margin × its width on both sides (0: the training range).
       percentiles: (low, high) percentiles that define a range (robust to a few outliers).
       yaw_limit_deg, pitch_limit_deg, roll_limit_deg: rotation half-ranges in degrees.
+      position: `Placement.position`.
 
     Returns:
       Placement. The depth range never goes below 1 m, in front of the camera.
@@ -137,6 +167,7 @@ def measure_placement(
         yaw_limit=math.radians(yaw_limit_deg),
         pitch_limit=math.radians(pitch_limit_deg),
         roll_limit=math.radians(roll_limit_deg),
+        position=position,
     )
 
 
@@ -172,12 +203,13 @@ def root_position(unit_position: tf.Tensor, placement: Placement) -> tf.Tensor:
 def place(
     pose_3d: tf.Tensor, unit_rotation: tf.Tensor, unit_position: tf.Tensor, placement: Placement
 ) -> dict[str, tf.Tensor]:
-    """Rotates a pose about its root and puts the root at a bounded position.
+    """Rotates a pose about its root and puts the root at a bounded position (or leaves it, `position="source"`).
 
     Args:
-      pose_3d: (B, J, 3) poses (absolute or root-relative; the root is removed first).
+      pose_3d: (B, J, 3) poses (absolute with `position="source"`; else absolute or root-relative, the root is
+        removed first).
       unit_rotation: (B, 3) yaw, pitch, roll parameters in [−1, 1].
-      unit_position: (B, 3) image x, image y, depth parameters in [−1, 1].
+      unit_position: (B, 3) image x, image y, depth parameters in [−1, 1] (unused with `position="source"`).
       placement: the ranges.
 
     Returns:
@@ -186,7 +218,7 @@ def place(
     """
     angles = rotation_angles(unit_rotation, placement)
     matrix = rotation_matrix(angles, placement)
-    root = root_position(unit_position, placement)
+    root = pose_3d[:, 0] if placement.position == "source" else root_position(unit_position, placement)
     rotated = geometry.rotate_points(geometry.root_relative(pose_3d), matrix)
     return {"pose_rt": rotated + root[:, None, :], "rotation": angles, "rotation_matrix": matrix, "translation": root}
 

@@ -60,6 +60,25 @@ def h36m_dir() -> pathlib.Path:
     return path
 
 
+def _shared_folder(name: str, marker: str) -> pathlib.Path:
+    path = DEFAULT_H36M_DIR.parent / name
+    if not (path / marker).exists():
+        pytest.skip(f"{name} not found: {path} lacks {marker}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def mpi_3dhp_dir() -> pathlib.Path:
+    """../shared/data/mpi_inf_3dhp_test (official TS<n>/annot_data.mat); skips the test when it is missing."""
+    return _shared_folder("mpi_inf_3dhp_test", "TS5/annot_data.mat")
+
+
+@pytest.fixture(scope="session")
+def bandai_namco_dir() -> pathlib.Path:
+    """../shared/data/bandai_namco_motion (BVH clips); skips the test when it is missing."""
+    return _shared_folder("bandai_namco_motion", "data/dataset-1_walk_normal_001.bvh")
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     """A fresh NumPy Generator with a fixed seed per test."""

@@ -48,6 +48,27 @@ def test_score_matches_numpy_on_random_poses(rng):
     assert result.per_joint_mpjpe[0] == 0.0 and result.num_frames == n
 
 
+def test_score_on_a_joint_subset_and_per_action_pck(rng):
+    n = 30
+    target = rng.normal(scale=0.25, size=(n, 16, 3)) + np.array([0.0, 0.0, 4.0])
+    pred = target - target[:, :1] + rng.normal(scale=0.08, size=(n, 16, 3))
+    actions = ["A"] * 10 + ["B"] * 20
+    subset = [1, 2, 3, 8, 10, 15]
+    result = evaluation.score(pred.astype(np.float32), make_set(target, actions), name="s", mpjpe_joints=subset)
+    t32 = target.astype(np.float32).astype(np.float64)
+    p32 = pred.astype(np.float32).astype(np.float64)
+    p_rel, t_rel = (p32 - p32[:, :1])[:, subset], (t32 - t32[:, :1])[:, subset]
+    err = np.linalg.norm(p_rel - t_rel, axis=-1) * 1000.0
+    assert result.mpjpe == pytest.approx(err.mean(), rel=1e-6)
+    assert result.pa_mpjpe == pytest.approx(ref.pa_mpjpe(p_rel, t_rel).mean() * 1000.0, rel=1e-5)
+    # PCK and AUC (all 16 joints by default) per action, against a direct count.
+    all_err = np.linalg.norm((p32 - p32[:, :1]) - (t32 - t32[:, :1]), axis=-1) * 1000.0
+    for action, rows in (("A", slice(0, 10)), ("B", slice(10, 30))):
+        assert result.per_action_pck[action] == pytest.approx(100.0 * np.mean(all_err[rows] < 150.0))
+        auc = np.mean([np.mean(all_err[rows] < t) for t in range(0, 151, 5)])
+        assert result.per_action_auc[action] == pytest.approx(100.0 * auc)
+
+
 def test_score_per_action_vs_frame_mean_closed_form():
     # Target: any pose (absolute). Prediction: exact except joint 5, which is off by 16 mm (3 "Walk" frames)
     # or 160 mm (1 "Sit" frame); the prediction also carries a root offset that scoring must remove.

@@ -35,6 +35,17 @@ def test_plan_shares_one_baseline_per_seed(tmp_path):
         run.plan("cross_view", [0], ["poseaug_magic"], tmp_path, [])
 
 
+def test_plan_with_shared_baselines_pretrains_nothing(tmp_path):
+    shared = tmp_path / "grid_standard"
+    with pytest.raises(ValueError, match="no finished baseline"):
+        run.plan("3dhp", [1], ["adapt"], tmp_path / "adapt", [], baselines=shared)
+    (shared / "seed1" / "baseline").mkdir(parents=True)
+    (shared / "seed1" / "baseline" / "baseline.weights.h5").write_bytes(b"")
+    runs = run.plan("3dhp", [1], ["adapt"], tmp_path / "adapt", [], baselines=shared)
+    assert [(r.arm, r.workdir) for r in runs] == [("adapt", tmp_path / "adapt" / "seed1" / "adapt")]
+    assert f"--config.poseaug.pretrained={shared / 'seed1' / 'baseline' / 'baseline.weights.h5'}" in runs[0].command
+
+
 def _fake_run(root, arm, seed, scores):
     workdir = root / f"seed{seed}" / arm
     workdir.mkdir(parents=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -65,6 +66,25 @@ def test_yaw_keeps_the_vertical_and_bounds_are_reached(rng):
     )
     corners = placement.root_position(tf.constant([[1.0, -1.0, 1.0], [-1.0, 1.0, -1.0]], tf.float64), PLACEMENT)
     np.testing.assert_allclose(corners, [[0.1 * 7, -0.2 * 7, 7.0], [-0.3 * 3, 0.2 * 3, 3.0]], atol=1e-12)
+
+
+def test_turn_in_place_keeps_the_root_and_the_camera_prior(rng):
+    turn = dataclasses.replace(PLACEMENT, pitch_limit=0.0, roll_limit=0.0, position="source")
+    pose = ref.random_pose(rng, 6)
+    unit_rot = rng.uniform(-1, 1, (6, 3))
+    out = placement.place(tf.constant(pose), tf.constant(unit_rot), tf.constant(rng.uniform(-1, 1, (6, 3))), turn)
+    up = np.array(turn.up_axis)
+    placed = out["pose_rt"].numpy()
+    np.testing.assert_allclose(placed[:, 0], pose[:, 0], atol=1e-12)  # the person stays where the camera saw it
+    for i in range(6):
+        expected = (pose[i] - pose[i, :1]) @ ref.rodrigues(up * math.pi * unit_rot[i, 0]).T + pose[i, :1]
+        np.testing.assert_allclose(placed[i], expected, atol=1e-9)
+    # Heights along the vertical are kept: no tilt of the camera, whatever the pitch/roll parameters were.
+    np.testing.assert_allclose((placed - placed[:, :1]) @ up, (pose - pose[:, :1]) @ up, atol=1e-9)
+    assert placement.Placement.from_config(turn.to_config()) == turn
+    assert turn.describe() == "the source root (turn in place), yaw ±180°, pitch ±0°, roll ±0°"
+    with pytest.raises(ValueError, match="position"):
+        dataclasses.replace(PLACEMENT, position="target")
 
 
 def test_rotation_angle_of_known_rotations():

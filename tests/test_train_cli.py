@@ -36,6 +36,10 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
         ),
         ("poseaug.align", "target", "config.data.target_2d: expected unlabeled target 2D files for poseaug.align"),
         ("poseaug.align", "bogus", "config.poseaug.align: expected one of 'none', 'target'"),
+        ("poseaug.position", "target", "config.poseaug.position: expected one of 'range', 'source'"),
+        ("data.builtin_target", "3dpw", "config.data.builtin_target: expected one of '', '3dhp', 'cross_lab'"),
+        ("data.mpi_3dhp_pose3d", "univ", "config.data.mpi_3dhp_pose3d"),
+        ("data.cross_lab_stride", 0, "config.data.cross_lab_stride: expected a value >= 1"),
     ],
 )
 def test_validate_names_the_field(path, value, match):
@@ -54,6 +58,27 @@ def test_alignment_needs_the_bounded_rt():
         common.validate(config)
     config.arms = "control"  # nothing is placed: accepted
     common.validate(config)
+
+
+def test_alignment_draws_positions_from_the_target_not_the_source():
+    config = synthetic.get_config()
+    config.data.target_2d = "builtin"
+    config.poseaug.update(align="target", position="source")
+    with pytest.raises(ValueError, match="config.poseaug.position: align='target' draws positions from the target"):
+        common.validate(config)
+
+
+def test_cross_dataset_protocols_share_standard_training():
+    from configs import protocols
+
+    standard, fold, lab = (protocols.get_config(name) for name in ("standard", "3dhp", "cross_lab"))
+    for config in (fold, lab):
+        common.validate(config)
+        for section in ("pretrain", "poseaug", "model"):
+            assert config[section].to_dict() == standard[section].to_dict()
+        assert (config.data.dir, config.data.stride, config.seed) == (standard.data.dir, standard.data.stride, 0)
+    assert (fold.data.builtin_target, fold.data.mpi_3dhp_target) == ("3dhp", "TS5")
+    assert lab.data.builtin_target == "cross_lab" and lab.data.cross_lab.endswith("bandai_namco_motion")
 
 
 def test_adapt_config_reuses_the_workdir_and_switches_adaptation_on(tmp_path):

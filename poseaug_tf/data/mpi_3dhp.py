@@ -1,6 +1,12 @@
 """MPI-INF-3DHP test set (2,929 frames of TS1–TS6) → `PoseSet` (docs/reference.md §1.8).
 
-Two layouts are recognised by their keys:
+The official release is a folder with one `TS<n>/annot_data.mat` per test sequence (`load_3dhp_annot`, MATLAB 7.3
+= HDF5): `annot2` (N, 1, 17, 2) pixels, `annot3` / `univ_annot3` (N, 1, 17, 3) camera-frame millimetres (the
+universal skeleton rescaled to Human3.6M's height, what published tables score), `valid_frame` (N, 1). Only valid
+frames are kept, as the official evaluation does. The action label is the scene of the standard per-scene table
+(TS1–TS2 "GS", green screen; TS3–TS4 "noGS"; TS5–TS6 "Outdoor"), the subject label the sequence.
+
+Two npz layouts are recognised by their keys:
   PoseAug `test_3dhp.npz`: `pose3d` (N, 16, 3) metres root-relative, `pose2d` (N, 16, 2) already normalised.
   SPIN `mpi_inf_3dhp_valid.npz`: `imgname` (N,), `part` (N, 24, 3) pixel x, y, visibility in the full test
     image, `S` (N, 24, 4) metres root-relative + confidence (`center`, `scale` unused). Converted as PoseAug's
@@ -12,15 +18,17 @@ The action label is the test sequence (TS1..TS6) when known; the 3DHP test set h
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
+import h5py
 import numpy as np
 from absl import logging
 
 from poseaug_tf import camera as camera_lib
 from poseaug_tf import skeleton
 from poseaug_tf.data.generic import check_array, labels, read_npz
-from poseaug_tf.data.pose_set import DataFormatError, PoseSet
+from poseaug_tf.data.pose_set import DataFileNotFoundError, DataFormatError, PoseSet
 from poseaug_tf.serving_contract import normalize_pixels
 
 SPIN_TO_16 = (14, 2, 1, 0, 3, 4, 5, 16, 12, 18, 9, 10, 11, 8, 7, 6)
@@ -28,6 +36,16 @@ NUM_SPIN_JOINTS = 24
 IMAGE_SIZE_TS1_TS4 = (2048, 2048)
 IMAGE_SIZE_TS5_TS6 = (1920, 1080)
 _SEQUENCE = re.compile(r"(?:^|[/\\])(TS\d+)[/\\]")
+SEQUENCES = ("TS1", "TS2", "TS3", "TS4", "TS5", "TS6")
+SCENES = {"TS1": "GS", "TS2": "GS", "TS3": "noGS", "TS4": "noGS", "TS5": "Outdoor", "TS6": "Outdoor"}
+ANNOT_FILE = "annot_data.mat"
+POSE_3D_KEYS = ("univ_annot3", "annot3")
+# The 17 joints of annot_data.mat (mpii_get_joints('relevant')): 0 head_top, 1 neck, 2-4 right shoulder, elbow,
+# wrist, 5-7 left shoulder, elbow, wrist, 8-10 right hip, knee, ankle, 11-13 left hip, knee, ankle, 14 pelvis,
+# 15 spine, 16 head. Row j of our 16-joint pose comes from row ANNOT_TO_16[j]: Head from head_top, Thorax from
+# neck (as PoseAug's prepare_data_3dhp.py maps them).
+ANNOT_TO_16 = (14, 8, 9, 10, 11, 12, 13, 15, 1, 0, 5, 6, 7, 2, 3, 4)
+NUM_ANNOT_JOINTS = 17
 _MAX_METRES = 10.0  # a root-relative joint farther than this means the file is not in metres
 
 
@@ -69,6 +87,84 @@ def load_3dhp(path: str | Path, *, allow_pickle: bool = False) -> PoseSet:
         root_relative=True,
         has_camera=False,
     )
+
+
+def annot_sequences(root: str | Path) -> list[str]:
+    """The test sequences (TS1..TS6) that have a `TS<n>/annot_data.mat` under `root`, in order."""
+    return [name for name in SEQUENCES if (Path(root) / name / ANNOT_FILE).is_file()]
+
+
+def load_3dhp_annot(
+    root: str | Path, sequences: Sequence[str] | None = None, *, pose_3d: str = "univ_annot3"
+) -> PoseSet:
+    """Loads the official MPI-INF-3DHP test annotations (`<root>/TS<n>/annot_data.mat`), valid frames only.
+
+    Args:
+      root: folder holding TS1/…/TS6 (any subset).
+      sequences: e.g. ("TS5",); None for every sequence present.
+      pose_3d: "univ_annot3" (the universal skeleton, as published tables) or "annot3" (the subject's own size).
+
+    Returns:
+      PoseSet: pose3d (N, 16, 3) root-relative metres; pose2d (N, 16, 2) normalised by the sequence's image size
+      (2048×2048 for TS1–TS4, 1920×1080 for TS5–TS6); action = scene (GS, noGS, Outdoor); subject = sequence;
+      root_relative=True, has_camera=False; one `sequence` id per test sequence.
+
+    Raises:
+      DataFileNotFoundError: `root` or a requested sequence's file is missing.
+      DataFormatError: unreadable file, missing key, wrong shape, non-finite valid frames, unknown sequence.
+    """
+    root = Path(root)
+    if pose_3d not in POSE_3D_KEYS:
+        raise ValueError(f"Expected `pose_3d` in {POSE_3D_KEYS}; received {pose_3d!r}.")
+    present = annot_sequences(root) if root.is_dir() else []
+    if not present:
+        raise DataFileNotFoundError(f"No MPI-INF-3DHP test sequence under {root} (expected TS<n>/{ANNOT_FILE}).")
+    wanted = present if sequences is None else list(sequences)
+    for name in wanted:
+        if name not in SEQUENCES:
+            raise DataFormatError(f"Unknown MPI-INF-3DHP test sequence {name!r}; expected one of {SEQUENCES}.")
+        if name not in present:
+            raise DataFileNotFoundError(f"MPI-INF-3DHP file {root / name / ANNOT_FILE} does not exist.")
+    parts = [_read_annot(root / name / ANNOT_FILE, name, pose_3d) for name in wanted]
+    pose3d = np.concatenate([p[0] for p in parts])
+    return PoseSet(
+        pose3d=pose3d - pose3d[:, :1],
+        pose2d=np.concatenate([p[1] for p in parts]),
+        camera=np.zeros((len(pose3d), camera_lib.INTRINSICS_SIZE), np.float32),
+        action=np.concatenate([np.full(len(p[0]), SCENES[n], dtype=object) for p, n in zip(parts, wanted)]),
+        subject=np.concatenate([np.full(len(p[0]), n, dtype=object) for p, n in zip(parts, wanted)]),
+        sequence=np.concatenate([np.full(len(p[0]), i, np.int32) for i, p in enumerate(parts)]),
+        name=f"3dhp {','.join(wanted)} {pose_3d}",
+        root_relative=True,
+        has_camera=False,
+    )
+
+
+def _read_annot(path: Path, name: str, pose_3d: str) -> tuple[np.ndarray, np.ndarray]:
+    """One annot_data.mat → (valid-frame 3D (N, 16, 3) metres, 2D (N, 16, 2) normalised)."""
+    try:
+        with h5py.File(path, "r") as handle:
+            arrays = {k: np.asarray(handle[k]) for k in ("annot2", pose_3d, "valid_frame") if k in handle}
+    except OSError as error:
+        raise DataFormatError(f"{path}: not a readable MATLAB 7.3 (HDF5) file ({error}).") from None
+    for key, shape in (("annot2", (NUM_ANNOT_JOINTS, 2)), (pose_3d, (NUM_ANNOT_JOINTS, 3))):
+        if key not in arrays:
+            raise DataFormatError(f"{path}: missing key '{key}'.")
+        if arrays[key].ndim != 4 or arrays[key].shape[1:] != (1, *shape):
+            raise DataFormatError(
+                f"{path}: '{key}' should be (N, 1, {shape[0]}, {shape[1]}); received {arrays[key].shape}."
+            )
+    n = len(arrays["annot2"])
+    valid = arrays.get("valid_frame")
+    if valid is None or valid.size != n or len(arrays[pose_3d]) != n:
+        raise DataFormatError(f"{path}: 'valid_frame', 'annot2' and '{pose_3d}' should have one row per frame ({n}).")
+    keep = valid.reshape(n) > 0.5
+    pose3d = arrays[pose_3d][keep, 0][:, list(ANNOT_TO_16)] / 1000.0
+    kp_px = arrays["annot2"][keep, 0][:, list(ANNOT_TO_16)]
+    if not (np.isfinite(pose3d).all() and np.isfinite(kp_px).all()):
+        raise DataFormatError(f"{path}: valid frames contain NaN or infinite joints.")
+    size = IMAGE_SIZE_TS5_TS6 if name in ("TS5", "TS6") else IMAGE_SIZE_TS1_TS4
+    return pose3d.astype(np.float32), normalize_pixels(kp_px, size)
 
 
 def sequence_image_size(imgname: str) -> tuple[str, tuple[int, int]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import pathlib
 from collections.abc import Mapping, Sequence
 
 import keras
@@ -13,7 +14,17 @@ import numpy as np
 from absl import logging
 
 from poseaug_tf import evaluation, metrics
-from poseaug_tf.data import h36m, h36m_cameras, load_3dhp, load_generic, load_h36m, split_validation, synthetic
+from poseaug_tf.data import (
+    cross_lab,
+    h36m,
+    h36m_cameras,
+    load_3dhp,
+    load_generic,
+    load_h36m,
+    mpi_3dhp,
+    split_validation,
+    synthetic,
+)
 from poseaug_tf.data import target_2d as target_2d_lib
 from poseaug_tf.data.pose_set import PoseSet
 from poseaug_tf.keypoint_layouts import parse_image_size
@@ -27,6 +38,7 @@ class EvalSet:
     pose_set: PoseSet
     use_flip_tta: bool = False
     joints: Sequence[int] | None = None
+    mpjpe_joints: Sequence[int] | None = None  # MPJPE/PA-MPJPE subset (cross_lab: the joints both skeletons share)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,7 +136,12 @@ def load_datasets(config: ml_collections.ConfigDict) -> Datasets:
         )
         eval_sets[name] = EvalSet(name, detected, joints=joints)
     if data_config.mpi_3dhp:
-        eval_sets["3dhp"] = EvalSet("3dhp", load_3dhp(data_config.mpi_3dhp), use_flip_tta=True, joints=joints)
+        eval_sets["3dhp"] = EvalSet("3dhp", _mpi_3dhp(data_config), use_flip_tta=True, joints=metrics.JOINTS_3DHP_14)
+    if data_config.cross_lab:
+        scored = cross_lab.SCORED_JOINTS
+        eval_sets["cross_lab"] = EvalSet(
+            "cross_lab", _cross_lab(data_config, "evaluated"), use_flip_tta=True, joints=scored, mpjpe_joints=scored
+        )
     if data_config.synthetic_target_eval > 0:
         # A cross-dataset stand-in that needs no download: the synthetic "wild" split (flip TTA as 3DHP).
         target = synthetic.make_synthetic("target", data_config.synthetic_target_eval, seed=config.seed, stream="eval")
@@ -148,8 +165,10 @@ def load_datasets(config: ml_collections.ConfigDict) -> Datasets:
 BUILTIN_TARGET = "builtin"
 """`data.target_2d` value of the protocols' own unlabeled target (README "Adapting to your camera"): synthetic
 runs take target-domain 2D from the training stream, disjoint from the evaluated one; Human3.6M runs with
-`data.eval_keypoints` the training subjects' 2D from that detector, otherwise the training subjects' 2D in the
-cameras left out of `data.train_cameras`. S9/S11 never feed training, labelled or not."""
+`data.builtin_target="3dhp"` the 2D of the 3DHP sequences in `data.mpi_3dhp_target` (removed from the `3dhp` test
+set), with "cross_lab" the 2D of the cross_lab set's unlabeled half (other clips and motions than the evaluated
+half); otherwise with `data.eval_keypoints` the training subjects' 2D from that detector, else the training
+subjects' 2D in the cameras left out of `data.train_cameras`. S9/S11 never feed training, labelled or not."""
 
 
 def synthetic_target_2d(config: ml_collections.ConfigDict) -> np.ndarray:
@@ -158,7 +177,42 @@ def synthetic_target_2d(config: ml_collections.ConfigDict) -> np.ndarray:
     return synthetic.make_synthetic("target", config.data.synthetic_train, seed=config.seed, stream="train").pose2d
 
 
+def _mpi_3dhp(data_config) -> PoseSet:
+    """The `3dhp` test set: an npz file (PoseAug/SPIN layouts) or the official folder, minus the adaptation target's
+    sequences (`data.mpi_3dhp_target`)."""
+    path = data_config.mpi_3dhp
+    target = _csv(data_config.mpi_3dhp_target)
+    if not pathlib.Path(path).is_dir():
+        if target:
+            raise ValueError("config.data.mpi_3dhp_target: expected data.mpi_3dhp to be the official folder (TS<n>/).")
+        return load_3dhp(path)
+    evaluated = [s for s in mpi_3dhp.annot_sequences(path) if s not in target]
+    if not evaluated:
+        raise ValueError(f"config.data.mpi_3dhp_target: {target} leaves no 3DHP sequence of {path} to evaluate.")
+    return mpi_3dhp.load_3dhp_annot(path, evaluated, pose_3d=data_config.mpi_3dhp_pose3d)
+
+
+def _cross_lab(data_config, part: str) -> PoseSet:
+    return cross_lab.load_cross_lab(
+        data_config.cross_lab, part, stride=data_config.cross_lab_stride, cache_dir=data_config.cache_dir or None
+    )
+
+
 def _h36m_builtin_2d(data_config, other_cameras: list[int], in_domain: dict) -> np.ndarray:
+    if data_config.builtin_target == "3dhp":
+        target = _csv(data_config.mpi_3dhp_target)
+        if not target or not data_config.mpi_3dhp:
+            raise ValueError(
+                "config.data.mpi_3dhp_target: builtin_target='3dhp' needs data.mpi_3dhp and the sequences to adapt "
+                "to (e.g. TS5); received none."
+            )
+        return mpi_3dhp.load_3dhp_annot(data_config.mpi_3dhp, target, pose_3d=data_config.mpi_3dhp_pose3d).pose2d
+    if data_config.builtin_target == "cross_lab":
+        if not data_config.cross_lab:
+            raise ValueError(
+                "config.data.cross_lab: builtin_target='cross_lab' needs the dataset folder; received none."
+            )
+        return _cross_lab(data_config, "unlabeled").pose2d
     if data_config.eval_keypoints:
         source = dict(in_domain, keypoints=data_config.eval_keypoints)
     elif other_cameras:
@@ -202,7 +256,12 @@ class Evaluator:
     def _run(self, eval_set: EvalSet) -> evaluation.EvalResult:
         pred = evaluation.predict_set(self._fns[eval_set.use_flip_tta], eval_set.pose_set, batch_size=self.batch_size)
         return evaluation.score(
-            pred, eval_set.pose_set, name=eval_set.name, use_flip_tta=eval_set.use_flip_tta, joints=eval_set.joints
+            pred,
+            eval_set.pose_set,
+            name=eval_set.name,
+            use_flip_tta=eval_set.use_flip_tta,
+            joints=eval_set.joints,
+            mpjpe_joints=eval_set.mpjpe_joints,
         )
 
     def validation(self) -> evaluation.EvalResult:

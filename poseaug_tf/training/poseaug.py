@@ -58,6 +58,7 @@ def measure_placement(config: ml_collections.ConfigDict, pose_3d) -> placement_l
         yaw_limit_deg=aug_config.yaw_limit_deg,
         pitch_limit_deg=aug_config.pitch_limit_deg,
         roll_limit_deg=aug_config.roll_limit_deg,
+        position=aug_config.position,
     )
 
 

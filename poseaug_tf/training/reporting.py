@@ -76,7 +76,12 @@ def epoch_record(stage: str, epoch: int, train: dict, results: Mapping) -> dict:
         "train": train,
         "eval": {
             name: r.summary()
-            | {"per_action_mpjpe": dict(r.per_action_mpjpe), "per_joint_mpjpe": list(r.per_joint_mpjpe)}
+            | {
+                "per_action_mpjpe": dict(r.per_action_mpjpe),
+                "per_action_pck": dict(r.per_action_pck),
+                "per_action_auc": dict(r.per_action_auc),
+                "per_joint_mpjpe": list(r.per_joint_mpjpe),
+            }
             for name, r in results.items()
         },
     }

@@ -1,12 +1,13 @@
-"""Tests for poseaug_tf/data/mpi_3dhp.py on small synthetic files in PoseAug's and SPIN's layouts."""
+"""Tests for poseaug_tf/data/mpi_3dhp.py on small synthetic files in PoseAug's, SPIN's and the official layouts."""
 
 from __future__ import annotations
 
+import h5py
 import numpy as np
 import pytest
 
 from poseaug_tf.data import DataFormatError, load_3dhp
-from poseaug_tf.data.mpi_3dhp import sequence_image_size
+from poseaug_tf.data.mpi_3dhp import annot_sequences, load_3dhp_annot, sequence_image_size
 
 # docs/reference.md §1.8, written out by name: our joint -> SPIN 24-joint index
 SPIN_INDEX = {
@@ -102,3 +103,111 @@ def test_errors(tmp_path, rng):
         load_3dhp(tmp_path / "mm.npz")
     with pytest.raises(FileNotFoundError):
         load_3dhp(tmp_path / "missing.npz")
+
+
+# --- the official per-sequence format (TS<n>/annot_data.mat) ------------------------------------------------------
+
+# mpii_get_joints('relevant') order of annot_data.mat, written out by name: our joint -> its row
+ANNOT_INDEX = {
+    "Hip": 14,  # pelvis
+    "RHip": 8,
+    "RKnee": 9,
+    "RFoot": 10,
+    "LHip": 11,
+    "LKnee": 12,
+    "LFoot": 13,
+    "Spine": 15,
+    "Thorax": 1,  # neck
+    "Head": 0,  # head_top
+    "LShoulder": 5,
+    "LElbow": 6,
+    "LWrist": 7,
+    "RShoulder": 2,
+    "RElbow": 3,
+    "RWrist": 4,
+}
+
+
+def _annot_file(root, sequence, valid, *, scale=1.0):
+    """A fake annot_data.mat in the layout h5py reads from MATLAB 7.3: x of joint j in millimetres = 10·j + 1000·frame."""
+    n = len(valid)
+    j = np.arange(17, dtype=np.float64)
+    frame = np.arange(n, dtype=np.float64)[:, None]
+    annot3 = np.zeros((n, 1, 17, 3))
+    annot3[:, 0, :, 0] = 10.0 * j + 1000.0 * frame
+    annot3[:, 0, :, 2] = 4000.0
+    annot2 = np.zeros((n, 1, 17, 2))
+    annot2[:, 0, :, 0] = 100.0 + j
+    annot2[:, 0, :, 1] = 50.0 + frame
+    folder = root / sequence
+    folder.mkdir(parents=True)
+    with h5py.File(folder / "annot_data.mat", "w") as handle:
+        handle["annot2"] = annot2
+        handle["annot3"] = annot3
+        handle["univ_annot3"] = annot3 * scale
+        handle["valid_frame"] = np.asarray(valid, np.float64)[:, None]
+        handle["activity_annotation"] = np.ones((n, 1))
+
+
+def test_annot_format_joint_map_valid_frames_and_normalisation(tmp_path):
+    _annot_file(tmp_path, "TS1", [1, 0, 1])
+    _annot_file(tmp_path, "TS5", [0, 1])
+    ps = load_3dhp_annot(tmp_path)
+    rows = np.array([ANNOT_INDEX[n] for n in ANNOT_INDEX], dtype=np.float64)
+    assert len(ps) == 3 and list(ps.subject) == ["TS1", "TS1", "TS5"]
+    assert list(ps.action) == ["GS", "GS", "Outdoor"] and ps.root_relative and not ps.has_camera
+    # Valid frames 0 and 2 of TS1 and 1 of TS5; x is 10·row + 1000·frame mm, root-relative in metres.
+    np.testing.assert_allclose(ps.pose3d[:, :, 0], np.tile((10.0 * rows - 140.0) / 1000.0, (3, 1)), atol=1e-6)
+    np.testing.assert_allclose(ps.pose3d[:, :, 2], 0.0, atol=1e-6)
+    # 2D: TS1 is 2048×2048, TS5 1920×1080 (p / w · 2 − [1, h / w]); y encodes the kept frame.
+    np.testing.assert_allclose(ps.pose2d[0, :, 0], (100.0 + rows) / 2048 * 2 - 1, atol=1e-6)
+    np.testing.assert_allclose(ps.pose2d[:, 0, 1], [50 / 1024 - 1, 52 / 1024 - 1, 51 / 960 - 1080 / 1920], atol=1e-6)
+    assert len(set(ps.sequence.tolist())) == 2
+
+
+def test_annot_format_universal_or_own_skeleton_and_sequence_choice(tmp_path):
+    _annot_file(tmp_path, "TS6", [1, 1], scale=0.5)
+    universal = load_3dhp_annot(tmp_path)
+    own = load_3dhp_annot(tmp_path, ["TS6"], pose_3d="annot3")
+    np.testing.assert_allclose(universal.pose3d, 0.5 * own.pose3d, atol=1e-6)
+    np.testing.assert_array_equal(universal.pose2d, own.pose2d)
+    assert annot_sequences(tmp_path) == ["TS6"]
+
+
+def test_annot_format_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="No MPI-INF-3DHP test sequence"):
+        load_3dhp_annot(tmp_path)
+    _annot_file(tmp_path, "TS2", [1])
+    with pytest.raises(FileNotFoundError, match="TS3"):
+        load_3dhp_annot(tmp_path, ["TS3"])
+    with pytest.raises(DataFormatError, match="Unknown MPI-INF-3DHP test sequence 'TS9'"):
+        load_3dhp_annot(tmp_path, ["TS9"])
+    (tmp_path / "TS4").mkdir()
+    (tmp_path / "TS4" / "annot_data.mat").write_bytes(b"not hdf5")
+    with pytest.raises(DataFormatError, match="TS4/annot_data.mat: not a readable"):
+        load_3dhp_annot(tmp_path, ["TS4"])
+    with h5py.File(tmp_path / "TS2" / "annot_data.mat", "r+") as handle:
+        del handle["univ_annot3"]
+    with pytest.raises(DataFormatError, match="missing key 'univ_annot3'"):
+        load_3dhp_annot(tmp_path, ["TS2"])
+
+
+def test_real_outdoor_sequences(mpi_3dhp_dir):
+    ps = load_3dhp_annot(mpi_3dhp_dir)
+    assert len(ps) == 668 and sorted(set(ps.subject)) == ["TS5", "TS6"]  # valid frames: 276 + 392
+    own = load_3dhp_annot(mpi_3dhp_dir, pose_3d="annot3")
+    # The universal skeleton rescales about the pelvis: bone directions are kept, lengths change.
+    cosine = np.sum(ps.pose3d[:, 1:] * own.pose3d[:, 1:], -1) / (
+        np.linalg.norm(ps.pose3d[:, 1:], axis=-1) * np.linalg.norm(own.pose3d[:, 1:], axis=-1)
+    )
+    assert np.median(cosine) > 0.999
+    assert not np.allclose(ps.pose3d, own.pose3d)
+    # annot2 is the undistorted pinhole projection of annot3 (the README's intrinsics, in pixels): our 2D and
+    # 3D rows stay paired. Read the file directly for the absolute 3D.
+    with h5py.File(mpi_3dhp_dir / "TS5" / "annot_data.mat", "r") as handle:
+        annot3 = np.asarray(handle["annot3"])[:, 0]
+        annot2 = np.asarray(handle["annot2"])[:, 0]
+    fx, fy, cx, cy = 1683.98, 1672.59, 939.86, 560.14  # ts5-6cameras.calib in pixels (README: ≈ 1684, 1673, 940, 560)
+    u = fx * annot3[..., 0] / annot3[..., 2] + cx
+    v = fy * annot3[..., 1] / annot3[..., 2] + cy
+    assert np.median(np.hypot(u - annot2[..., 0], v - annot2[..., 1])) < 2.0

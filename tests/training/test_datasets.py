@@ -7,6 +7,8 @@ import pytest
 
 from configs import protocols
 from poseaug_tf.data import load_h36m
+from poseaug_tf.data.cross_lab import load_cross_lab
+from poseaug_tf.data.mpi_3dhp import load_3dhp_annot
 from poseaug_tf.data.synthetic import make_synthetic
 from poseaug_tf.training.datasets import load_datasets
 
@@ -52,3 +54,33 @@ def test_builtin_target_of_a_protocol_without_one_is_refused(h36m_dir):
     config = h36m_protocol("standard", h36m_dir)
     with pytest.raises(ValueError, match="'builtin' on Human3.6M needs data.eval_keypoints or data.train_cameras"):
         load_datasets(config)
+
+
+@pytest.mark.h36m
+@pytest.mark.slow
+def test_3dhp_folds_adapt_on_one_sequence_and_evaluate_the_other(h36m_dir, mpi_3dhp_dir, bandai_namco_dir, tmp_path):
+    config = h36m_protocol("3dhp", h36m_dir)
+    config.data.update(mpi_3dhp=str(mpi_3dhp_dir), cache_dir=str(tmp_path), cross_lab="")
+    datasets = load_datasets(config)
+    evaluated = datasets.eval_sets["3dhp"]
+    assert set(evaluated.pose_set.subject) == {"TS6"} and evaluated.use_flip_tta
+    np.testing.assert_array_equal(datasets.target_2d, load_3dhp_annot(mpi_3dhp_dir, ["TS5"]).pose2d)
+    config.data.mpi_3dhp_target = "TS6"
+    other = load_datasets(config)
+    assert set(other.eval_sets["3dhp"].pose_set.subject) == {"TS5"}
+    config.data.mpi_3dhp_target = "TS5,TS6"
+    with pytest.raises(ValueError, match="leaves no 3DHP sequence"):
+        load_datasets(config)
+
+
+@pytest.mark.h36m
+@pytest.mark.slow
+def test_cross_lab_adapts_on_the_unlabeled_half(h36m_dir, bandai_namco_dir, tmp_path):
+    config = h36m_protocol("cross_lab", h36m_dir)
+    config.data.update(cross_lab=str(bandai_namco_dir), cache_dir=str(tmp_path), mpi_3dhp="")
+    datasets = load_datasets(config)
+    evaluated = datasets.eval_sets["cross_lab"]
+    unlabeled = load_cross_lab(bandai_namco_dir, "unlabeled", cache_dir=tmp_path)
+    np.testing.assert_array_equal(datasets.target_2d, unlabeled.pose2d)
+    assert not set(evaluated.pose_set.action) & set(unlabeled.action)  # other motions, hence other frames
+    assert list(evaluated.mpjpe_joints) == list(evaluated.joints) and len(evaluated.mpjpe_joints) == 13
