@@ -129,7 +129,7 @@ ANNOT_INDEX = {
 
 
 def _annot_file(root, sequence, valid, *, scale=1.0):
-    """A fake annot_data.mat in the layout h5py reads from MATLAB 7.3: x of joint j in millimetres = 10·j + 1000·frame."""
+    """A fake annot_data.mat as h5py reads MATLAB 7.3 files: x of joint j = 10·j + 1000·frame millimetres."""
     n = len(valid)
     j = np.arange(17, dtype=np.float64)
     frame = np.arange(n, dtype=np.float64)[:, None]
