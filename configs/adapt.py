@@ -56,6 +56,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     c.stage = "poseaug"
     c.arms = "poseaug"
     c.poseaug.pretrained = arg
-    c.poseaug.d2d_real = "target"
-    c.poseaug.align = "target"
+    # The "with target 2D" recipe (README "Adapting to your camera"; configs/arms.py `adapt`): positions and depths
+    # from the target (which needs position="range"), any yaw, the source cameras' tilt.
+    c.poseaug.update(d2d_real="target", align="target", position="range", pitch_limit_deg=0.0, roll_limit_deg=0.0)
     return c

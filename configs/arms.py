@@ -22,18 +22,26 @@ REFERENCE = {
 }
 
 
-# What configs/adapt.py sets, with the protocol's own target (training/datasets.py BUILTIN_TARGET).
-ADAPT = {"data.target_2d": "builtin", "poseaug.d2d_real": "target", "poseaug.align": "target"}
-
-
-# The person turns in place (any yaw about the vertical); the camera keeps its position, elevation and roll.
+# Placements (README "Placements that keep the camera prior"). TURN is the default of configs/common.py, spelt out:
+# the person turns in place (any yaw about the vertical), the camera keeps its position, elevation and roll. YAW
+# turns the person and moves it anywhere in the measured position ranges. FREE is the previous default: YAW plus a
+# camera tilted anywhere within ±30° pitch and ±10° roll. The tables of the synthetic, cross-view, cross-action and
+# S1 protocols were run with FREE (the `*_free` arms).
 TURN = {"poseaug.pitch_limit_deg": 0.0, "poseaug.roll_limit_deg": 0.0, "poseaug.position": "source"}
+YAW = {"poseaug.pitch_limit_deg": 0.0, "poseaug.roll_limit_deg": 0.0, "poseaug.position": "range"}
+FREE = {"poseaug.pitch_limit_deg": 30.0, "poseaug.roll_limit_deg": 10.0, "poseaug.position": "range"}
+
+# Adaptation to the protocol's own unlabeled target 2D (training/datasets.py BUILTIN_TARGET): D2d's real samples
+# are the target 2D; with ALIGN also the placements' positions and depths come from it (alignment.py).
+TARGET = {"data.target_2d": "builtin", "poseaug.d2d_real": "target"}
+ALIGN = {**TARGET, "poseaug.align": "target"}
 
 
 def _lever(*, ba=False, rt="bounded", anchor="noise", d2d="replaced", batches="mixed", fraction=0.5, **extra):
     """A PoseAug arm of the lever study: the study's five levers, then any other override."""
     return {
         "arms": "poseaug",
+        **FREE,
         "poseaug.use_ba": ba,
         "poseaug.rt_mode": rt,
         "poseaug.rt_anchor": anchor,
@@ -49,32 +57,33 @@ ARMS = {
     "control": {"arms": "control"},
     # PoseAug with this project's defaults (configs/common.py).
     "poseaug": {"arms": "poseaug"},
+    "poseaug_free": {"arms": "poseaug", **FREE},
     # The same with the paper's feedback (Eq. 9) and regulariser (Eq. 10).
     "poseaug_paper": {"arms": "poseaug", "poseaug.feedback": "paper", "poseaug.regularizer": "paper"},
+    "poseaug_paper_free": {"arms": "poseaug", "poseaug.feedback": "paper", "poseaug.regularizer": "paper", **FREE},
     # PoseAug as the official code trains it.
     "poseaug_reference": {"arms": "poseaug", **REFERENCE},
-    # Non-learned augmentation: bone-length swap and a uniform random placement (yaw, pitch, roll, position).
+    # Non-learned augmentation: bone-length swap and a uniform random placement of the same kind.
     "random": {"arms": "random"},
-    # Adaptation to the protocol's unlabeled target 2D (README "Adapting to your camera"): the domain-adaptive
-    # discriminator and global position alignment, then each alone.
-    "adapt": {"arms": "poseaug", **ADAPT},
-    "adapt_d2d": {"arms": "poseaug", "data.target_2d": "builtin", "poseaug.d2d_real": "target"},
-    "adapt_align": {"arms": "poseaug", "data.target_2d": "builtin", "poseaug.align": "target"},
-    # The same target information for the non-learned arm (positions and depths from the target 2D; it has no
-    # discriminator to read the rest), and adaptation without pitch/roll: what reading the target's orientation
-    # through D2d (the learned pitch/roll offsets) is worth.
-    "random_adapt": {"arms": "random", "data.target_2d": "builtin", "poseaug.align": "target"},
-    "adapt_yaw": {"arms": "poseaug", **ADAPT, "poseaug.pitch_limit_deg": 0.0, "poseaug.roll_limit_deg": 0.0},
-    # The placement-axis study (README "Cross-dataset protocols"): one axis of the placement at a time.
-    "poseaug_yaw": {"arms": "poseaug", "poseaug.pitch_limit_deg": 0.0, "poseaug.roll_limit_deg": 0.0},
+    "random_free": {"arms": "random", **FREE},
+    # Adaptation to the protocol's unlabeled target 2D (README "Adapting to your camera"): the placement kinds with
+    # the target's D2d, with and without global position alignment; `random_adapt` is the non-learned arm given the
+    # same target information (positions from the target; it has no discriminator to read the rest).
+    "adapt": {"arms": "poseaug", **ALIGN, **YAW},
+    "adapt_turn": {"arms": "poseaug", **TARGET, **TURN},
+    "adapt_free": {"arms": "poseaug", **ALIGN, **FREE},
+    "adapt_d2d": {"arms": "poseaug", **TARGET, **FREE},
+    "adapt_align": {"arms": "poseaug", "data.target_2d": "builtin", "poseaug.align": "target", **FREE},
+    "random_adapt": {"arms": "random", "data.target_2d": "builtin", "poseaug.align": "target", **YAW},
+    # The placement-axis study: one axis of the placement at a time, and body shape alone.
+    "poseaug_yaw": {"arms": "poseaug", **YAW},
+    "random_yaw": {"arms": "random", **YAW},
     "poseaug_no_rt": {"arms": "poseaug", "poseaug.use_rt": False},
-    "random_yaw": {"arms": "random", "poseaug.pitch_limit_deg": 0.0, "poseaug.roll_limit_deg": 0.0},
-    "poseaug_turn": {"arms": "poseaug", **TURN},
-    "random_turn": {"arms": "random", **TURN},
     "random_bl": {"arms": "random", **TURN, "poseaug.yaw_limit_deg": 0.0},
     # The lever study (one row of the README's table each).
     "lever_reference_ba": {
         "arms": "poseaug",
+        **FREE,
         "poseaug.use_ba": True,
         "poseaug.rt_mode": "reference",
         "poseaug.d2d_real": "source",
@@ -94,11 +103,17 @@ ARMS = {
     "lever_anchored_added": _lever(batches="added"),
     "lever_anchored_quarter": _lever(fraction=0.25),
     "lever_anchored_quarter_margin": _lever(fraction=0.25, **{"poseaug.placement_margin": 0.5}),
-    "lever_random_separate": {"arms": "random", "poseaug.estimator_batches": "separate"},
-    "lever_random_mixed": {"arms": "random", "poseaug.estimator_batches": "mixed", "poseaug.augmented_fraction": 0.5},
-    "lever_random_added": {"arms": "random", "poseaug.estimator_batches": "added"},
+    "lever_random_separate": {"arms": "random", **FREE, "poseaug.estimator_batches": "separate"},
+    "lever_random_mixed": {
+        "arms": "random",
+        **FREE,
+        "poseaug.estimator_batches": "mixed",
+        "poseaug.augmented_fraction": 0.5,
+    },
+    "lever_random_added": {"arms": "random", **FREE, "poseaug.estimator_batches": "added"},
     "lever_random_quarter": {
         "arms": "random",
+        **FREE,
         "poseaug.estimator_batches": "mixed",
         "poseaug.augmented_fraction": 0.25,
     },

@@ -56,6 +56,35 @@ def _fake_run(root, arm, seed, scores):
     return run.Run(arm, seed, workdir, [])
 
 
+def test_cross_dataset_table_weights_the_3dhp_folds_by_frames(tmp_path):
+    from experiments import cross_dataset_table
+
+    def write(grid, seed, arm, sets):
+        workdir = tmp_path / grid / f"seed{seed}" / arm
+        workdir.mkdir(parents=True)
+        key = "baseline" if arm == "baseline" else arms.ARMS[arm]["arms"]
+        entry = {name: {"mpjpe": m, "frames": n} for name, (m, n) in sets.items()}
+        (workdir / "results.json").write_text(json.dumps({key: entry}))
+
+    for seed, shift in ((1, 0.0), (2, 2.0)):
+        write(
+            "grid_standard", seed, "control", {"3dhp": (100.0 + shift, 668), "cross_lab": (80.0, 9), "h36m": (50.0, 9)}
+        )
+        write("adapt_3dhp_TS5", seed, "adapt", {"3dhp": (90.0 + shift, 392)})  # scored on TS6
+        write("adapt_3dhp_TS6", seed, "adapt", {"3dhp": (80.0 + shift, 276)})  # scored on TS5
+        write("adapt_cross_lab", seed, "adapt", {"cross_lab": (72.0, 9)})
+        write("grid_cross_view", seed, "control", {"h36m_cross_view": (95.0, 9)})
+    table = cross_dataset_table.cells(tmp_path, [1, 2])
+    weighted = (90.0 * 392 + 80.0 * 276) / 668
+    assert table["adapt"]["3dhp"] == pytest.approx([weighted, weighted + 2.0])
+    text = cross_dataset_table.markdown(table, 2)
+    assert "| control | 101.0 ± 1.4 | 80.0 ± 0.0 | 95.0 ± 0.0 | 50.0 ± 0.0 |" in text
+    assert (
+        f"| adapt | {weighted + 1:.1f} ± 1.4 ({100 * (weighted + 1 - 101) / 101:+.1f} %) | 72.0 ± 0.0 (-10.0 %) | – | – |"
+        in text
+    )
+
+
 def test_summary_is_mean_and_sample_std_with_change_against_the_control(tmp_path):
     runs = [_fake_run(tmp_path, "control", s, {"h36m": (50.0 + 2 * s, 40.0)}) for s in range(3)]
     runs += [_fake_run(tmp_path, "poseaug", s, {"h36m": (45.0 + s, 38.0 + s)}) for s in range(3)]

@@ -53,7 +53,7 @@ def test_validate_names_the_field(path, value, match):
 def test_alignment_needs_the_bounded_rt():
     config = synthetic.get_config()
     config.data.target_2d = "builtin"
-    config.poseaug.update(align="target", rt_mode="reference")
+    config.poseaug.update(align="target", rt_mode="reference", position="range")
     with pytest.raises(ValueError, match="config.poseaug.align: 'target' places poses through the bounded RT"):
         common.validate(config)
     config.arms = "control"  # nothing is placed: accepted
