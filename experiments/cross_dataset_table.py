@@ -28,7 +28,6 @@ sys.path.insert(0, str(REPO))
 
 from configs import arms as arms_lib  # noqa: E402
 
-
 COLUMNS = (("3dhp", "3DHP TS5+TS6"), ("cross_lab", "cross_lab"), ("cross_view", "cross-view"), ("h36m", "H36M S9/S11"))
 FOLDS = ("TS5", "TS6")
 
