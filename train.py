@@ -26,13 +26,19 @@ PROGRAM = "train.py"
 
 
 def _unknown_field(error: Exception) -> InputError:
-    """ml_collections reports an unknown --config.<field> as a bare KeyError/AttributeError of its last part."""
-    name = str(error).strip("\"'")
+    """ml_collections reports an unknown --config.<field> as a bare KeyError/AttributeError of its last part, the
+    message's first line the name and a second line a suggestion ('Did you mean "pretrain" instead of ...?')."""
+    text = str(error.args[0]) if error.args else str(error)
+    # A nested section's error arrives as the repr of the inner KeyError: undo its escapes.
+    text = text.replace("\\n", "\n").replace("\\'", "'").strip("\"'")
+    name, _, suggestion = text.partition("\n")
+    name = name.strip("\"'")
+    hint = f" {suggestion.strip()}" if suggestion.strip() else ""
     field = next(
         (a.split("=")[0][2:] for a in sys.argv[1:] if a.startswith("--config.") and name in a.split("=")[0].split(".")),
         name,
     )
-    return InputError(f"unknown config field `{field}`; every field is listed in configs/common.py.")
+    return InputError(f"unknown config field `{field}`;{hint} Every field is listed in configs/common.py.")
 
 
 with exit_on_input_error(PROGRAM):

@@ -3,6 +3,8 @@
 Every field can be overridden on the command line, e.g. `--config.poseaug.epochs=10`.
 """
 
+import math
+
 import ml_collections
 from ml_collections import config_dict
 
@@ -179,16 +181,24 @@ CHOICES = {
     "eval.pck_joints": ("all", "3dhp14"),
 }
 ARM_NAMES = ("control", "poseaug", "random")
-# Numeric fields: (lowest, highest, bounds included); None for no upper bound.
+# Sizes that decide memory: a value beyond these is a typo (1e8 for 1e3), refused before any data is loaded
+# instead of growing until the kernel kills the process. Human3.6M's full training set is 1.46M samples.
+MAX_BATCH = 65536
+MAX_SAMPLES = 2_000_000
+# Numeric fields: (lowest, highest, bounds included); None for no upper bound. Every numeric field, listed here or
+# not, must also be finite (`validate`).
 RANGES = {
+    "seed": (0, 2**31 - 1, True),
+    "pretrain.lr_decay_steps": (1, None, True),
+    "pretrain.lr_decay_rate": (0, 1, False),
     "pretrain.epochs": (1, None, True),
-    "pretrain.batch_size": (1, None, True),
+    "pretrain.batch_size": (1, MAX_BATCH, True),
     "pretrain.lr": (0, None, False),
     "pretrain.clip_norm": (0, None, False),
     "poseaug.epochs": (1, None, True),
     "poseaug.warmup": (0, None, True),
     "poseaug.d_interval": (1, None, True),
-    "poseaug.batch_size": (2, None, True),
+    "poseaug.batch_size": (2, MAX_BATCH, True),
     "poseaug.lr_g": (0, None, True),
     "poseaug.lr_d": (0, None, True),
     "poseaug.lr_p": (0, None, False),
@@ -200,7 +210,7 @@ RANGES = {
     "poseaug.yaw_limit_deg": (0, 180, True),
     "poseaug.pitch_limit_deg": (0, 180, True),
     "poseaug.roll_limit_deg": (0, 180, True),
-    "poseaug.pool_size": (1, None, True),
+    "poseaug.pool_size": (1, MAX_SAMPLES, True),
     "poseaug.max_restarts": (0, None, True),
     "poseaug.min_valid_fraction": (0, 1, True),
     "poseaug.valid_bound": (0, None, False),
@@ -208,10 +218,10 @@ RANGES = {
     "data.test_stride": (1, None, True),
     "data.validation_fraction": (0, 1, False),
     "data.cross_lab_stride": (1, None, True),
-    "data.synthetic_train": (1, None, True),
-    "data.synthetic_eval": (1, None, True),
-    "data.synthetic_target_eval": (0, None, True),
-    "eval.batch_size": (1, None, True),
+    "data.synthetic_train": (1, MAX_SAMPLES, True),
+    "data.synthetic_eval": (1, MAX_SAMPLES, True),
+    "data.synthetic_target_eval": (0, MAX_SAMPLES, True),
+    "eval.batch_size": (1, 1 << 20, True),
     "model.num_stages": (1, None, True),
 }
 
@@ -223,12 +233,23 @@ def _get(config: ml_collections.ConfigDict, path: str):
     return node
 
 
+def _numeric_leaves(node: ml_collections.ConfigDict, prefix: str = ""):
+    for key, value in node.items():
+        if isinstance(value, ml_collections.ConfigDict):
+            yield from _numeric_leaves(value, f"{prefix}{key}.")
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            yield f"{prefix}{key}", value
+
+
 def validate(config: ml_collections.ConfigDict) -> None:
     """Checks every enumerated field, numeric range and the arm list; raises ValueError naming the field.
 
     Raises:
       ValueError: one line naming the field, the value received and what is valid.
     """
+    for path, value in _numeric_leaves(config):
+        if not math.isfinite(value):
+            raise ValueError(f"config.{path}: expected a finite number; received {value!r}.")
     for path, choices in CHOICES.items():
         value = _get(config, path)
         if value not in choices:

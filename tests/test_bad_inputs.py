@@ -378,6 +378,41 @@ CASES = [
         "unknown config field `config.pretrain.foo`",
     ),
     Case(
+        "train-misspelt-section",
+        "train",
+        fixed(*SMOKE, "--config.pretrian.epochs=1", "--workdir={case}/w"),
+        'unknown config field `config.pretrian.epochs`; Did you mean "pretrain" instead of "pretrian"?',
+    ),
+    Case(
+        "train-infinite-rate",
+        "train",
+        fixed(*SMOKE, "--config.pretrain.lr=inf", "--workdir={case}/w"),
+        "config.pretrain.lr: expected a finite number; received inf",
+    ),
+    Case(
+        "train-nan-weight",
+        "train",
+        fixed(*SMOKE, "--config.poseaug.weight_d2d=nan", "--workdir={case}/w"),
+        "config.poseaug.weight_d2d: expected a finite number; received nan",
+    ),
+    Case(
+        "train-huge-synthetic-set",
+        "train",
+        fixed(*SMOKE, "--config.data.synthetic_train=2000000000", "--workdir={case}/w"),
+        "config.data.synthetic_train: expected a value >= 1 and <= 2000000",
+    ),
+    Case(
+        "train-unknown-camera",
+        "train",
+        fixed(
+            "--config=configs/protocols.py:cross_view",
+            "--config.data.dir={case}",
+            "--config.data.train_cameras=5",
+            "--workdir={case}/w",
+        ),
+        "config.data.train_cameras: Unknown Human3.6M camera '5'",
+    ),
+    Case(
         "train-unknown-estimator",
         "train",
         fixed("--config=configs/h36m.py:vidopose", "--workdir={case}/w"),

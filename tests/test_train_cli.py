@@ -40,6 +40,15 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
         ("data.builtin_target", "3dpw", "config.data.builtin_target: expected one of '', '3dhp', 'cross_lab'"),
         ("data.mpi_3dhp_pose3d", "univ", "config.data.mpi_3dhp_pose3d"),
         ("data.cross_lab_stride", 0, "config.data.cross_lab_stride: expected a value >= 1"),
+        # Non-finite values anywhere, and sizes far beyond any real run (typos), before any data is loaded.
+        ("pretrain.lr", float("inf"), "config.pretrain.lr: expected a finite number; received inf"),
+        ("poseaug.weight_d2d", float("nan"), "config.poseaug.weight_d2d: expected a finite number; received nan"),
+        ("seed", -1, "config.seed: expected a value >= 0 and <= 2147483647; received -1"),
+        ("pretrain.batch_size", 100_000_000, "config.pretrain.batch_size: expected a value >= 1 and <= 65536"),
+        ("poseaug.batch_size", 100_000_000, "config.poseaug.batch_size: expected a value >= 2 and <= 65536"),
+        ("poseaug.pool_size", 1_000_000_000, "config.poseaug.pool_size: expected a value >= 1 and <= 2000000"),
+        ("pretrain.lr_decay_steps", 0, "config.pretrain.lr_decay_steps: expected a value >= 1; received 0"),
+        ("data.synthetic_train", 2_000_000_000, "config.data.synthetic_train: expected a value >= 1 and <= 2000000"),
     ],
 )
 def test_validate_names_the_field(path, value, match):

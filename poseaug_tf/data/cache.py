@@ -24,7 +24,7 @@ import numpy as np
 from absl import logging
 
 from poseaug_tf import files
-from poseaug_tf.data.pose_set import PoseSet
+from poseaug_tf.data.pose_set import DataFormatError, PoseSet
 
 CACHE_FORMAT_VERSION = 1
 CACHE_DIR_ENV = "POSEAUG_CACHE_DIR"
@@ -43,10 +43,13 @@ def fingerprint_file(path: str | Path) -> dict:
     """Returns {"path", "size", "mtime_ns", "sha256"} of a file (full-content sha256)."""
     path = Path(path).resolve()
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    stat = path.stat()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 22), b""):
+                digest.update(block)
+        stat = path.stat()
+    except OSError as error:  # unreadable (permissions, a folder, a broken mount): the user's to fix
+        raise DataFormatError(f"cannot read data file {path} ({error.strerror or type(error).__name__}).") from None
     return {"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest.hexdigest()}
 
 

@@ -28,6 +28,7 @@ from poseaug_tf.data import (
 from poseaug_tf.data import target_2d as target_2d_lib
 from poseaug_tf.data.pose_set import PoseSet
 from poseaug_tf.keypoint_layouts import parse_image_size
+from poseaug_tf.user_errors import InputError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,7 +90,10 @@ def load_datasets(config: ml_collections.ConfigDict) -> Datasets:
         cache_dir=data_config.cache_dir or None,
         cameras_json=data_config.cameras_json or None,
     )
-    train_cameras = h36m.resolve_cameras(_csv(data_config.train_cameras) or None)
+    try:
+        train_cameras = h36m.resolve_cameras(_csv(data_config.train_cameras) or None)
+    except ValueError as error:
+        raise InputError(f"config.data.train_cameras: {error}") from None
     other_cameras = sorted(set(range(h36m_cameras.NUM_CAMERAS)) - set(train_cameras))
     holdout = _csv(data_config.holdout_actions)
     if holdout and common["actions"] is not None:
