@@ -558,8 +558,20 @@ def prepare(
     """Maps read keypoints to (N, 16, 2) pixels and (N, 2) image sizes; `layout`/`image_size` override the file's.
 
     Raises:
-      KeypointError: unknown layout, missing image size, unusable or out-of-image keypoints.
+      KeypointError: unknown layout, a `layout` that contradicts the file's, missing image size, unusable or
+        out-of-image keypoints.
     """
+    if layout and data.layout:
+        given, declared = (
+            resolve_layout(layout, "--layout").name,
+            resolve_layout(data.layout, f"{source}, field 'layout'").name,
+        )
+        if given != declared:
+            # Same joint count, other joint order (mpii16 and h36m16): lifting would silently return wrong poses.
+            raise KeypointError(
+                f"{source}: the file says layout '{data.layout}' but --layout is '{layout}'; drop --layout or fix "
+                "the file."
+            )
     if layout:
         name = resolve_layout(layout, "--layout").name
     elif data.layout:

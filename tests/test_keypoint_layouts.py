@@ -276,3 +276,16 @@ def test_reader_errors_corrupt_npz(tmp_path, rng):
     for name in ("cut.npz", "garbage.npz", "pickled.npz"):
         with pytest.raises(kl.KeypointError, match=f"{name}: not a readable npz file of plain arrays"):
             kl.read_keypoints(tmp_path / name)
+
+
+def test_layout_flag_contradicting_the_file_is_refused(tmp_path, rng):
+    kp = rng.uniform(100, 400, (2, 16, 2))
+    doc = {"image_size": [640, 480], "layout": "h36m16", "frames": [{"keypoints": f} for f in kp.tolist()]}
+    (tmp_path / "a.json").write_text(json.dumps(doc))
+    data = kl.read_keypoints(tmp_path / "a.json")
+    # Same joint count, other joint order: silently re-reading the joints would return poses metres off.
+    with pytest.raises(kl.KeypointError, match="the file says layout 'h36m16' but --layout is 'mpii16'"):
+        kl.prepare(data, source="a.json", layout="mpii16")
+    same, _, name = kl.prepare(data, source="a.json", layout="h36m16")
+    np.testing.assert_allclose(same, kl.prepare(data, source="a.json")[0])
+    assert name == "h36m16"
