@@ -8,8 +8,9 @@
 The argument is a finished training workdir or an exported version folder: the run reuses its training config
 (config.json, or the export's metadata: model, source data, schedule) and starts from its estimator (a workdir's
 `poseaug`, else `baseline`, `<workdir>:<model>` picks one; the export's own weights). It then runs the
-PoseAug stage with the domain-adaptive discriminator (D2d's real samples are the target 2D) and global position
-alignment (placements follow where the target camera sees people). The reported model is selected on the
+PoseAug stage with the domain-adaptive discriminator (D2d's real samples are the target 2D) and the default
+placement (the person turns in place); `--config.poseaug.align=target --config.poseaug.position=range` adds global
+position alignment (placements follow where the target camera sees people). The reported model is selected on the
 source validation split, as in training: no target 3D is needed or read. Export as usual:
 `python export.py --workdir=runs/adapted`.
 """
@@ -56,7 +57,9 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     c.stage = "poseaug"
     c.arms = "poseaug"
     c.poseaug.pretrained = arg
-    # The "with target 2D" recipe (README "Adapting to your camera"; configs/arms.py `adapt`): positions and depths
-    # from the target (which needs position="range"), any yaw, the source cameras' tilt.
-    c.poseaug.update(d2d_real="target", align="target", position="range", pitch_limit_deg=0.0, roll_limit_deg=0.0)
+    # The "with target 2D" recipe (README "Adapting to your camera"; configs/arms.py `adapt`): D2d learns the
+    # target's 2D; the placement keeps the camera prior (the person turns in place). For a camera that frames people
+    # very differently (far away, anywhere in a wide frame) add --config.poseaug.align=target
+    # --config.poseaug.position=range (`adapt_aligned`).
+    c.poseaug.update(d2d_real="target", align="none", position="source", pitch_limit_deg=0.0, roll_limit_deg=0.0)
     return c

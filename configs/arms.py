@@ -66,15 +66,17 @@ ARMS = {
     # Non-learned augmentation: bone-length swap and a uniform random placement of the same kind.
     "random": {"arms": "random"},
     "random_free": {"arms": "random", **FREE},
-    # Adaptation to the protocol's unlabeled target 2D (README "Adapting to your camera"): the placement kinds with
-    # the target's D2d, with and without global position alignment; `random_adapt` is the non-learned arm given the
-    # same target information (positions from the target; it has no discriminator to read the rest).
-    "adapt": {"arms": "poseaug", **ALIGN, **YAW},
-    "adapt_turn": {"arms": "poseaug", **TARGET, **TURN},
+    # Adaptation to the protocol's unlabeled target 2D (README "Adapting to your camera"). `adapt` is the default
+    # with target 2D (configs/adapt.py): the default placement, D2d's real samples from the target. `adapt_aligned`
+    # also draws positions and depths from the target (alignment.py); `random_adapt` is the non-learned arm given
+    # that same target information (it has no discriminator to read the rest). `adapt_free`, `adapt_d2d` and
+    # `adapt_align` are the previous adaptation recipe and its halves, with the previous placement (FREE).
+    "adapt": {"arms": "poseaug", **TARGET, **TURN},
+    "adapt_aligned": {"arms": "poseaug", **ALIGN, **YAW},
+    "random_adapt": {"arms": "random", "data.target_2d": "builtin", "poseaug.align": "target", **YAW},
     "adapt_free": {"arms": "poseaug", **ALIGN, **FREE},
     "adapt_d2d": {"arms": "poseaug", **TARGET, **FREE},
     "adapt_align": {"arms": "poseaug", "data.target_2d": "builtin", "poseaug.align": "target", **FREE},
-    "random_adapt": {"arms": "random", "data.target_2d": "builtin", "poseaug.align": "target", **YAW},
     # The placement-axis study: one axis of the placement at a time, and body shape alone.
     "poseaug_yaw": {"arms": "poseaug", **YAW},
     "random_yaw": {"arms": "random", **YAW},

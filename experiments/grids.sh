@@ -11,7 +11,7 @@ run --protocol=standard --root=runs/grid_standard \
   --arms=baseline,control,poseaug,random,poseaug_free,random_free,poseaug_reference
 # Adaptation: one grid per target, starting from the standard grid's baselines (same training data). 3DHP twice,
 # adapted on TS5 and scored on TS6, then the reverse.
-ADAPT_ARMS="adapt,adapt_turn,random_adapt"
+ADAPT_ARMS="adapt,adapt_aligned,random_adapt"
 run --protocol=3dhp --root=runs/adapt_3dhp_TS5 --baselines=runs/grid_standard --arms="$ADAPT_ARMS"
 run --protocol=3dhp --root=runs/adapt_3dhp_TS6 --baselines=runs/grid_standard --arms="$ADAPT_ARMS" \
   --set=data.mpi_3dhp_target=TS6

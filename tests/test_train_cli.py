@@ -100,7 +100,7 @@ def test_adapt_config_reuses_the_workdir_and_switches_adaptation_on(tmp_path):
     config = adapt.get_config(str(tmp_path))
     assert (config.dataset, config.model.name, config.model.width) == ("synthetic", "mlp", 48)
     assert (config.stage, config.arms, config.poseaug.pretrained) == ("poseaug", "poseaug", str(tmp_path))
-    assert (config.poseaug.d2d_real, config.poseaug.align) == ("target", "target")
+    assert (config.poseaug.d2d_real, config.poseaug.align, config.poseaug.position) == ("target", "none", "source")
     assert "unknown_future_field" not in config
     with pytest.raises(ValueError, match="config.data.target_2d: expected unlabeled target 2D"):
         common.validate(config)
