@@ -35,7 +35,12 @@ def apply_clipped(
     optimizer: keras.optimizers.Optimizer, loss: tf.Tensor, tape: tf.GradientTape, variables, clip_norm: float
 ) -> tf.Tensor:
     """Gradient of `loss`, all-reduced over replicas, clipped to a global norm, applied. Returns the norm."""
-    grads = tape.gradient(loss, variables)
+    # A variable the loss does not reach (the augmentor's translation head when the person turns in place,
+    # `position="source"`) has no gradient; all-reduce takes no None, and a zero gradient leaves Adam's step at 0.
+    grads = [
+        tf.zeros_like(v) if g is None else g
+        for g, v in zip(tape.gradient(loss, variables), variables, strict=True)
+    ]
     ctx = tf.distribute.get_replica_context()
     replicas = ctx.num_replicas_in_sync
     if replicas > 1:

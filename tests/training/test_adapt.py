@@ -37,16 +37,17 @@ def test_adapt_a_trained_workdir_to_target_keypoints(tmp_path):
     loop.train_and_evaluate(config, source)
     target = write_target_file(tmp_path / "camera.json")
 
+    # The aligned variant (`adapt_aligned`): placements follow where the target camera sees people.
     config = adapt.get_config(str(source))
     config.data.target_2d = str(tmp_path / "camera.json")
-    config.poseaug.epochs = 2
+    config.poseaug.update(epochs=2, align="target", position="range")
     common.validate(config)
     adapted = tmp_path / "adapted"
     results = loop.train_and_evaluate(config, adapted)
 
     assert run_dir.weights_path(adapted, "poseaug").is_file()
     assert files.read_json(adapted / "config.json")["poseaug"]["pretrained"] == str(source / "baseline.weights.h5")
-    # The placement follows the target: its image-x range is the target roots' (a wider field than the source's).
+    # Its image-x range is the target roots' (a wider field than the source's).
     placed = files.read_json(adapted / "poseaug" / run_dir.PLACEMENT)
     target_x = target[:, 0, 0]
     assert (
@@ -59,13 +60,15 @@ def test_adapt_a_trained_workdir_to_target_keypoints(tmp_path):
     assert np.isfinite(last["d2d_loss"]) and np.isfinite(last["g_loss"])
     assert {"synthetic_source", "synthetic_target"} <= set(results["poseaug"])
 
-    # The same from the exported source model: its weights are the start (epoch 0 evaluates them as the source's
-    # baseline), its metadata the config.
+    # The default recipe from the exported source model: its weights are the start (epoch 0 evaluates them as the
+    # source's baseline), its metadata the config; the person turns in place (no pitch, roll or new position).
     version = export.export_workdir(source, output_root=tmp_path / "exports", weights="baseline", tflite_variants=())
     config = adapt.get_config(str(version))
     config.data.target_2d = str(tmp_path / "camera.json")
     config.poseaug.epochs = 2
     loop.train_and_evaluate(config, tmp_path / "from_export")
+    placed = files.read_json(tmp_path / "from_export" / "poseaug" / run_dir.PLACEMENT)
+    assert (placed["position"], placed["pitch_limit"], placed["roll_limit"]) == ("source", 0.0, 0.0)
     start = run_dir.History(tmp_path / "from_export").stage("poseaug")[0]["eval"]["validation"]
     source_best = min(run_dir.History(source).stage("pretrain"), key=lambda r: r["eval"]["validation"]["mpjpe"])[
         "eval"

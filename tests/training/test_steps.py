@@ -349,6 +349,22 @@ for k in range(4):
     pool_out.append(query(next(iter(dist))).numpy()[:, 0, 0].tolist())
 results["pool"] = {"out": pool_out, "capacity": pool.capacity,
                    "tracing": query.experimental_get_tracing_count()}
+# A variable the loss does not reach (no gradient) next to one it does, under two replicas with Adam.
+with strategy.scope():
+    used, unused = tf.Variable([1.0, 2.0]), tf.Variable([3.0, 4.0])
+    adam = keras.optimizers.Adam(learning_rate=0.1)
+    adam.build([used, unused])
+
+@tf.function
+def partial_step():
+    def replica_fn():
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(used * used)
+        return steps.apply_clipped(adam, loss, tape, [used, unused], 100.0)
+    return strategy.reduce(tf.distribute.ReduceOp.SUM, strategy.run(replica_fn), axis=None)
+
+partial_step()
+results["partial"] = {"used": used.numpy().tolist(), "unused": unused.numpy().tolist()}
 results["inputs"] = {"w0": w0.tolist(), "b0": b0.tolist(), "x": batch["pose_2d"].tolist(),
                      "t": batch["pose_3d"].tolist()}
 print("RESULT" + json.dumps(results))
@@ -389,6 +405,9 @@ def test_two_replicas_estimator_step_equals_numpy_and_pools_are_local(tmp_path):
         assert r["grad_norm"] == pytest.approx(g_norm, rel=1e-5), name
         np.testing.assert_allclose(r["kernel"], inp["w0"] - scale * g_w, rtol=1e-5, atol=1e-6, err_msg=name)
         np.testing.assert_allclose(r["bias"], inp["b0"] - scale * g_b, rtol=1e-5, atol=1e-6, err_msg=name)
+    # No gradient: that variable keeps its value; Adam's first step moves the other by lr·sign(g) = 0.1.
+    assert res["partial"]["unused"] == [3.0, 4.0]
+    np.testing.assert_allclose(res["partial"]["used"], [0.9, 1.9], rtol=1e-5)
     # Pools: replica r receives samples 4r..4r+3 of each global batch and keeps its own 4 slots.
     pool = res["pool"]
     assert pool["capacity"] == 4 and pool["tracing"] == 1
