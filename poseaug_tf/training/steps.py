@@ -38,8 +38,7 @@ def apply_clipped(
     # A variable the loss does not reach (the augmentor's translation head when the person turns in place,
     # `position="source"`) has no gradient; all-reduce takes no None, and a zero gradient leaves Adam's step at 0.
     grads = [
-        tf.zeros_like(v) if g is None else g
-        for g, v in zip(tape.gradient(loss, variables), variables, strict=True)
+        tf.zeros_like(v) if g is None else g for g, v in zip(tape.gradient(loss, variables), variables, strict=True)
     ]
     ctx = tf.distribute.get_replica_context()
     replicas = ctx.num_replicas_in_sync
