@@ -82,6 +82,8 @@ ARMS = {
     "random_yaw": {"arms": "random", **YAW},
     "poseaug_no_rt": {"arms": "poseaug", "poseaug.use_rt": False},
     "random_bl": {"arms": "random", **TURN, "poseaug.yaw_limit_deg": 0.0},
+    # Detector keypoints (experiments/detections.sh): D2d judging noisy 2D on both sides (noise.d2d).
+    "poseaug_noisy_d2d": {"arms": "poseaug", "noise.d2d": "noisy"},
     # The lever study (one row of the README's table each).
     "lever_reference_ba": {
         "arms": "poseaug",

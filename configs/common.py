@@ -149,20 +149,40 @@ def base_config() -> ml_collections.ConfigDict:
             pretrained="",
         )
     )
-    c.eval = ml_collections.ConfigDict(dict(batch_size=4096, pck_joints="all"))  # or "3dhp14"
+    # Detector errors on the 2D the estimator trains on (poseaug_tf/keypoint_noise.py, README "Detector
+    # keypoints"), drawn anew in every estimator step. Off by default: ground-truth-2D results stay as they were.
+    c.noise = ml_collections.ConfigDict(
+        dict(
+            model="none",  # "none", "generic" (PoseFix's scheme, no detector data) or "fitted"
+            fit_keypoints="sh_pt_mpii",  # "fitted": the detector whose 2D of the training subjects is measured
+            scale=1.0,  # factor on every displacement of the model
+            missing_rate=0.0,  # added per-joint probability that a joint is missing (joint dropout)
+            # The pairs that get noise: augmented pairs always; real pairs when "on", or with "auto" when their 2D
+            # is ground truth (data.keypoints=gt): a detector's 2D already has its own errors.
+            real="auto",
+            # What D2d judges: "clean" 2D on both sides (the projections), or "noisy": both with this noise.
+            d2d="clean",
+        )
+    )
+    # missing_joints: also score every Human3.6M test set with this many random joints missing per frame
+    # (comma-separated counts, e.g. "1,2"; the `<set>_miss<k>` sets, filled as the exported model fills them).
+    c.eval = ml_collections.ConfigDict(dict(batch_size=4096, pck_joints="all", missing_joints=""))  # or "3dhp14"
     c.export = ml_collections.ConfigDict(dict(enabled=True, name="", tflite=True))
     c.figures = ml_collections.ConfigDict(dict(enabled=True, every=5))
     return c
 
 
+DETECTORS = ("cpn_ft_h36m_dbb", "detectron_ft_h36m", "hr", "sh_pt_mpii")
+KEYPOINTS = ("gt", *DETECTORS)
 # Enumerated fields and their choices; `validate` rejects anything else before any data is loaded.
 CHOICES = {
     "dataset": ("h36m", "synthetic"),
     "stage": ("pretrain", "poseaug", "both"),
     "distribute": ("auto", "default", "mirrored"),
     "selection": ("val", "last"),
-    "data.keypoints": ("gt", "cpn_ft_h36m_dbb", "detectron_ft_h36m", "hr", "sh_pt_mpii"),
-    "data.eval_keypoints": ("", "gt", "cpn_ft_h36m_dbb", "detectron_ft_h36m", "hr", "sh_pt_mpii"),
+    # "gt+<detector>": both sources, every training frame twice (mixed batches).
+    "data.keypoints": (*KEYPOINTS, *(f"gt+{d}" for d in DETECTORS)),
+    "data.eval_keypoints": ("", *KEYPOINTS),
     "data.validation": ("tail", "subject", "random"),
     "data.mpi_3dhp_pose3d": ("univ_annot3", "annot3"),
     "data.builtin_target": ("", "3dhp", "cross_lab"),
@@ -179,6 +199,10 @@ CHOICES = {
     "poseaug.align": ("none", "target"),
     "poseaug.position": ("range", "source"),
     "eval.pck_joints": ("all", "3dhp14"),
+    "noise.model": ("none", "generic", "fitted"),
+    "noise.fit_keypoints": DETECTORS,
+    "noise.real": ("auto", "on", "off"),
+    "noise.d2d": ("clean", "noisy"),
 }
 ARM_NAMES = ("control", "poseaug", "random")
 # Sizes that decide memory: a value beyond these is a typo (1e8 for 1e3), refused before any data is loaded
@@ -223,6 +247,8 @@ RANGES = {
     "data.synthetic_target_eval": (0, MAX_SAMPLES, True),
     "eval.batch_size": (1, 1 << 20, True),
     "model.num_stages": (1, None, True),
+    "noise.scale": (0, 10, True),
+    "noise.missing_rate": (0, 0.5, True),
 }
 
 
@@ -287,6 +313,16 @@ def validate(config: ml_collections.ConfigDict) -> None:
     if model.width is not None and model.name == "stgcn":
         raise ValueError(
             f"config.model.width: expected it unset for stgcn (its channel plan is fixed); received {model.width}."
+        )
+    missing = str(config.eval.missing_joints).strip()
+    if missing and not all(k.strip().isdigit() and 1 <= int(k) < 16 for k in missing.split(",")):
+        raise ValueError(
+            f"config.eval.missing_joints: expected comma-separated joint counts in 1..15; received {missing!r}."
+        )
+    if config.noise.model == "fitted" and config.dataset != "h36m":
+        raise ValueError(
+            "config.noise.model: 'fitted' measures a detector on Human3.6M's training subjects; expected "
+            f"dataset='h36m'; received {config.dataset!r} (use 'generic')."
         )
     arms = [a.strip() for a in str(config.arms).split(",") if a.strip()]
     if not arms or any(a not in ARM_NAMES for a in arms) or len(set(arms)) < len(arms):

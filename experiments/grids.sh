@@ -31,3 +31,5 @@ run --protocol=s1 --arms="$FREE_ARMS"
 # "Adapting to your camera" on the synthetic and detections protocols, with the previous default's placement.
 run --protocol=synthetic --arms=baseline,control,poseaug_free,adapt_free,adapt_d2d,adapt_align --root=runs/adapt_synthetic
 run --protocol=detections --arms=baseline,control,poseaug_free,adapt_free --root=runs/adapt_detections
+# Detector keypoints (README "Detector keypoints"; reads the standard grid's models too).
+bash experiments/detections.sh

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from poseaug_tf import metrics, skeleton
+from poseaug_tf import keypoint_noise, metrics, skeleton
 from poseaug_tf.data.flip import predict_with_flip
 from poseaug_tf.data.pipeline import eval_dataset
 from poseaug_tf.data.pose_set import PoseSet
@@ -22,7 +22,8 @@ def make_predict_fn(estimator: keras.Model, *, use_flip_tta: bool = False) -> Ca
     """One compiled inference function, traced once for any batch size.
 
     Args:
-      estimator: (B, 16, 2) normalised 2D → (B, 16, 3) root-relative metres.
+      estimator: (B, 16, 2) normalised 2D → (B, 16, 3) root-relative metres. Missing joints of the input (NaN)
+        are filled as the exported model fills them (`keypoint_noise.fill_missing`).
       use_flip_tta: average with the mirrored prediction (docs/reference.md §7, 3DHP protocol).
 
     Returns:
@@ -30,7 +31,7 @@ def make_predict_fn(estimator: keras.Model, *, use_flip_tta: bool = False) -> Ca
     """
 
     def direct(pose_2d):
-        return estimator(pose_2d, training=False)
+        return estimator(keypoint_noise.fill_missing(pose_2d), training=False)
 
     @tf.function(input_signature=[tf.TensorSpec([None, skeleton.NUM_JOINTS, 2], tf.float32)])
     def predict(pose_2d):

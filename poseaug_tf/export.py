@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from poseaug_tf import camera, files, presets, runtime, skeleton
+from poseaug_tf import camera, files, keypoint_noise, presets, runtime, skeleton
 from poseaug_tf import serving_contract as contract
 from poseaug_tf.data.flip import predict_with_flip
 from poseaug_tf.training import run_dir
@@ -65,6 +65,7 @@ def build_archive(model: keras.Model, *, use_flip_tta: bool = False) -> keras.ex
     """An ExportArchive with the `serving_default` and `predict_pixels` endpoints (module docstring)."""
 
     def lift(kp_2d_norm):
+        kp_2d_norm = keypoint_noise.fill_missing(kp_2d_norm)  # a NaN joint is missing, not a NaN pose
         if use_flip_tta:
             return predict_with_flip(lambda x: model(x, training=False), kp_2d_norm)
         return model(kp_2d_norm, training=False)
@@ -290,6 +291,7 @@ def export_model(
     config: Mapping | None = None,
     source: str = "",
     sets: Sequence[VerificationSet] | None = None,
+    noise_model: Mapping | None = None,
 ) -> pathlib.Path:
     """Exports, verifies and atomically publishes `output_dir/<version>/`.
 
@@ -304,6 +306,7 @@ def export_model(
       use_flip_tta: bake flip test-time augmentation into every signature and TFLite file.
       tflite_variants: subset of TFLITE_VARIANTS to convert.
       config: training config stored in the metadata. source: where the weights came from.
+      noise_model: the detector-noise model the estimator trained with (workdir noise_model.json), if any.
       sets: verification poses; None for `verification_sets()`.
 
     Returns:
@@ -330,6 +333,7 @@ def export_model(
             config=config,
             source=source,
             sets=sets,
+            noise_model=noise_model,
         )
     logging.info("Exported %s", version_dir)
     return version_dir
@@ -365,6 +369,7 @@ def _export_version(
     config,
     source: str,
     sets,
+    noise_model=None,
 ) -> None:
     version = int(version_dir.name)
     tmp_dir = files.temporary_folder(output_dir, prefix=f"{files.TEMPORARY_PREFIX}{version}-")
@@ -376,6 +381,7 @@ def _export_version(
             config=config,
             use_flip_tta=use_flip_tta,
             source=source,
+            noise_model=noise_model,
         )
         sizes = _write_version(model, tmp_dir, use_flip_tta=use_flip_tta, tflite_variants=tflite_variants, meta=meta)
         report = verify_version(
@@ -418,6 +424,7 @@ def export_workdir(
         config=config,
         source=str(run_dir.weights_path(workdir, weights)),
         sets=verification_sets(h36m_dir),
+        noise_model=files.read_json(workdir / run_dir.NOISE_MODEL),
         **kwargs,
     )
 
@@ -440,6 +447,7 @@ def write_workdir_preset(workdir: str | os.PathLike, folder: str | os.PathLike, 
         config=config,
         use_flip_tta=False,
         source=str(run_dir.weights_path(workdir, weights)),
+        noise_model=files.read_json(workdir / run_dir.NOISE_MODEL),
     )
     for key in ("format_version", "signatures", "flip_tta"):  # the SavedModel's, not a preset's
         meta.pop(key)

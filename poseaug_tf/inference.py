@@ -16,7 +16,7 @@ import pathlib
 import numpy as np
 import tensorflow as tf
 
-from poseaug_tf import presets, runtime, skeleton
+from poseaug_tf import keypoint_noise, presets, runtime, skeleton
 from poseaug_tf import serving_contract as contract
 from poseaug_tf.data.flip import predict_with_flip
 from poseaug_tf.user_errors import InputError, one_line
@@ -28,10 +28,10 @@ def _check_pose_2d(kp: np.ndarray, name: str) -> np.ndarray:
     kp = np.asarray(kp, dtype=np.float32)
     if kp.ndim != 3 or kp.shape[1:] != (skeleton.NUM_JOINTS, 2):
         raise ValueError(f"Expected `{name}` of shape (N, 16, 2); received {kp.shape}.")
-    if not np.all(np.isfinite(kp)):
+    if np.isinf(kp).any():  # NaN marks a missing joint, which the exported model fills
         raise ValueError(
-            f"Expected finite `{name}`; received NaN or inf at frames "
-            f"{sorted(set(np.nonzero(~np.isfinite(kp))[0].tolist()))[:10]}."
+            f"Expected finite `{name}` (NaN for a missing joint); received inf at frames "
+            f"{sorted(set(np.nonzero(np.isinf(kp))[0].tolist()))[:10]}."
         )
     return kp
 
@@ -164,17 +164,19 @@ class Lifter:
         """Lifts normalised 2D keypoints.
 
         Args:
-          kp_2d_norm: (N, 16, 2) normalised screen coordinates (docs/reference.md §1.6).
+          kp_2d_norm: (N, 16, 2) normalised screen coordinates (docs/reference.md §1.6); NaN for a missing joint.
 
         Returns:
           (N, 16, 3) float32 camera-frame metres, root-relative.
 
         Raises:
-          ValueError: wrong shape or non-finite values.
+          ValueError: wrong shape or infinite values.
         """
         kp = _check_pose_2d(kp_2d_norm, "kp_2d_norm")
         if len(kp) == 0:
             return np.zeros((0, skeleton.NUM_JOINTS, 3), np.float32)
+        if np.isnan(kp).any():  # filled here as the exported graphs fill them, for every backend and flip TTA
+            kp = keypoint_noise.fill_missing(kp).numpy()
         if self.use_flip_tta and not self.baked_flip:
             return predict_with_flip(lambda x: self._predict(np.asarray(x)), kp).numpy()
         return self._predict(kp).astype(np.float32)

@@ -212,19 +212,22 @@ def to_h36m16(
 ) -> np.ndarray:
     """Maps keypoints of `layout` to PoseAug's 16 joints (module docstring), any 2D units (e.g. pixels).
 
+    A keypoint that is NaN or scores below `min_confidence` is missing; a joint that needs it (directly or to
+    synthesise) comes out NaN, and the exported model fills it (`keypoint_noise.fill_missing`).
+
     Args:
-      keypoints: (N, J, 2) float, J = the layout's joint count.
+      keypoints: (N, J, 2) float, J = the layout's joint count; NaN for a keypoint the detector did not give.
       layout: a name of LAYOUTS or ALIASES.
       scores: (N, J) confidences, or None (all confident).
-      min_confidence: a joint with score < min_confidence counts as missing.
+      min_confidence: a keypoint with score < min_confidence counts as missing.
       source: name of the input (a file) for error messages.
 
     Returns:
-      (N, 16, 2) float32 in the input's units.
+      (N, 16, 2) float32 in the input's units, NaN for missing joints.
 
     Raises:
-      KeypointError: wrong joint count, non-finite values, or a joint that is needed (directly or to synthesise
-        one) is missing; the message names the source, frame, layout joint and 16-joint target.
+      KeypointError: wrong joint count, an infinite coordinate, or a frame without any keypoint; the message names
+        the source and frame.
     """
     spec = resolve_layout(layout)
     keypoints = np.asarray(keypoints, np.float64)
@@ -233,38 +236,32 @@ def to_h36m16(
             f"{source}: expected keypoints of shape (frames, {spec.num_joints}, 2) for layout "
             f"{spec.name!r}; received {keypoints.shape}."
         )
-    if not np.all(np.isfinite(keypoints)):
-        frame, joint = _first_missing(np.isfinite(keypoints).all(-1))
+    if np.isinf(keypoints).any():
+        frame, joint = _first_missing(~np.isinf(keypoints).any(-1))
         raise KeypointError(
             f"{source}: frame {frame}, keypoint {joint}: non-finite coordinate "
-            f"{keypoints[frame, joint].tolist()}; expected finite numbers."
+            f"{keypoints[frame, joint].tolist()}; expected finite numbers (NaN for a missing keypoint)."
         )
-    ok = np.ones(keypoints.shape[:2], bool) if scores is None else np.asarray(scores) >= min_confidence
-    out = np.zeros((len(keypoints), skeleton.NUM_JOINTS, 2))
+    ok = np.isfinite(keypoints).all(-1)
+    if scores is not None:
+        ok &= np.asarray(scores) >= min_confidence
+    out = np.full((len(keypoints), skeleton.NUM_JOINTS, 2), np.nan)
     for target, index in enumerate(spec.direct):
         if index is not None:
-            _require(ok, (index,), source, target, spec.name, min_confidence)
-            out[:, target] = keypoints[:, index]
+            out[:, target] = np.where(ok[:, index, None], keypoints[:, index], np.nan)
     if spec.hips is not None:
-        _synthesise(keypoints, ok, spec, out, source, min_confidence)
+        _synthesise(np.where(ok[..., None], keypoints, np.nan), ok, spec, out)
+    empty = np.isnan(out).any(-1).all(-1)
+    if empty.any():
+        raise KeypointError(
+            f"{source}: frame {int(np.argmax(empty))}: no keypoint is present (all NaN or below min_confidence "
+            f"{min_confidence:g}); expected at least one."
+        )
     return out.astype(np.float32)
 
 
-def _require(ok: np.ndarray, indices, source: str, target: int, layout: str, min_confidence: float) -> None:
-    good = ok[:, list(indices)].all(axis=1)
-    if not good.all():
-        frame = int(np.argmin(good))
-        missing = [i for i in indices if not ok[frame, i]]
-        raise KeypointError(
-            f"{source}: frame {frame}: {layout} keypoint(s) {missing} missing or below min_confidence "
-            f"{min_confidence:g}; needed for joint {skeleton.JOINT_NAMES[target]!r}."
-        )
-
-
-def _synthesise(
-    keypoints: np.ndarray, ok: np.ndarray, spec: Layout, out: np.ndarray, source: str, min_confidence: float
-) -> None:
-    """Fills Hip, Spine, Thorax and Head (indices 0, 7, 8, 9) of `out` in place."""
+def _synthesise(keypoints: np.ndarray, ok: np.ndarray, spec: Layout, out: np.ndarray) -> None:
+    """Fills Hip, Spine, Thorax and Head (indices 0, 7, 8, 9) of `out` in place; NaN where a source is missing."""
     hip_mid = keypoints[:, list(spec.hips)].mean(axis=1)
     shoulder_mid = keypoints[:, list(spec.shoulders)].mean(axis=1)
     torso = shoulder_mid - hip_mid
@@ -275,14 +272,6 @@ def _synthesise(
     for group in spec.head_sources:
         use = np.isnan(ear_mid[:, 0]) & ok[:, list(group)].all(axis=1)
         ear_mid[use] = keypoints[use][:, list(group)].mean(axis=1)
-    if np.isnan(ear_mid[:, 0]).any():
-        frame = int(np.argmax(np.isnan(ear_mid[:, 0])))
-        candidates = sorted({i for group in spec.head_sources for i in group})
-        raise KeypointError(
-            f"{source}: frame {frame}: none of the {spec.name} head keypoints {candidates} "
-            f"(ears, eyes, nose) reaches min_confidence {min_confidence:g}; needed for joint "
-            f"'Head'."
-        )
     out[:, 9] = ear_mid + HEAD_EXTENSION * (ear_mid - shoulder_mid)
 
 
@@ -529,15 +518,15 @@ def check_image_size(size, where: str) -> tuple[float, float]:
 def _check_in_image(kp_px: np.ndarray, size: np.ndarray, source: str) -> None:
     """Catches a wrong image size or non-pixel coordinates (e.g. MediaPipe's [0, 1] values)."""
     lo, hi = -OUTSIDE_MARGIN * size[:, None, :], (1 + OUTSIDE_MARGIN) * size[:, None, :]
-    outside = np.any((kp_px < lo) | (kp_px > hi), axis=-1)
+    outside = np.any((kp_px < lo) | (kp_px > hi), axis=-1)  # NaN (missing) compares False
     if outside.any():
         frame, joint = (int(i) for i in np.argwhere(outside)[0])
         raise KeypointError(
             f"{source}: frame {frame}, joint {skeleton.JOINT_NAMES[joint]!r} at {kp_px[frame, joint].tolist()} px "
             f"lies far outside the {size[frame, 0]:g}x{size[frame, 1]:g} image: wrong image size?"
         )
-    extent = np.ptp(kp_px, axis=1).max(axis=-1)
-    tiny = (extent < 2.0) & (size.min(axis=-1) >= 64)
+    extent = (np.nanmax(kp_px, axis=1) - np.nanmin(kp_px, axis=1)).max(axis=-1)
+    tiny = (extent < 2.0) & (size.min(axis=-1) >= 64) & (np.isfinite(kp_px).all(-1).sum(-1) > 1)
     if tiny.any():
         frame = int(np.argmax(tiny))
         raise KeypointError(

@@ -70,7 +70,11 @@ def _write_result(path: pathlib.Path, result: dict) -> None:
         {
             "index": i,
             "keypoints_3d": np.round(p3.astype(np.float64), 6).tolist(),
-            "keypoints_2d_px": np.round(p2.astype(np.float64), 3).tolist(),
+            # null for a missing joint (lifted after the fill-in of keypoint_noise.fill_missing)
+            "keypoints_2d_px": [
+                None if np.isnan(xy).any() else xy for xy in np.round(p2.astype(np.float64), 3).tolist()
+            ],
+            "missing_joints": [skeleton.JOINT_NAMES[j] for j in np.nonzero(np.isnan(p2).any(-1))[0]],
             "image_size": s.tolist(),
         }
         for i, (p3, p2, s) in enumerate(zip(result["keypoints_3d"], result["keypoints_2d_px"], result["image_size"]))

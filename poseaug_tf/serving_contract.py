@@ -9,7 +9,8 @@
 
 Signatures (method `tensorflow/serving/predict`, any batch size):
   serving_default: keypoints_2d (None, 16, 2) float32 normalised screen coordinates → keypoints_3d (None, 16, 3)
-    float32 root-relative metres, camera frame (x right, y down, z forward).
+    float32 root-relative metres, camera frame (x right, y down, z forward). NaN marks a missing joint
+    (MISSING_JOINTS).
   predict_pixels: keypoints_px (None, 16, 2) float32 pixels (origin top-left) and image_size (None, 2) float32
     [width, height] per example → keypoints_3d; the graph normalises as `normalize_pixels` does and rejects a side
     outside [1, MAX_IMAGE_SIDE_PX].
@@ -36,6 +37,11 @@ METADATA_FORMAT = 1
 # The largest image side accepted with pixel inputs. No frame a pose detector runs on is this large; a value
 # beyond it is a unit mistake (1e30, a size in micrometres) that would squash every pose to a point.
 MAX_IMAGE_SIDE_PX = 100_000
+MISSING_JOINTS = (
+    "NaN (or a coordinate beyond ±1e6 normalised units) marks a missing joint; the graph puts it at its nearest "
+    "present ancestor (Hip: the centroid of the present joints). Models trained with noise.missing_rate > 0 "
+    "learned to read that; see training_2d."
+)
 # Index j of a mirrored pose holds joint FLIP_PERMUTATION[j] (left <-> right); flip TTA also negates x.
 FLIP_PERMUTATION = skeleton.FLIP_PERMUTATION
 
@@ -67,7 +73,28 @@ def normalize_pixels(kp_px, image_size) -> np.ndarray:
     return kp_px / width * 2.0 - np.concatenate([np.ones_like(width), height / width], axis=-1)
 
 
-def metadata(*, model_class: str, parameters: int, config: Mapping | None, use_flip_tta: bool, source: str) -> dict:
+def training_2d(config: Mapping | None, noise_model: Mapping | None = None) -> dict:
+    """Which 2D the model was trained on: keypoint source, detector-noise settings and the noise model itself."""
+    config = config or {}
+    data, noise = config.get("data", {}) or {}, config.get("noise", {}) or {}
+    synthetic = config.get("dataset") == "synthetic"
+    return {
+        "keypoints": "projected synthetic 2D" if synthetic else data.get("keypoints", "gt"),
+        "noise": noise.get("model", "none"),
+        "noise_settings": dict(noise),
+        "noise_model": dict(noise_model) if noise_model else None,
+    }
+
+
+def metadata(
+    *,
+    model_class: str,
+    parameters: int,
+    config: Mapping | None,
+    use_flip_tta: bool,
+    source: str,
+    noise_model: Mapping | None = None,
+) -> dict:
     """The content of assets/poseaug_metadata.json: what a client needs to feed the model and read its output."""
     return {
         "format_version": METADATA_FORMAT,
@@ -81,7 +108,9 @@ def metadata(*, model_class: str, parameters: int, config: Mapping | None, use_f
             INPUT_NORM: "normalised screen coordinates: p_norm = p_px / w * 2 - [1, h / w]",
             INPUT_PX: "pixels, x right, y down, origin at the top-left corner",
             INPUT_SIZE: "[width, height] in pixels, one row per example",
+            "missing_joints": MISSING_JOINTS,
         },
+        "training_2d": training_2d(config, noise_model),
         "output": {OUTPUT: "camera frame (x right, y down, z forward), root-relative (Hip = 0)", "units": "metres"},
         "signatures": [SERVING_SIGNATURE, PIXEL_SIGNATURE],
         "flip_tta": bool(use_flip_tta),

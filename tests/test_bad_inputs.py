@@ -215,11 +215,13 @@ CASES = [
         "--layout: unknown layout 'coco18'",
     ),
     Case(
-        "predict-nan",
+        "predict-infinite",
         "predict",
         predict(),
         "in.json: frame 0, keypoint 0: non-finite coordinate",
-        write("in.json", '{"image_size": [640, 480], "frames": [{"keypoints": [[NaN, 1]' + ", [1, 2]" * 16 + "]}]}"),
+        write(
+            "in.json", '{"image_size": [640, 480], "frames": [{"keypoints": [[Infinity, 1]' + ", [1, 2]" * 16 + "]}]}"
+        ),
     ),
     Case(
         "predict-string-coordinate",

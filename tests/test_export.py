@@ -103,6 +103,30 @@ def test_saved_model_and_tflite_match_keras(exported):
     assert not np.allclose(int8, 0.0)  # the "TFLite trap" gives weightless models
 
 
+def test_missing_joints_are_filled_not_nan_in_every_signature_and_tflite(exported):
+    """NaN marks a missing joint: SavedModel signatures and TFLite lift the frame as Keras lifts the input with
+    each missing joint at its parent (the root: the centroid of the present joints), written out here in NumPy."""
+    version_dir, model, x = exported
+    holes = x.copy()
+    holes[0, 12] = np.nan  # LWrist -> LElbow
+    holes[1, [5, 6]] = np.nan  # LKnee and LFoot -> LHip
+    holes[2, 0] = np.nan  # root -> centroid of the others
+    filled = x.copy()
+    filled[0, 12] = x[0, 11]
+    filled[1, [5, 6]] = x[1, 4]
+    filled[2, 0] = x[2, 1:].mean(0)
+    reference = model(filled, training=False).numpy()
+    sigs = tf.saved_model.load(str(version_dir)).signatures
+    served = sigs["serving_default"](keypoints_2d=tf.constant(holes))["keypoints_3d"].numpy()
+    np.testing.assert_allclose(served, reference, atol=1e-5)
+    size = np.array([[1000.0, 1002.0]] * len(x), np.float32)
+    px = (holes + np.array([1.0, 1002 / 1000])) * 500.0
+    pixels = sigs["predict_pixels"](keypoints_px=tf.constant(px.astype(np.float32)), image_size=tf.constant(size))
+    np.testing.assert_allclose(pixels["keypoints_3d"].numpy(), reference, atol=1e-4)
+    tflite = run_tflite(version_dir / "tflite/pose_lifter_float32.tflite", holes)
+    np.testing.assert_allclose(tflite, reference, atol=1e-5)
+
+
 def test_report_records_every_variant_within_tolerance(exported):
     version_dir, _, _ = exported
     report = json.loads((version_dir / serving_contract.REPORT_FILENAME).read_text())
@@ -185,6 +209,13 @@ def test_metadata_content(exported):
     assert meta["model"]["parameters"] == model.count_params()
     assert meta["training_config"]["model"]["name"] == "mlp" and meta["training_config"]["model"]["width"] == 24
     assert "p_px / w * 2 - [1, h / w]" in meta["input"]["keypoints_2d"]
+    assert "NaN" in meta["input"]["missing_joints"]
+    assert meta["training_2d"] == {
+        "keypoints": "gt",
+        "noise": "none",
+        "noise_settings": dict(common.base_config().noise),
+        "noise_model": None,
+    }
 
 
 def test_pixel_signature_equals_normalising_outside(exported):

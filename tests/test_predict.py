@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from poseaug_tf import export, predict
+from poseaug_tf import export, predict, skeleton
 from poseaug_tf.models import build_estimator
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -33,6 +33,12 @@ def setup(tmp_path_factory):
 
 def expected_3d(model, coco: np.ndarray, size=(640.0, 480.0)) -> np.ndarray:
     """Independent pipeline: COCO → 16 joints (documented fractions) → normalise → Keras."""
+    kp = _coco_to_16(coco)
+    norm = kp / size[0] * 2 - np.array([1, size[1] / size[0]])
+    return model(norm.astype(np.float32), training=False).numpy()
+
+
+def _coco_to_16(coco: np.ndarray) -> np.ndarray:
     kp = np.zeros((len(coco), 16, 2))
     for source, target in COCO_DIRECT.items():
         kp[:, target] = coco[:, source, :2]
@@ -41,8 +47,7 @@ def expected_3d(model, coco: np.ndarray, size=(640.0, 480.0)) -> np.ndarray:
     ear = 0.5 * (coco[:, 3, :2] + coco[:, 4, :2])
     kp[:, 0], kp[:, 7], kp[:, 8] = hip, hip + 0.545 * (shoulder - hip), hip + 1.125 * (shoulder - hip)
     kp[:, 9] = ear + 0.5 * (ear - shoulder)
-    norm = kp / size[0] * 2 - np.array([1, size[1] / size[0]])
-    return model(norm.astype(np.float32), training=False).numpy()
+    return kp
 
 
 def write_inputs(tmp_path: pathlib.Path, coco: np.ndarray) -> dict[str, list[str]]:
@@ -151,20 +156,40 @@ def _doc(coco, **changes):
     return doc
 
 
-def _error_cases(coco):
+def test_missing_keypoints_are_lifted_as_the_signature_fills_them(setup, tmp_path, capsys):
+    """A keypoint below --min-confidence, absent (null) or NaN: the frame is lifted with the joints that need it
+    filled (keypoint_noise.fill_missing), not refused and not NaN."""
+    model, version_dir, coco = setup
     low = coco.copy()
-    low[1, 14, 2] = 0.05
-    nan = _doc(coco)
-    nan["frames"][2]["keypoints"][7][0] = float("nan")
+    low[1, 14, 2] = 0.05  # RKnee below the default min_confidence
+    doc = _doc(low)
+    doc["frames"][2]["keypoints"][16] = None  # RFoot absent
+    doc["frames"][0]["keypoints"][7][0] = float("nan")  # LElbow NaN
+    (tmp_path / "gaps.json").write_text(json.dumps(doc))
+    out = tmp_path / "gaps.out.json"
+    code = predict.main(["--model", str(version_dir), "--input", str(tmp_path / "gaps.json"), "--output", str(out)])
+    assert code == 0, capsys.readouterr().err
+    frames = json.loads(out.read_text())["frames"]
+    lifted = np.array([frame["keypoints_3d"] for frame in frames])
+    assert np.isfinite(lifted).all()
+    assert [frame["missing_joints"] for frame in frames] == [["LElbow"], ["RKnee"], ["RFoot"]]
+    assert frames[1]["keypoints_2d_px"][2] is None
+    # Independent: the 16-joint pixels, each missing joint moved to its parent (none of these is the root), Keras.
+    kp = _coco_to_16(coco)
+    for frame, joint in ((1, 2), (2, 3), (0, 11)):
+        kp[frame, joint] = kp[frame, skeleton.PARENTS[joint]]
+    norm = kp / 640 * 2 - np.array([1, 480 / 640])
+    np.testing.assert_allclose(lifted, model(norm.astype(np.float32), training=False).numpy(), atol=2e-4)
+
+
+def _error_cases(coco):
+    inf = _doc(coco)
+    inf["frames"][2]["keypoints"][7][0] = float("inf")
     text = _doc(coco)
     text["frames"][0]["keypoints"][5][1] = "12px"
-    missing = _doc(coco)
-    missing["frames"][1]["keypoints"][16] = None
     return [
-        ("low.json", json.dumps(_doc(low)), [], r"frame 1: coco17 keypoint\(s\) \[14\].*'RKnee'"),
-        ("missing.json", json.dumps(missing), [], r"frame 1: coco17 keypoint\(s\) \[16\].*'RFoot'"),
         ("count.json", json.dumps(_doc(coco[:, :16])), [], r"shape \(frames, 17, 2\).*\(3, 16, 2\)"),
-        ("nan.json", json.dumps(nan), [], "frame 2, keypoint 7: non-finite"),
+        ("inf.json", json.dumps(inf), [], "frame 2, keypoint 7: non-finite"),
         ("text.json", json.dumps(text), [], "frame 0, keypoint 5: expected a number; received '12px'"),
         ("size.json", json.dumps(_doc(coco, image_size=[64, 48])), [], "far outside the 64x48 image"),
         ("size0.json", json.dumps(_doc(coco, image_size=[0, 480])), [], r"image_size.*\[0.0, 480.0\]"),

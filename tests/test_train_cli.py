@@ -49,6 +49,17 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
         ("poseaug.pool_size", 1_000_000_000, "config.poseaug.pool_size: expected a value >= 1 and <= 2000000"),
         ("pretrain.lr_decay_steps", 0, "config.pretrain.lr_decay_steps: expected a value >= 1; received 0"),
         ("data.synthetic_train", 2_000_000_000, "config.data.synthetic_train: expected a value >= 1 and <= 2000000"),
+        # Detector keypoints.
+        ("noise.model", "posefix", "config.noise.model: expected one of 'none', 'generic', 'fitted'"),
+        ("noise.model", "fitted", "config.noise.model: 'fitted' measures a detector on Human3.6M"),
+        ("noise.real", "yes", "config.noise.real: expected one of 'auto', 'on', 'off'"),
+        ("noise.fit_keypoints", "gt", "config.noise.fit_keypoints: expected one of 'cpn_ft_h36m_dbb'"),
+        ("noise.scale", float("inf"), "config.noise.scale: expected a finite number"),
+        ("noise.scale", 20.0, "config.noise.scale: expected a value >= 0 and <= 10"),
+        ("noise.missing_rate", 0.9, "config.noise.missing_rate: expected a value >= 0 and <= 0.5"),
+        ("eval.missing_joints", "two", "config.eval.missing_joints: expected comma-separated joint counts"),
+        ("eval.missing_joints", "1,16", "config.eval.missing_joints: expected comma-separated joint counts"),
+        ("data.keypoints", "sh_pt_mpii+gt", "config.data.keypoints: expected one of 'gt'"),
     ],
 )
 def test_validate_names_the_field(path, value, match):

@@ -51,6 +51,8 @@ class Datasets:
     validation: PoseSet
     eval_sets: Mapping[str, EvalSet]
     target_2d: np.ndarray | None = None
+    # (detected, clean) (N, 16, 2) 2D of the same training frames: what `noise.model="fitted"` is measured on.
+    noise_pairs: tuple[np.ndarray, np.ndarray] | None = None
 
     def fingerprint(self) -> str:
         """Short hash of the arrays' sizes and a sample of their values (recorded in the workdir)."""
@@ -84,8 +86,9 @@ def load_datasets(config: ml_collections.ConfigDict) -> Datasets:
         return Datasets(splits["train"], validation, eval_sets, target_2d)
     if config.dataset != "h36m":
         raise ValueError(f"Unknown `dataset` {config.dataset!r}; valid: 'synthetic', 'h36m'.")
+    sources = data_config.keypoints.split("+")  # "gt+<detector>": both, each training frame twice
     common = dict(
-        keypoints=data_config.keypoints,
+        keypoints=sources[0],
         actions=None if data_config.actions in ("", "*") else _csv(data_config.actions),
         cache_dir=data_config.cache_dir or None,
         cameras_json=data_config.cameras_json or None,
@@ -99,7 +102,12 @@ def load_datasets(config: ml_collections.ConfigDict) -> Datasets:
     if holdout and common["actions"] is not None:
         raise ValueError("Expected either `data.actions` or `data.holdout_actions`; received both.")
     in_domain = dict(common, cameras=train_cameras, exclude_actions=holdout)
-    train = load_h36m(data_config.dir, _csv(data_config.train_subjects), stride=data_config.stride, **in_domain)
+    train_subjects = _csv(data_config.train_subjects)
+    parts = [
+        load_h36m(data_config.dir, train_subjects, stride=data_config.stride, **dict(in_domain, keypoints=k))
+        for k in sources
+    ]
+    train = parts[0] if len(parts) == 1 else PoseSet.concatenate(parts)
     train, validation = split_validation(
         train,
         method=data_config.validation,
@@ -155,6 +163,13 @@ def load_datasets(config: ml_collections.ConfigDict) -> Datasets:
         if not path:
             raise ValueError(f"Expected `data.generic` entries as name=path.npz; received {item!r}.")
         eval_sets[name] = EvalSet(name, load_generic(path), use_flip_tta=True, joints=joints)
+    _add_missing_joint_sets(eval_sets, config.eval.missing_joints)
+    noise_pairs = None
+    if config.noise.model == "fitted":
+        noise_pairs = tuple(
+            load_h36m(data_config.dir, train_subjects, stride=data_config.stride, **dict(in_domain, keypoints=k)).pose2d
+            for k in (config.noise.fit_keypoints, "gt")
+        )
     target_2d = _target_2d(config, target_files, lambda: _h36m_builtin_2d(data_config, other_cameras, in_domain))
     logging.info(
         "Data: train %d, validation %d, %s%s",
@@ -163,7 +178,21 @@ def load_datasets(config: ml_collections.ConfigDict) -> Datasets:
         ", ".join(f"{k} {len(v.pose_set)}" for k, v in eval_sets.items()),
         "" if target_2d is None else f", unlabeled target 2D {len(target_2d)}",
     )
-    return Datasets(train, validation, eval_sets, target_2d)
+    return Datasets(train, validation, eval_sets, target_2d, noise_pairs)
+
+
+def _add_missing_joint_sets(eval_sets: dict, counts: str) -> None:
+    """Adds `<name>_miss<k>` for every Human3.6M test set: the same frames with k joints per frame, drawn
+    uniformly with a fixed seed, set to NaN (filled at prediction as the exported model fills them)."""
+    for k in (int(c) for c in _csv(counts)):
+        for name in [n for n in eval_sets if n.startswith("h36m") and "_miss" not in n]:
+            base = eval_sets[name]
+            rng = np.random.default_rng(k)
+            pose2d = base.pose_set.pose2d.copy()
+            order = np.argsort(rng.random((len(pose2d), pose2d.shape[1])), axis=1)[:, :k]
+            np.put_along_axis(pose2d, order[..., None], np.nan, axis=1)
+            missing = dataclasses.replace(base.pose_set, pose2d=pose2d, name=f"{base.pose_set.name} {k} missing")
+            eval_sets[f"{name}_miss{k}"] = dataclasses.replace(base, name=f"{name}_miss{k}", pose_set=missing)
 
 
 BUILTIN_TARGET = "builtin"

@@ -23,7 +23,7 @@ from poseaug_tf import alignment, camera, files
 from poseaug_tf import placement as placement_lib
 from poseaug_tf.arms import ARMS
 from poseaug_tf.data.pipeline import train_dataset
-from poseaug_tf.training import gan_data, networks, reporting, run_dir, steps
+from poseaug_tf.training import detector_noise, gan_data, networks, reporting, run_dir, steps
 from poseaug_tf.training.callbacks import RunCallback
 from poseaug_tf.training.datasets import Datasets, Evaluator
 from poseaug_tf.training.gan_settings import GANSettings
@@ -170,8 +170,18 @@ class PoseAugStage:
         self.settings = GANSettings.from_config(config.poseaug, self.placement)
         self._gan_steps = {}
         self._random_step = None
+        # Detector noise (config `noise`): on every augmented pair, on real pairs as `detector_noise.on_real`.
+        self.noise = detector_noise.build(config, datasets, workdir)
+        self.noise_on_real = detector_noise.on_real(config)
         self.p_step = steps.distribute(
-            steps.make_estimator_step(estimator, self.nets.p_optimizer, clip_norm=config.poseaug.clip_norm), strategy
+            steps.make_estimator_step(
+                estimator,
+                self.nets.p_optimizer,
+                clip_norm=config.poseaug.clip_norm,
+                noise=self.noise,
+                noise_seed=detector_noise.seed(config, "poseaug"),
+            ),
+            strategy,
         )
         self.evaluator = Evaluator(estimator, datasets, batch_size=config.eval.batch_size)
 
@@ -192,6 +202,8 @@ class PoseAugStage:
                 settings=self.settings,
                 with_feedback=with_feedback,
                 with_d_update=with_d_update,
+                d2d_noise=self.noise if self.config.noise.d2d == "noisy" else None,
+                noise_seed=detector_noise.seed(self.config, "d2d"),
             )
             self._gan_steps[key] = steps.distribute(fn, self.strategy, gather_keys=steps.GATHERED_GAN_KEYS)
         return self._gan_steps[key]
@@ -303,7 +315,9 @@ class PoseAugStage:
                 bs,
             )
             return {}
-        ds = train_dataset(pose_set, batch_size=bs, seed=seed * 1013 + epoch)
+        ds = self._with_noise_flags(
+            train_dataset(pose_set, batch_size=bs, seed=seed * 1013 + epoch), tag == "real" or self.arm == "control"
+        )
         out = run_pass(
             self.p_step,
             self.strategy.experimental_distribute_dataset(ds),
@@ -311,6 +325,14 @@ class PoseAugStage:
             desc=f"{self.arm} {epoch} estimator/{tag}",
         )
         return {f"p_{k}_{tag}": v for k, v in out.items()}
+
+    def _with_noise_flags(self, ds: tf.data.Dataset, real: bool) -> tf.data.Dataset:
+        """Adds the estimator step's "noisy" (B,) flags when noise is on: augmented pairs always get noise, real
+        ones (and the control's pairs, which are real) as `noise_on_real`."""
+        if self.noise is None:
+            return ds
+        flag = self.noise_on_real or not real
+        return ds.map(lambda b: {**b, "noisy": tf.fill(tf.shape(b["pose_2d"])[:1], flag)})
 
     def _mixed_pass(self, aug, epoch: int, seed: int) -> dict:
         """Estimator steps whose batches hold real and augmented pairs together.
@@ -342,9 +364,9 @@ class PoseAugStage:
             return self._estimator_pass(real, epoch, seed, "real")
         real_ds = train_dataset(real, batch_size=n_real, seed=seed * 1013 + epoch).repeat(passes)
         aug_ds = train_dataset(aug, batch_size=n_aug, seed=seed * 1019 + epoch).repeat()
-        ds = tf.data.Dataset.zip(real_ds, aug_ds).map(
-            lambda r, f: {k: tf.concat([r[k], f[k]], 0) for k in ("pose_2d", "pose_3d")}
-        )
+        ds = tf.data.Dataset.zip(
+            self._with_noise_flags(real_ds, True), self._with_noise_flags(aug_ds, self.arm == "control")
+        ).map(lambda r, f: {k: tf.concat([r[k], f[k]], 0) for k in ("pose_2d", "pose_3d", "noisy") if k in r})
         out = run_pass(
             self.p_step,
             self.strategy.experimental_distribute_dataset(ds),

@@ -9,7 +9,7 @@ import tensorflow as tf
 from absl import logging
 
 from poseaug_tf.data.pipeline import train_dataset
-from poseaug_tf.training import networks, reporting, run_dir, steps
+from poseaug_tf.training import detector_noise, networks, reporting, run_dir, steps
 from poseaug_tf.training.datasets import Datasets, Evaluator
 from poseaug_tf.training.passes import run_pass
 from poseaug_tf.training.selection import SelectionState
@@ -44,8 +44,16 @@ def run_pretraining(
         networks.restore_checkpoint(ckpt, manager.latest_checkpoint)
         logging.info("Pretraining: resumed from %s (epoch %d).", manager.latest_checkpoint, int(state.epoch))
     history.truncate("pretrain", int(state.epoch))
+    noise = detector_noise.build(config, datasets, workdir) if detector_noise.on_real(config) else None
     step = steps.distribute(
-        steps.make_estimator_step(estimator, optimizer, clip_norm=pretrain_config.clip_norm), strategy
+        steps.make_estimator_step(
+            estimator,
+            optimizer,
+            clip_norm=pretrain_config.clip_norm,
+            noise=noise,
+            noise_seed=detector_noise.seed(config, "pretrain"),
+        ),
+        strategy,
     )
     evaluator = Evaluator(estimator, datasets, batch_size=config.eval.batch_size)
     num_batches = len(datasets.train) // pretrain_config.batch_size

@@ -43,6 +43,7 @@ RESULTS_TABLE = "results.md"
 LOG = "train.log"
 TENSORBOARD = "tensorboard"
 FIGURES = "figures"
+NOISE_MODEL = "noise_model.json"  # the detector-noise model the estimator trained with (keypoint_noise.py)
 PLACEMENT = "placement.json"  # in <arm>/
 RESTARTS = "restarts.json"  # in <arm>/
 CHECKPOINTS = "ckpt"  # in pretrain/ and <arm>/

@@ -14,8 +14,9 @@ from collections.abc import Callable, Mapping
 import keras
 import tensorflow as tf
 
-from poseaug_tf import camera, losses
+from poseaug_tf import camera, keypoint_noise, losses
 from poseaug_tf import placement as placement_lib
+from poseaug_tf.keypoint_noise import KeypointNoise
 from poseaug_tf.models.augmentor import valid_projection_mask
 from poseaug_tf.training.gan_settings import GANSettings
 from poseaug_tf.training.pools import FakePool
@@ -73,17 +74,41 @@ def distribute(replica_fn: Callable, strategy: tf.distribute.Strategy, *, gather
     return step
 
 
-def make_estimator_step(estimator: keras.Model, optimizer, *, clip_norm: float = 1.0) -> Callable:
+def noisy_input(pose_2d: tf.Tensor, noise: KeypointNoise, seed: int, step: tf.Tensor, selected=None) -> tf.Tensor:
+    """(B, 16, 2) 2D with detector noise drawn for this optimizer step and replica, missing joints filled.
+
+    `selected` (B,) bool picks the samples that get noise (the others keep their 2D); None: all. The draw is
+    stateless in (seed, step, replica), so a resumed run draws the same noise."""
+    ctx = tf.distribute.get_replica_context()
+    counter = tf.cast(step, tf.int64) * ctx.num_replicas_in_sync + tf.cast(ctx.replica_id_in_sync_group, tf.int64)
+    noisy = keypoint_noise.sample(noise, pose_2d, tf.stack([tf.constant(seed, tf.int64), counter]))
+    if selected is not None:
+        noisy = tf.where(selected[:, None, None], noisy, pose_2d)
+    return keypoint_noise.fill_missing(noisy)
+
+
+def make_estimator_step(
+    estimator: keras.Model,
+    optimizer,
+    *,
+    clip_norm: float = 1.0,
+    noise: KeypointNoise | None = None,
+    noise_seed: int = 0,
+) -> Callable:
     """Per-replica supervised step: MSE on root-relative targets (pretraining and PoseAug's estimator passes).
 
     The returned function takes a batch dict with "pose_2d" (B, 16, 2) and "pose_3d" (B, 16, 3) and returns
-    {"loss": share of the global-batch MSE, "grad_norm": share of the norm}.
+    {"loss": share of the global-batch MSE, "grad_norm": share of the norm}. With `noise`, the 2D of the samples
+    that the batch's optional "noisy" (B,) bool selects (all when absent) gets detector noise first.
     """
 
     def step(batch: Mapping[str, tf.Tensor]):
         global_batch = _global_batch(tf.shape(batch["pose_2d"])[0])
+        pose_2d = batch["pose_2d"]
+        if noise is not None:
+            pose_2d = noisy_input(pose_2d, noise, noise_seed, optimizer.iterations, batch.get("noisy"))
         with tf.GradientTape() as tape:
-            pred = estimator(batch["pose_2d"], training=True)
+            pred = estimator(pose_2d, training=True)
             loss = _mean(losses.pose_mse_per_example(pred, batch["pose_3d"]), global_batch)
         norm = apply_clipped(optimizer, loss, tape, estimator.trainable_variables, clip_norm)
         replicas = tf.distribute.get_replica_context().num_replicas_in_sync
@@ -149,8 +174,14 @@ def make_gan_step(
     settings: GANSettings,
     with_feedback: bool,
     with_d_update: bool,
+    d2d_noise: KeypointNoise | None = None,
+    noise_seed: int = 0,
 ) -> Callable:
     """Per-replica PoseAug GAN iteration: generator step, then (optionally) the D3d and D2d steps.
+
+    With `d2d_noise` (config noise.d2d="noisy"), D2d judges noisy 2D on both sides: the augmented projections and
+    the projected real samples get detector noise (unlabeled target 2D is a detector's already); the augmented
+    pairs handed to the estimator stay clean (its step adds its own noise).
 
     The batch dict holds "pose_3d" (B, 16, 3) BL-swapped absolute camera-frame poses with their "camera"
     (B, 9), "noise" (B, 4, 48), and the discriminators' real samples "real_3d" (B, 16, 3) and
@@ -168,9 +199,12 @@ def make_gan_step(
         with tf.GradientTape() as tape:
             out = augmentor(pose_in, training=True, noise=batch["noise"])
             proj_rt = camera.project(out["pose_rt"], cam)
+            seen_2d = (
+                proj_rt if d2d_noise is None else noisy_input(proj_rt, d2d_noise, noise_seed, g_optimizer.iterations)
+            )
             total = settings.weight_diff * _regularizer(out, settings)
             if settings.use_d2d:
-                adv2d = losses.lsgan_generator_per_example(d2d(proj_rt, training=True))
+                adv2d = losses.lsgan_generator_per_example(d2d(seen_2d, training=True))
                 total += settings.weight_d2d * adv2d
                 metrics["g_adv_2d"] = _mean(adv2d, global_batch)
             if settings.use_d3d:
@@ -198,13 +232,17 @@ def make_gan_step(
         fake_2d = tf.stop_gradient(proj_rt)
         if with_d_update:
             real_2d = d2d_real_samples(batch, settings)
+            fake_seen = tf.stop_gradient(seen_2d)
+            if d2d_noise is not None and settings.d2d_real != "target":
+                # Projected real poses ("mix": its target half is noised too, a detector's 2D twice).
+                real_2d = noisy_input(real_2d, d2d_noise, noise_seed + 2**20, g_optimizer.iterations)
             if settings.use_d3d:
                 metrics.update(
                     _d_step(d3d, d3d_optimizer, batch["real_3d"], pool_3d.query(fake_3d), global_batch, settings, "d3d")
                 )
             if settings.use_d2d:
                 metrics.update(
-                    _d_step(d2d, d2d_optimizer, real_2d, pool_2d.query(fake_2d), global_batch, settings, "d2d")
+                    _d_step(d2d, d2d_optimizer, real_2d, pool_2d.query(fake_seen), global_batch, settings, "d2d")
                 )
         valid = valid_projection_mask(fake_2d, bound=settings.valid_bound, two_sided=settings.two_sided_filter)
         metrics.update(_augmentation_stats(out, fake_2d, valid, global_batch))

@@ -84,3 +84,36 @@ def test_cross_lab_adapts_on_the_unlabeled_half(h36m_dir, bandai_namco_dir, tmp_
     np.testing.assert_array_equal(datasets.target_2d, unlabeled.pose2d)
     assert not set(evaluated.pose_set.action) & set(unlabeled.action)  # other motions, hence other frames
     assert list(evaluated.mpjpe_joints) == list(evaluated.joints) and len(evaluated.mpjpe_joints) == 13
+
+
+@pytest.mark.h36m
+def test_detector_sources_mixed_training_noise_pairs_and_missing_joint_sets(h36m_dir):
+    config = h36m_protocol("detections", h36m_dir)
+    config.data.target_2d = ""
+    config.data.keypoints = "gt+sh_pt_mpii"
+    config.noise.model = "fitted"
+    config.eval.missing_joints = "1,2"
+    datasets = load_datasets(config)
+    subjects = ["S1", "S5", "S6", "S7", "S8"]
+    gt = load_h36m(h36m_dir, subjects, stride=200)
+    sh = load_h36m(h36m_dir, subjects, stride=200, keypoints="sh_pt_mpii")
+    # Every training frame twice, once per source (validation takes the same tail of both).
+    assert len(datasets.train) + len(datasets.validation) == 2 * len(gt)
+    detected, clean = datasets.noise_pairs
+    np.testing.assert_array_equal(detected, sh.pose2d)
+    np.testing.assert_array_equal(clean, gt.pose2d)
+    names = set(datasets.eval_sets)
+    assert names == {f"{s}{m}" for s in ("h36m", "h36m_sh_pt_mpii") for m in ("", "_miss1", "_miss2")}
+    for name in ("h36m", "h36m_sh_pt_mpii"):
+        complete = datasets.eval_sets[name].pose_set.pose2d
+        for k in (1, 2):
+            holes = datasets.eval_sets[f"{name}_miss{k}"].pose_set.pose2d
+            missing = np.isnan(holes).all(-1)
+            assert (missing.sum(1) == k).all() and not (np.isnan(holes).any(-1) & ~missing).any()
+            np.testing.assert_array_equal(holes[~missing], complete[~missing])
+            assert missing.sum(0).min() > 0  # every joint goes missing somewhere
+    # The same frames miss the same joints whatever the 2D source (one fixed draw).
+    np.testing.assert_array_equal(
+        np.isnan(datasets.eval_sets["h36m_miss2"].pose_set.pose2d),
+        np.isnan(datasets.eval_sets["h36m_sh_pt_mpii_miss2"].pose_set.pose2d),
+    )

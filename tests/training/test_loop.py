@@ -80,7 +80,9 @@ KILL_AT = REPO / "tests" / "training" / "kill_at.py"
 
 def _train_command(workdir, kill_at: str | None = None):
     program = [str(KILL_AT), kill_at] if kill_at else ["train.py"]
-    return [sys.executable, *program, "--config=configs/synthetic.py:smoke", f"--workdir={workdir}"]
+    # With detector noise and joint dropout on: their draws must resume exactly too.
+    noise = ["--config.noise.model=generic", "--config.noise.missing_rate=0.1"]
+    return [sys.executable, *program, "--config=configs/synthetic.py:smoke", f"--workdir={workdir}", *noise]
 
 
 def _run_files(workdir: pathlib.Path) -> dict[str, str]:

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from poseaug_tf import models
+from poseaug_tf import keypoint_noise, models
 from poseaug_tf import placement as placement_lib
 from poseaug_tf.data.synthetic import make_synthetic
 from poseaug_tf.training import networks, steps
@@ -98,7 +98,8 @@ def test_apply_clipped_scales_by_global_norm(clip_norm):
 class GAN:
     """Small networks, optimizers, pools, the four compiled step variants and two batches."""
 
-    def __init__(self):
+    def __init__(self, d2d_noise=None):
+        self.d2d_noise = d2d_noise
         keras.utils.set_random_seed(1)
         self.augmentor = models.build_augmentor(hidden_units=32, seed=0)
         self.d3d = models.build_discriminator_3d(hidden_units=32, mid_units=16)
@@ -133,6 +134,8 @@ class GAN:
                 settings=self.settings,
                 with_feedback=with_feedback,
                 with_d_update=with_d_update,
+                d2d_noise=self.d2d_noise,
+                noise_seed=NOISE_SEED,
             )
             self._steps[key] = steps.distribute(fn, tf.distribute.get_strategy(), gather_keys=steps.GATHERED_GAN_KEYS)
         return self._steps[key]
@@ -285,6 +288,33 @@ def test_gan_step_with_discriminator_update(gan):
     for name, value in m.items():
         if value.shape.rank == 0:
             assert np.isfinite(float(value)), name
+
+
+NOISE_SEED = 11
+
+
+def test_d2d_judges_noisy_2d_on_both_sides_and_the_estimator_pairs_stay_clean():
+    """noise.d2d="noisy": D2d's fake is the noisy projection (drawn for the generator's step), its real the noisy
+    projected real pose (drawn for the next step); the pool keeps the noisy fakes, the estimator gets clean pairs."""
+    noisy = GAN(d2d_noise=keypoint_noise.generic())
+    batch = noisy.batches[0]
+    ref = reference_g_terms(noisy, batch)
+    step = int(noisy.g_opt.iterations.numpy())
+
+    def draw(pose_2d, seed, at):
+        sample = keypoint_noise.sample(noisy.d2d_noise, pose_2d.astype(np.float32), tf.constant([seed, at], tf.int64))
+        return keypoint_noise.fill_missing(sample).numpy()
+
+    fake = draw(ref["proj_rt"], NOISE_SEED, step)
+    real = numpy_ref.project_h36m_batch(batch["d2d_real_3d"].numpy(), batch["d2d_real_camera"].numpy())
+    real = draw(real, NOISE_SEED + 2**20, step + 1)
+    d2d_ref = 0.5 * (np.mean((noisy.d2d(real).numpy() - 1.0) ** 2) + np.mean(noisy.d2d(fake).numpy() ** 2))
+    adv2d_ref = 0.5 * np.mean((noisy.d2d(fake).numpy() - 1.0) ** 2)
+    m = noisy.run(with_feedback=True, with_d_update=True)
+    assert float(m["g_adv_2d"]) == pytest.approx(adv2d_ref, rel=1e-4)
+    assert float(m["d2d_loss"]) == pytest.approx(d2d_ref, rel=1e-4)
+    np.testing.assert_allclose(noisy.pool_2d.items.numpy()[:BATCH], fake, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(m["aug_pose_2d"].numpy(), ref["proj_rt"], rtol=1e-4, atol=1e-5)
 
 
 def test_gan_step_variants_trace_once(gan):
