@@ -8,8 +8,6 @@ import math
 import ml_collections
 from ml_collections import config_dict
 
-from poseaug_tf.training.gan_settings import D2D_REAL, FEEDBACKS, REGULARIZERS, GANSettings
-
 
 def base_config() -> ml_collections.ConfigDict:
     """The reference's settings for Human3.6M with VideoPose and ground-truth 2D."""
@@ -103,7 +101,34 @@ def base_config() -> ml_collections.ConfigDict:
             lr_g=1e-4,
             lr_d=1e-4,
             lr_p=1e-4,
-            **GANSettings.config_fields(),  # loss weights, feedback, regulariser, filter: their defaults and docs
+            # The generator step's loss weights and switches (GANSettings in training/gan_settings.py reads them;
+            # defaults are the reference's constants, docs/reference.md §5, §6.6, unless a line says otherwise).
+            weight_d2d=1.0,
+            weight_d3d=6.0,
+            weight_diff=3.0,  # the feedback + regulariser term
+            use_d2d=True,
+            use_d3d=True,  # also off without BA: nothing for D3d to judge
+            feedback="code",  # "code" (the released banded error ratios), "paper" (Eq. 9) or "none"
+            ba_half_width=2.0,  # "code": band of the BA ratio around β (β itself: ba_center_*)
+            rt_center=17.0,  # "code": band of the RT ratio
+            rt_half_width=15.0,
+            feedback_weight_ba=0.1,
+            feedback_weight_rt=0.01,
+            paper_feedback_weight=1.0,  # "paper"
+            regularizer="code",  # "code" (two-sided BA band + BL rectified L2) or "paper" (rectified L2, Eq. 10)
+            ba_range_center=0.205,  # "code": mean 1 − cos of the bone changes kept in [0.04, 0.37]
+            ba_range_half_width=0.165,
+            bl_limit=0.1,  # bone-length ratios beyond ±bl_limit are penalised (both regularisers)
+            paper_ba_threshold=0.2,  # "paper"
+            clip_norm=1.0,  # global gradient norm of the generator and discriminator steps
+            # Filter of the augmented pairs the estimator sees: every normalised 2D coordinate within ±valid_bound
+            # (two_sided_filter=False: only <= valid_bound, the reference's one-sided check, docs/reference.md §9.3).
+            valid_bound=1.0,
+            two_sided_filter=True,
+            # D2d's real 2D: "replaced" (source poses at random placements; DEVIATION(docs/reference.md §1.11)),
+            # "source" (the source poses' own projections, the reference), "target" (the unlabeled target 2D of
+            # data.target_2d: the domain-adaptive discriminator) or "mix" (half of each batch target, half replaced).
+            d2d_real="replaced",
             ba_center_start=3.0,
             ba_center_end=5.0,
             paper_beta_start=2.0,
@@ -188,13 +213,13 @@ CHOICES = {
     "data.builtin_target": ("", "3dhp", "cross_lab"),
     "model.name": ("videopose", "mlp", "semgcn", "gcn", "stgcn"),
     "model.precision": ("float32", "mixed_bfloat16", "auto"),
-    "poseaug.feedback": FEEDBACKS,
-    "poseaug.regularizer": REGULARIZERS,
+    "poseaug.feedback": ("code", "paper", "none"),
+    "poseaug.regularizer": ("code", "paper"),
     "poseaug.kcs": ("part", "full"),
     "poseaug.depth_guard": ("min_depth", "reference"),
     "poseaug.estimator_batches": ("separate", "mixed", "added"),
     "poseaug.rt_mode": ("reference", "bounded"),
-    "poseaug.d2d_real": D2D_REAL,
+    "poseaug.d2d_real": ("source", "replaced", "target", "mix"),
     "poseaug.rt_anchor": ("noise", "none"),
     "poseaug.align": ("none", "target"),
     "poseaug.position": ("range", "source"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import pathlib
 import shutil
@@ -61,6 +62,27 @@ class ExportVerificationError(RuntimeError):
     """An exported variant deviates from the Keras model by more than its tolerance."""
 
 
+def _checked_shape(tensor: tf.Tensor, name: str, trailing: tuple[int, ...], like: tf.Tensor | None = None):
+    """`tensor` after a graph assertion that it is (B, *trailing), with B the batch of `like` when given.
+
+    A signature does not check its inputs against its TensorSpec: TF Serving and the SavedModel's signature
+    functions feed a (B, 17, 2) array as if it were (B, 16, 2). The test compares element counts, which the graph
+    optimiser cannot fold away (the batch is unknown), unlike the static dimensions of `tf.shape`.
+    """
+    batch = tf.shape(like if like is not None else tensor)[0]
+    expected = ", ".join(map(str, trailing))
+    check = tf.debugging.Assert(
+        tf.equal(tf.size(tensor), batch * math.prod(trailing)),
+        [
+            f"{name}: expected shape (batch, {expected}){' with the batch of keypoints_px' if like is not None else ''}"
+            "; received shape",
+            tf.shape(tensor),
+        ],
+    )
+    with tf.control_dependencies([check]):
+        return tf.identity(tensor)
+
+
 def build_archive(model: keras.Model, *, use_flip_tta: bool = False) -> keras.export.ExportArchive:
     """An ExportArchive with the `serving_default` and `predict_pixels` endpoints (module docstring)."""
 
@@ -70,14 +92,16 @@ def build_archive(model: keras.Model, *, use_flip_tta: bool = False) -> keras.ex
             return predict_with_flip(lambda x: model(x, training=False), kp_2d_norm)
         return model(kp_2d_norm, training=False)
 
+    joints = skeleton.NUM_JOINTS
+
     def serve(keypoints_2d):
-        return {contract.OUTPUT: lift(keypoints_2d)}
+        return {contract.OUTPUT: lift(_checked_shape(keypoints_2d, contract.INPUT_NORM, (joints, 2)))}
 
     def predict_pixels(keypoints_px, image_size):
-        size = camera.checked_image_size(image_size)
+        keypoints_px = _checked_shape(keypoints_px, contract.INPUT_PX, (joints, 2))
+        size = camera.checked_image_size(_checked_shape(image_size, contract.INPUT_SIZE, (2,), like=keypoints_px))
         return {contract.OUTPUT: lift(camera.normalize_screen(keypoints_px, size[:, 0], size[:, 1]))}
 
-    joints = skeleton.NUM_JOINTS
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint(

@@ -1,6 +1,7 @@
 """Malformed inputs to the four entry points (train.py, export.py, predict, visualize), one table.
 
-Each case runs the real command in a fresh process and asserts what the README promises for a user error: exit
+Each case runs the real command as a fresh process would (forked from one that loaded TensorFlow once:
+`tests/cli_runner.py`) and asserts what the README promises for a user error: exit
 code 1, exactly one line on stderr naming the file or field and what was expected (besides the program's own INFO
 and WARNING log records), no traceback, and nothing written or changed: every file under the case's folder and
 the shared workdir is compared byte for byte before and after.
@@ -15,8 +16,6 @@ import os
 import pathlib
 import shutil
 import stat
-import subprocess
-import sys
 from collections.abc import Callable
 
 import numpy as np
@@ -25,7 +24,7 @@ import pytest
 from configs import common
 from poseaug_tf import export
 from poseaug_tf.training import networks
-from tests import fake_workdir
+from tests import cli_runner, fake_workdir
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 PROGRAMS = {
@@ -602,19 +601,24 @@ def test_the_table_is_large_and_covers_every_entry_point():
     assert {c.program for c in CASES} == set(PROGRAMS)
 
 
+@pytest.fixture(scope="module")
+def runner():
+    runner = cli_runner.Runner(cwd=str(REPO))
+    yield runner
+    runner.close()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_a_bad_input_ends_in_one_line_and_changes_nothing(case, world, tmp_path):
+def test_a_bad_input_ends_in_one_line_and_changes_nothing(case, world, runner, tmp_path):
     case.prepare(tmp_path, world)
     before = snapshot(tmp_path)
     world_before = snapshot(world["workdir"])
-    done = subprocess.run(
-        [sys.executable, *PROGRAMS[case.program], *case.args(tmp_path, world)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "POSEAUG_CACHE_DIR": str(tmp_path.parent / f"{tmp_path.name}-cache")},
+    done = runner.run(
+        PROGRAMS[case.program],
+        case.args(tmp_path, world),
+        cwd=str(REPO),
+        env={"POSEAUG_CACHE_DIR": str(tmp_path.parent / f"{tmp_path.name}-cache")},
     )
     # Progress lines may come first (the log's own lines, no absl prefix); the error is the one last line.
     output = [line for line in done.stderr.splitlines() if line.strip()]

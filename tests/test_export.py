@@ -243,6 +243,29 @@ def test_pixel_signature_rejects_implausible_image_sizes(exported, size):
         pixels(keypoints_px=tf.fill([2, 16, 2], 100.0), image_size=sizes)
 
 
+@pytest.mark.parametrize(
+    "signature, inputs, message",
+    [
+        ("serving_default", {"keypoints_2d": [2, 17, 2]}, r"keypoints_2d: expected shape \(batch, 16, 2\)"),
+        ("serving_default", {"keypoints_2d": [2, 16, 3]}, r"keypoints_2d: expected shape \(batch, 16, 2\)"),
+        (
+            "predict_pixels",
+            {"keypoints_px": [2, 17, 2], "image_size": [2, 2]},
+            r"keypoints_px: expected shape \(batch, 16, 2\)",
+        ),
+        ("predict_pixels", {"keypoints_px": [2, 16, 2], "image_size": [2]}, r"image_size: expected shape \(batch, 2\)"),
+        ("predict_pixels", {"keypoints_px": [2, 16, 2], "image_size": [1, 2]}, r"with the batch of keypoints_px"),
+    ],
+)
+def test_signatures_reject_other_shapes_with_the_contract_message(exported, signature, inputs, message):
+    """A signature function feeds any shape through (its TensorSpec is not checked at call time): without the
+    graph's own check, (2, 17, 2) came back as a (2, 16, 3) pose."""
+    version_dir, _, _ = exported
+    function = tf.saved_model.load(str(version_dir)).signatures[signature]
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        function(**{name: tf.fill(shape, 300.0) for name, shape in inputs.items()})
+
+
 def test_an_export_follows_the_umask(exported, tmp_path):
     _, model, _ = exported
     previous = os.umask(0o022)

@@ -8,7 +8,7 @@ import json
 import sys
 
 from poseaug_tf.runtime import import_tensorflow_quietly
-from poseaug_tf.training.gan_settings import GANSettings
+from tests.training import gan_defaults
 
 tf = import_tensorflow_quietly()
 cpu = tf.config.list_physical_devices("CPU")[0]
@@ -56,7 +56,7 @@ def run(strategy, nets, initial):
     models_ = (nets.augmentor, nets.estimator, nets.d3d, nets.d2d)
     for model, weights in zip(models_, initial):
         model.set_weights(weights)
-    settings = GANSettings(d2d_real="source")
+    settings = gan_defaults.settings(d2d_real="source")
     fns = {
         flag: steps.distribute(
             steps.make_gan_step(

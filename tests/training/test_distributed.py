@@ -7,13 +7,18 @@ import sys
 
 import pytest
 
-SCRIPT = pathlib.Path(__file__).with_name("distributed_check.py")
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
 def test_mirrored_strategy_matches_single_device():
-    proc = subprocess.run([sys.executable, str(SCRIPT)], cwd=REPO, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.training.distributed_check"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["replicas"] == 2

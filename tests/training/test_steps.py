@@ -23,9 +23,9 @@ from poseaug_tf import placement as placement_lib
 from poseaug_tf.data.synthetic import make_synthetic
 from poseaug_tf.training import networks, steps
 from poseaug_tf.training.gan_data import gan_epoch_dataset
-from poseaug_tf.training.gan_settings import GANSettings
 from poseaug_tf.training.pools import FakePool
 from tests import numpy_reference as numpy_ref
+from tests.training import gan_defaults
 
 BATCH = 32
 BA_CENTER, BETA = 3.12, 2.0
@@ -112,7 +112,7 @@ class GAN:
         # Larger than all the samples these tests feed: the pools stay in their fill phase (returned unchanged).
         self.pool_3d = FakePool(POOL_CAPACITY, (16, 3), seed=1)
         self.pool_2d = FakePool(POOL_CAPACITY, (16, 2), seed=2)
-        self.settings = GANSettings(d2d_real="source")
+        self.settings = gan_defaults.settings(d2d_real="source")
         self._steps = {}
         data = make_synthetic("source", 64, seed=0)
         ds = gan_epoch_dataset(data.pose3d, data.camera, batch_size=BATCH, seed=0, epoch=1)
@@ -460,7 +460,7 @@ def test_d2d_real_samples_of_every_source():
     own = numpy_ref.project_h36m_batch(batch["d2d_real_3d"].numpy(), batch["d2d_real_camera"].numpy())
 
     def samples(kind):
-        return steps.d2d_real_samples(batch, GANSettings(d2d_real=kind, placement=placement_ranges)).numpy()
+        return steps.d2d_real_samples(batch, gan_defaults.settings(d2d_real=kind, placement=placement_ranges)).numpy()
 
     np.testing.assert_allclose(samples("source"), own, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(samples("target"), batch["target_2d"].numpy())
