@@ -15,6 +15,7 @@ training pass is 3 forward passes (forward, input and weight gradients), a pass 
 (the feedback's frozen estimator, the discriminators in the G step) is 2.
 """
 
+import itertools
 import pathlib
 import resource
 import statistics
@@ -110,34 +111,13 @@ def _measure(config, strategy, precision, data, probes):
     opt.build(nets.estimator.trainable_variables)
     pretrain = steps.distribute(steps.make_estimator_step(nets.estimator, opt), strategy)
     settings = GANSettings.from_config(config.poseaug, placement)
-    gan = {
-        flag: steps.distribute(
-            steps.make_gan_step(
-                augmentor=nets.augmentor,
-                estimator=nets.estimator,
-                d3d=nets.d3d,
-                d2d=nets.d2d,
-                g_optimizer=nets.g_optimizer,
-                d3d_optimizer=nets.d3d_optimizer,
-                d2d_optimizer=nets.d2d_optimizer,
-                pool_3d=nets.pool_3d,
-                pool_2d=nets.pool_2d,
-                settings=settings,
-                with_feedback=True,
-                with_d_update=flag,
-            ),
-            strategy,
-            gather_keys=steps.GATHERED_GAN_KEYS,
-        )
-        for flag in (True, False)
-    }
+    gan = steps.GANSteps(nets, settings, strategy)
     args = (tf.constant(3.0), tf.constant(2.0))
-    counter = [0]
+    iterations = itertools.count(1)
 
     def gan_iteration(batch):
         # The reference's GAN iteration: G step with feedback every iteration, D steps every second one.
-        counter[0] += 1
-        return gan[counter[0] % 2 == 0](batch, *args)
+        return gan(batch, *args, with_feedback=True, with_d_update=next(iterations) % 2 == 0)
 
     predict = evaluation.make_predict_fn(nets.estimator)
     eval_batches = [b["pose_2d"] for b in est_batches]

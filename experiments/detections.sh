@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# README "Detector keypoints": the detections protocol (S9/S11 with ground-truth 2D and with the Stacked-Hourglass
+# docs/detector_keypoints.md: the detections protocol (S9/S11 with ground-truth 2D and with the Stacked-Hourglass
 # detections), one grid per training source and noise model, each with its own baseline and equal-schedule control.
 # The ground-truth-trained control is the standard grid's (runs/grid_standard: the same training); the table script
 # scores every selected model on both 2D sources, complete and with 1 and 2 random joints missing. About 2 h 15 min

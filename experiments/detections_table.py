@@ -1,4 +1,4 @@
-"""The README's "Detector keypoints" table: every model of the detections grids on both 2D sources of S9/S11.
+"""The table of docs/detector_keypoints.md: every model of the detections grids on both 2D sources of S9/S11.
 
     python experiments/detections_table.py            # after experiments/detections.sh (and the standard grid)
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every grid of the README's Results section, one after another (about 7 h on the 2-core machine).
+# Every grid of docs/results.md, one after another (about 7 h on the 2-core machine).
 # Each command resumes and skips finished runs; the tables land in runs/<root>/summary.md, and the last line
 # prints the README's lead table (runs/cross_dataset.md).
 set -euo pipefail
@@ -16,11 +16,11 @@ run --protocol=3dhp --root=runs/adapt_3dhp_TS5 --baselines=runs/grid_standard --
 run --protocol=3dhp --root=runs/adapt_3dhp_TS6 --baselines=runs/grid_standard --arms="$ADAPT_ARMS" \
   --set=data.mpi_3dhp_target=TS6
 run --protocol=cross_lab --root=runs/adapt_cross_lab --baselines=runs/grid_standard --arms="$ADAPT_ARMS"
-# The viewpoint shift with the current default (the previous default's arms: README "Results on the other protocols").
+# The viewpoint shift with the current default (the previous default's arms: docs/results.md "Results on the other protocols").
 run --protocol=cross_view --root=runs/grid_cross_view \
   --arms=baseline,control,poseaug,random
 "$PY" experiments/cross_dataset_table.py
-# The previous default's tables (README "Results on the other protocols"; the *_free arms).
+# The previous default's tables (docs/results.md "Results on the other protocols"; the *_free arms).
 FREE_ARMS="baseline,control,poseaug_free,poseaug_paper_free,random_free"
 run --protocol=cross_action --arms="$FREE_ARMS"
 run --protocol=synthetic --arms="$FREE_ARMS"
@@ -31,5 +31,5 @@ run --protocol=s1 --arms="$FREE_ARMS"
 # "Adapting to your camera" on the synthetic and detections protocols, with the previous default's placement.
 run --protocol=synthetic --arms=baseline,control,poseaug_free,adapt_free,adapt_d2d,adapt_align --root=runs/adapt_synthetic
 run --protocol=detections --arms=baseline,control,poseaug_free,adapt_free --root=runs/adapt_detections
-# Detector keypoints (README "Detector keypoints"; reads the standard grid's models too).
+# Detector keypoints (docs/detector_keypoints.md; reads the standard grid's models too).
 bash experiments/detections.sh

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bfloat16 against float32 (issue 14, the condition for `model.precision=auto` as the default): the cross-view
 # protocol's baseline, control and PoseAug arms, 3 seeds, once per precision (about an hour on the 2-core
-# machine). The tables land in runs/precision_<p>/summary.md; the README's "Precision" table is read from them.
+# machine). The tables land in runs/precision_<p>/summary.md; the "Precision" table of docs/training.md is read from them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-.venv/bin/python}"

@@ -11,6 +11,7 @@ and model selection.
 
 from __future__ import annotations
 
+import itertools
 import pathlib
 from collections.abc import Sequence
 
@@ -168,7 +169,6 @@ class PoseAugStage:
             logging.info("%s: estimator initialised from %s.", arm, start)
             self.manager.save()  # epoch 0: the rollback target of a collapse in epoch 1
         self.settings = GANSettings.from_config(config.poseaug, self.placement)
-        self._gan_steps = {}
         self._random_step = None
         # Detector noise (config `noise`): on every augmented pair, on real pairs as `detector_noise.on_real`.
         self.noise = detector_noise.build(config, datasets, workdir)
@@ -183,30 +183,14 @@ class PoseAugStage:
             ),
             strategy,
         )
+        self.gan_steps = steps.GANSteps(
+            self.nets,
+            self.settings,
+            strategy,
+            d2d_noise=self.noise if config.noise.d2d == "noisy" else None,
+            noise_seed=detector_noise.seed(config, "d2d"),
+        )
         self.evaluator = Evaluator(estimator, datasets, batch_size=config.eval.batch_size)
-
-    def gan_step(self, with_feedback: bool, with_d_update: bool):
-        key = (with_feedback, with_d_update)
-        if key not in self._gan_steps:
-            nets = self.nets
-            fn = steps.make_gan_step(
-                augmentor=nets.augmentor,
-                estimator=nets.estimator,
-                d3d=nets.d3d,
-                d2d=nets.d2d,
-                g_optimizer=nets.g_optimizer,
-                d3d_optimizer=nets.d3d_optimizer,
-                d2d_optimizer=nets.d2d_optimizer,
-                pool_3d=nets.pool_3d,
-                pool_2d=nets.pool_2d,
-                settings=self.settings,
-                with_feedback=with_feedback,
-                with_d_update=with_d_update,
-                d2d_noise=self.noise if self.config.noise.d2d == "noisy" else None,
-                noise_seed=detector_noise.seed(self.config, "d2d"),
-            )
-            self._gan_steps[key] = steps.distribute(fn, self.strategy, gather_keys=steps.GATHERED_GAN_KEYS)
-        return self._gan_steps[key]
 
     def _schedules(self, epoch: int) -> tuple[float, float]:
         """(BA band centre, paper β) of this epoch: linear from start to end over the epochs."""
@@ -281,13 +265,12 @@ class PoseAugStage:
         bn_stats = _moving_statistics(self.nets.estimator) if aug_config.protect_estimator_bn else []
         saved = [v.numpy() for v in bn_stats]
         start = int(self.iteration)
-        counter = [start]
+        iterations = itertools.count(start)
 
-        def step(batch, *args):
+        def step(batch, ba_center, beta):
             # D steps every `d_interval` iterations of a global counter (docs/reference.md §6.2 step 2b).
-            compiled = self.gan_step(with_feedback, counter[0] % aug_config.d_interval == 0)
-            counter[0] += 1
-            return compiled(batch, *args)
+            with_d_update = next(iterations) % aug_config.d_interval == 0
+            return self.gan_steps(batch, ba_center, beta, with_feedback=with_feedback, with_d_update=with_d_update)
 
         metrics = run_pass(
             step,
@@ -298,7 +281,7 @@ class PoseAugStage:
             on_output=buffer,
             first_step=start,
         )
-        self.iteration.assign(counter[0])
+        self.iteration.assign(next(iterations))  # the first iteration of the next pass
         for variable, value in zip(bn_stats, saved):
             variable.assign(value)
         return metrics, buffer

@@ -19,7 +19,7 @@ from poseaug_tf import placement as placement_lib
 from poseaug_tf.keypoint_noise import KeypointNoise
 from poseaug_tf.models.augmentor import valid_projection_mask
 from poseaug_tf.training.gan_settings import GANSettings
-from poseaug_tf.training.pools import FakePool
+from poseaug_tf.training.networks import GANNetworks
 
 
 def _global_batch(local_batch: tf.Tensor) -> tf.Tensor:
@@ -121,8 +121,8 @@ def _feedback_terms(estimator, pose_in, out, proj_in, proj_ba, proj_rt, settings
     """Per-example feedback loss and the mean error ratios (for logging), docs/reference.md §5.3 / paper Eq. 9."""
     # The frozen estimator runs in training mode as in the reference (batch-statistics BN, dropout on): three
     # calls, on the original, BA and RT poses. One call on the stacked (3B, 16, 2) batch with per-segment BN
-    # statistics and dropout masks gives the same numbers but measured 11 % slower on CPU (README, "Measured
-    # performance"): the split and concatenation around every BN and dropout cost more than taller products gain.
+    # statistics and dropout masks gives the same numbers but measured 11 % slower on CPU (docs/performance.md):
+    # the split and concatenation around every BN and dropout cost more than taller products gain.
     pred_orig = estimator(proj_in, training=True)
     pred_ba = estimator(proj_ba, training=True)
     pred_rt = estimator(proj_rt, training=True)
@@ -161,17 +161,9 @@ def _regularizer(out, settings: GANSettings) -> tf.Tensor:
 
 
 def make_gan_step(
-    *,
-    augmentor,
-    estimator,
-    d3d,
-    d2d,
-    g_optimizer,
-    d3d_optimizer,
-    d2d_optimizer,
-    pool_3d: FakePool,
-    pool_2d: FakePool,
+    nets: GANNetworks,
     settings: GANSettings,
+    *,
     with_feedback: bool,
     with_d_update: bool,
     d2d_noise: KeypointNoise | None = None,
@@ -190,6 +182,9 @@ def make_gan_step(
     (schedules change them without retracing); feedback and the D update are Python choices between separately
     compiled variants.
     """
+    augmentor, estimator, d3d, d2d = nets.augmentor, nets.estimator, nets.d3d, nets.d2d
+    g_optimizer, d3d_optimizer, d2d_optimizer = nets.g_optimizer, nets.d3d_optimizer, nets.d2d_optimizer
+    pool_3d, pool_2d = nets.pool_3d, nets.pool_2d
     g_vars = augmentor.trainable_variables
 
     def step(batch, ba_center, beta):
@@ -252,6 +247,46 @@ def make_gan_step(
         return metrics
 
     return step
+
+
+class GANSteps:
+    """The PoseAug GAN iteration of one set of networks, compiled and distributed: the one way the stage, the
+    benchmarks and the tests run it.
+
+    `steps(batch, ba_center, beta, with_feedback=..., with_d_update=...)` runs the variant of those two Python
+    choices; each of the four variants is compiled on first use (`make_gan_step`), with the gathered keys of
+    GATHERED_GAN_KEYS.
+    """
+
+    def __init__(
+        self,
+        nets: GANNetworks,
+        settings: GANSettings,
+        strategy: tf.distribute.Strategy,
+        *,
+        d2d_noise: KeypointNoise | None = None,
+        noise_seed: int = 0,
+    ):
+        self.nets, self.settings, self.strategy = nets, settings, strategy
+        self.d2d_noise, self.noise_seed = d2d_noise, noise_seed
+        self._variants: dict[tuple[bool, bool], Callable] = {}
+
+    def variant(self, with_feedback: bool, with_d_update: bool) -> Callable:
+        key = (with_feedback, with_d_update)
+        if key not in self._variants:
+            fn = make_gan_step(
+                self.nets,
+                self.settings,
+                with_feedback=with_feedback,
+                with_d_update=with_d_update,
+                d2d_noise=self.d2d_noise,
+                noise_seed=self.noise_seed,
+            )
+            self._variants[key] = distribute(fn, self.strategy, gather_keys=GATHERED_GAN_KEYS)
+        return self._variants[key]
+
+    def __call__(self, batch, ba_center, beta, *, with_feedback: bool, with_d_update: bool) -> dict:
+        return self.variant(with_feedback, with_d_update)(batch, ba_center, beta)
 
 
 def d2d_real_samples(batch, settings: GANSettings) -> tf.Tensor:

@@ -57,33 +57,13 @@ def run(strategy, nets, initial):
     for model, weights in zip(models_, initial):
         model.set_weights(weights)
     settings = gan_defaults.settings(d2d_real="source")
-    fns = {
-        flag: steps.distribute(
-            steps.make_gan_step(
-                augmentor=nets.augmentor,
-                estimator=nets.estimator,
-                d3d=nets.d3d,
-                d2d=nets.d2d,
-                g_optimizer=nets.g_optimizer,
-                d3d_optimizer=nets.d3d_optimizer,
-                d2d_optimizer=nets.d2d_optimizer,
-                pool_3d=nets.pool_3d,
-                pool_2d=nets.pool_2d,
-                settings=settings,
-                with_feedback=True,
-                with_d_update=flag,
-            ),
-            strategy,
-            gather_keys=steps.GATHERED_GAN_KEYS,
-        )
-        for flag in (True, False)
-    }
+    gan = steps.GANSteps(nets, settings, strategy)
     p_step = steps.distribute(steps.make_estimator_step(nets.estimator, nets.p_optimizer), strategy)
     data = synthetic.make_synthetic("source", BATCH * ITERATIONS, seed=3)
     ds = gan_data.gan_epoch_dataset(data.pose3d, data.camera, batch_size=BATCH, seed=0, epoch=1)
     logs = []
     for i, batch in enumerate(strategy.experimental_distribute_dataset(ds)):
-        out = fns[i % 2 == 0](batch, tf.constant(3.0), tf.constant(2.0))
+        out = gan(batch, tf.constant(3.0), tf.constant(2.0), with_feedback=True, with_d_update=i % 2 == 0)
         logs.append(float(out["g_loss"]))
     est = tf.data.Dataset.from_tensor_slices({"pose_2d": data.pose2d, "pose_3d": data.pose3d}).batch(BATCH)
     for batch in strategy.experimental_distribute_dataset(est.take(2)):

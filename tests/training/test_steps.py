@@ -113,32 +113,27 @@ class GAN:
         self.pool_3d = FakePool(POOL_CAPACITY, (16, 3), seed=1)
         self.pool_2d = FakePool(POOL_CAPACITY, (16, 2), seed=2)
         self.settings = gan_defaults.settings(d2d_real="source")
-        self._steps = {}
+        nets = networks.GANNetworks(
+            augmentor=self.augmentor,
+            estimator=self.estimator,
+            d3d=self.d3d,
+            d2d=self.d2d,
+            g_optimizer=self.g_opt,
+            d3d_optimizer=self.d3d_opt,
+            d2d_optimizer=self.d2d_opt,
+            p_optimizer=None,  # the estimator step is tested on its own
+            pool_3d=self.pool_3d,
+            pool_2d=self.pool_2d,
+        )
+        self.steps = steps.GANSteps(
+            nets, self.settings, tf.distribute.get_strategy(), d2d_noise=d2d_noise, noise_seed=NOISE_SEED
+        )
         data = make_synthetic("source", 64, seed=0)
         ds = gan_epoch_dataset(data.pose3d, data.camera, batch_size=BATCH, seed=0, epoch=1)
         self.batches = [dict(b) for b in ds]
 
     def step(self, with_feedback: bool, with_d_update: bool):
-        key = (with_feedback, with_d_update)
-        if key not in self._steps:
-            fn = steps.make_gan_step(
-                augmentor=self.augmentor,
-                estimator=self.estimator,
-                d3d=self.d3d,
-                d2d=self.d2d,
-                g_optimizer=self.g_opt,
-                d3d_optimizer=self.d3d_opt,
-                d2d_optimizer=self.d2d_opt,
-                pool_3d=self.pool_3d,
-                pool_2d=self.pool_2d,
-                settings=self.settings,
-                with_feedback=with_feedback,
-                with_d_update=with_d_update,
-                d2d_noise=self.d2d_noise,
-                noise_seed=NOISE_SEED,
-            )
-            self._steps[key] = steps.distribute(fn, tf.distribute.get_strategy(), gather_keys=steps.GATHERED_GAN_KEYS)
-        return self._steps[key]
+        return self.steps.variant(with_feedback, with_d_update)
 
     def run(self, with_feedback, with_d_update, batch_index=0):
         return self.step(with_feedback, with_d_update)(
