@@ -102,11 +102,15 @@ def load_datasets(config: ml_collections.ConfigDict) -> Datasets:
     if holdout and common["actions"] is not None:
         raise ValueError("Expected either `data.actions` or `data.holdout_actions`; received both.")
     in_domain = dict(common, cameras=train_cameras, exclude_actions=holdout)
+    # The training frames of every 2D source needed: the training sources and the (detected, clean) pair that
+    # `noise.model="fitted"` is measured on, each loaded once.
+    fit_sources = (config.noise.fit_keypoints, "gt") if config.noise.model == "fitted" else ()
     train_subjects = _csv(data_config.train_subjects)
-    parts = [
-        load_h36m(data_config.dir, train_subjects, stride=data_config.stride, **dict(in_domain, keypoints=k))
-        for k in sources
-    ]
+    by_source = {
+        k: load_h36m(data_config.dir, train_subjects, stride=data_config.stride, **dict(in_domain, keypoints=k))
+        for k in dict.fromkeys((*sources, *fit_sources))
+    }
+    parts = [by_source[k] for k in sources]
     train = parts[0] if len(parts) == 1 else PoseSet.concatenate(parts)
     train, validation = split_validation(
         train,
@@ -164,12 +168,7 @@ def load_datasets(config: ml_collections.ConfigDict) -> Datasets:
             raise ValueError(f"Expected `data.generic` entries as name=path.npz; received {item!r}.")
         eval_sets[name] = EvalSet(name, load_generic(path), use_flip_tta=True, joints=joints)
     _add_missing_joint_sets(eval_sets, config.eval.missing_joints)
-    noise_pairs = None
-    if config.noise.model == "fitted":
-        noise_pairs = tuple(
-            load_h36m(data_config.dir, train_subjects, stride=data_config.stride, **dict(in_domain, keypoints=k)).pose2d
-            for k in (config.noise.fit_keypoints, "gt")
-        )
+    noise_pairs = tuple(by_source[k].pose2d for k in fit_sources) or None
     target_2d = _target_2d(config, target_files, lambda: _h36m_builtin_2d(data_config, other_cameras, in_domain))
     logging.info(
         "Data: train %d, validation %d, %s%s",
