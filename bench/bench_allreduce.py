@@ -21,7 +21,7 @@ import time
 from absl import app, flags
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from poseaug_tf import runtime  # noqa: E402
+from poseaug_tf.infra import runtime  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 FLAGS = flags.FLAGS
@@ -51,14 +51,14 @@ def _measure(multi_worker: bool, batch: int) -> dict:
     tf = runtime.import_tensorflow_quietly()
     strategy = tf.distribute.MultiWorkerMirroredStrategy() if multi_worker else tf.distribute.get_strategy()
     from configs import common
-    from poseaug_tf.training import networks, steps
+    from poseaug_tf.training import devices, optim, steps
 
     config = common.base_config()
     config.model.name = FLAGS.model
     replicas = strategy.num_replicas_in_sync
     with strategy.scope():
-        estimator = networks.build_estimator(config, synchronized_bn=replicas > 1, stage="pretrain")
-        optimizer = networks.adam(1e-4)
+        estimator = devices.configured_estimator(config, synchronized_bn=replicas > 1, stage="pretrain")
+        optimizer = optim.adam(1e-4)
         optimizer.build(estimator.trainable_variables)
     step = steps.distribute(steps.make_estimator_step(estimator, optimizer), strategy)
     local = batch // replicas

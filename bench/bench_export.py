@@ -20,8 +20,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from poseaug_tf.runtime import import_tensorflow_quietly  # noqa: E402
-from poseaug_tf.training import run_dir  # noqa: E402
+from poseaug_tf.infra.runtime import import_tensorflow_quietly  # noqa: E402
+from poseaug_tf.training import model_files  # noqa: E402
 
 import_tensorflow_quietly()
 
@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from poseaug_tf import export, inference, serving_contract  # noqa: E402
+from poseaug_tf.serving import contract, export, inference  # noqa: E402
 
 _VERSION_DIR = flags.DEFINE_string("version_dir", None, "Exported version folder.", required=True)
 _WORKDIR = flags.DEFINE_string(
@@ -72,16 +72,16 @@ def _reference_set():
 def main(argv):
     del argv
     version_dir = pathlib.Path(_VERSION_DIR.value)
-    meta = serving_contract.read_metadata(version_dir) or {}
+    meta = contract.read_metadata(version_dir) or {}
     workdir = _WORKDIR.value or str(pathlib.Path(meta.get("source", "")).parent)
-    model, _ = run_dir.load_estimator(workdir)
+    model, _ = model_files.load_estimator(workdir)
     vset = _reference_set()
     reference = model.predict(vset.pose_2d, batch_size=1024, verbose=0)
     rng = np.random.default_rng(0)
     inputs = {b: vset.pose_2d[rng.choice(len(vset.pose_2d), b)] for b in (1, 256, 1024)}
 
     variants = [("saved_model", str(version_dir), inference.SavedModelBackend(version_dir))]
-    for path in sorted((version_dir / serving_contract.TFLITE_DIR).glob("*.tflite")):
+    for path in sorted((version_dir / contract.TFLITE_DIR).glob("*.tflite")):
         for threads in _NUM_THREADS.value:
             variants.append(
                 (
@@ -103,7 +103,7 @@ def main(argv):
         path = pathlib.Path(path)
         size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
         if path.is_dir():  # the SavedModel folder also holds the TFLite files and the report: count the model only
-            size -= sum(p.stat().st_size for p in (path / serving_contract.TFLITE_DIR).glob("*"))
+            size -= sum(p.stat().st_size for p in (path / contract.TFLITE_DIR).glob("*"))
         prediction = np.concatenate(
             [backend.predict(vset.pose_2d[i : i + 1024]) for i in range(0, len(vset.pose_2d), 1024)]
         )

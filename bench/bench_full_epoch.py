@@ -40,10 +40,10 @@ def _rss_kb(pid: int) -> int:
 def _random_init_weights(path: pathlib.Path) -> None:
     code = (
         "import sys; sys.path.insert(0, sys.argv[2]);"
-        "from poseaug_tf.runtime import import_tensorflow_quietly; import_tensorflow_quietly();"
-        "from configs import h36m; from poseaug_tf.training import networks;"
+        "from poseaug_tf.infra.runtime import import_tensorflow_quietly; import_tensorflow_quietly();"
+        "from configs import h36m; from poseaug_tf.training import devices;"
         "c = h36m.get_config('videopose');"
-        "networks.build_estimator(c, synchronized_bn=False, stage='poseaug').save_weights(sys.argv[1])"
+        "devices.configured_estimator(c, synchronized_bn=False, stage='poseaug').save_weights(sys.argv[1])"
     )
     subprocess.run([sys.executable, "-c", code, str(path), str(REPO)], check=True)
 
@@ -53,7 +53,7 @@ def _ceilings() -> str:
     process so that the timed run's memory and threads are its own."""
     code = (
         "import statistics, sys; sys.path.insert(0, sys.argv[1]);"
-        "from poseaug_tf.runtime import import_tensorflow_quietly; tf = import_tensorflow_quietly();"
+        "from poseaug_tf.infra.runtime import import_tensorflow_quietly; tf = import_tensorflow_quietly();"
         "import roofline;"
         "print(', '.join(f'{d.name} {statistics.median(p() for _ in range(5)):,.0f} GFLOP/s' for d in"
         " (tf.float32, tf.bfloat16) for p in [roofline.ceiling_probe(d)]))"

@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from poseaug_tf.runtime import import_tensorflow_quietly  # noqa: E402
+from poseaug_tf.infra.runtime import import_tensorflow_quietly  # noqa: E402
 
 import_tensorflow_quietly()
 
@@ -104,14 +104,14 @@ def benches() -> list[Bench]:
 
 def time_adam_updates() -> list[str]:
     """Rows: median ms of one Adam update of VideoPose's weights, Keras's `Adam` against the package's (fused)."""
-    from poseaug_tf.training import networks
+    from poseaug_tf.training import optim
 
     variables = models.build_estimator("videopose").trainable_variables
     grads = [tf.random.stateless_normal(v.shape, seed=(0, i)) * 1e-3 for i, v in enumerate(variables)]
     rows = []
     for name, optimizer in (
-        ("keras.optimizers.Adam", keras.optimizers.Adam(1e-4, epsilon=networks.ADAM_EPSILON)),
-        ("poseaug_tf Adam (ResourceApplyAdam)", networks.adam(1e-4)),
+        ("keras.optimizers.Adam", keras.optimizers.Adam(1e-4, epsilon=optim.ADAM_EPSILON)),
+        ("poseaug_tf Adam (ResourceApplyAdam)", optim.adam(1e-4)),
     ):
         optimizer.build(variables)
         update = tf.function(lambda g, optimizer=optimizer: optimizer.apply(g, variables))

@@ -24,7 +24,7 @@ import time
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from poseaug_tf.runtime import import_tensorflow_quietly  # noqa: E402
+from poseaug_tf.infra.runtime import import_tensorflow_quietly  # noqa: E402
 
 import_tensorflow_quietly()
 H36M_DIR = pathlib.Path(os.environ.get("POSEAUG_H36M_DIR", REPO.parent / "shared" / "data" / "h36m"))

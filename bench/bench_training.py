@@ -24,8 +24,7 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from poseaug_tf.runtime import import_tensorflow_quietly  # noqa: E402
-from poseaug_tf.training.gan_settings import GANSettings  # noqa: E402
+from poseaug_tf.infra.runtime import import_tensorflow_quietly  # noqa: E402
 
 tf = import_tensorflow_quietly()
 
@@ -35,9 +34,9 @@ from absl import app, flags  # noqa: E402
 
 from configs import common  # noqa: E402
 from poseaug_tf import evaluation  # noqa: E402
-from poseaug_tf.data import synthetic  # noqa: E402
+from poseaug_tf.data import pipeline, synthetic  # noqa: E402
 from poseaug_tf.data.pipeline import train_dataset  # noqa: E402
-from poseaug_tf.training import gan_data, networks, poseaug, steps  # noqa: E402
+from poseaug_tf.training import devices, gan, optim, poseaug, steps  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model", "videopose", "Estimator name.")
@@ -82,8 +81,8 @@ def _timed(fn, batches, *, runs, steps_per_run, batch_size, flops, ceilings):
 
 def _setup(config, strategy, precision, placement):
     with strategy.scope():
-        estimator = networks.build_estimator(config, synchronized_bn=False, stage="poseaug", precision=precision)
-        nets = networks.build_gan_networks(config, estimator, num_replicas=1, seed=0, placement=placement)
+        estimator = devices.configured_estimator(config, synchronized_bn=False, stage="poseaug", precision=precision)
+        nets = gan.build_gan_networks(config, estimator, num_replicas=1, seed=0, placement=placement)
     return nets
 
 
@@ -94,8 +93,8 @@ def flops_per_sample(nets) -> dict[str, float]:
     discriminators = roofline.forward_flops(nets.d3d, (16, 3)) + roofline.forward_flops(nets.d2d, (16, 2))
     # G step: augmentor trained (3), three frozen-estimator passes (2 each), both discriminators (2); D steps on
     # every second iteration: real and fake batches trained (2 × 2), i.e. 2 per iteration.
-    gan = 3 * augmentor + 3 * 2 * estimator + (2 + 2) * discriminators
-    return {"pretraining step": 3 * estimator, "PoseAug GAN iteration": gan, "evaluation forward": estimator}
+    gan_flops = 3 * augmentor + 3 * 2 * estimator + (2 + 2) * discriminators
+    return {"pretraining step": 3 * estimator, "PoseAug GAN iteration": gan_flops, "evaluation forward": estimator}
 
 
 def _measure(config, strategy, precision, data, probes):
@@ -105,19 +104,19 @@ def _measure(config, strategy, precision, data, probes):
     nets = _setup(config, strategy, precision, placement)
     est_batches = list(train_dataset(data, batch_size=FLAGS.batch, seed=0).take(4))
     gan_batches = list(
-        gan_data.gan_epoch_dataset(data.pose3d, data.camera, batch_size=FLAGS.batch, seed=0, epoch=1).take(4)
+        pipeline.gan_epoch_dataset(data.pose3d, data.camera, batch_size=FLAGS.batch, seed=0, epoch=1).take(4)
     )
-    opt = networks.adam(1e-4)
+    opt = optim.adam(1e-4)
     opt.build(nets.estimator.trainable_variables)
     pretrain = steps.distribute(steps.make_estimator_step(nets.estimator, opt), strategy)
-    settings = GANSettings.from_config(config.poseaug, placement)
-    gan = steps.GANSteps(nets, settings, strategy)
+    settings = gan.GANSettings.from_config(config.poseaug, placement)
+    gan_steps = gan.GANSteps(nets, settings, strategy)
     args = (tf.constant(3.0), tf.constant(2.0))
     iterations = itertools.count(1)
 
     def gan_iteration(batch):
         # The reference's GAN iteration: G step with feedback every iteration, D steps every second one.
-        return gan(batch, *args, with_feedback=True, with_d_update=next(iterations) % 2 == 0)
+        return gan_steps(batch, *args, with_feedback=True, with_d_update=next(iterations) % 2 == 0)
 
     predict = evaluation.make_predict_fn(nets.estimator)
     eval_batches = [b["pose_2d"] for b in est_batches]
@@ -204,9 +203,9 @@ def _h36m_epoch(train, gan_iteration, pretrain, precision) -> str:
     """Times one PoseAug epoch (GAN pass + estimator passes on augmented and real data) with one precision's
     steps; returns the report line."""
     start = time.perf_counter()
-    swap = gan_data.swap_rows(len(train), np.random.default_rng(0))
+    swap = pipeline.swap_rows(len(train), np.random.default_rng(0))
     n_aug = 0
-    for batch in gan_data.gan_epoch_dataset(
+    for batch in pipeline.gan_epoch_dataset(
         train.pose3d, train.camera, batch_size=FLAGS.batch, seed=0, epoch=1, swap=swap
     ):
         out = gan_iteration(batch)

@@ -21,7 +21,7 @@ import pathlib
 import ml_collections
 
 from configs import common
-from poseaug_tf.serving_contract import METADATA_FILENAME
+from poseaug_tf.serving.contract import METADATA_FILENAME
 
 
 def _update(config: ml_collections.ConfigDict, saved: dict) -> None:
@@ -57,7 +57,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     c.stage = "poseaug"
     c.arms = "poseaug"
     c.poseaug.pretrained = arg
-    # The "with target 2D" recipe (README "Adapting to your camera"; configs/arms.py `adapt`): D2d learns the
+    # The "with target 2D" recipe (docs/training.md "Adapting to your camera"; configs/arms.py `adapt`): D2d learns the
     # target's 2D; the placement keeps the camera prior (the person turns in place). For a camera that frames people
     # very differently (far away, anywhere in a wide frame) add --config.poseaug.align=target
     # --config.poseaug.position=range (`adapt_aligned`).

@@ -22,11 +22,11 @@ REFERENCE = {
 }
 
 
-# Placements (README "Placements that keep the camera prior"). TURN is the default of configs/common.py, spelt out:
-# the person turns in place (any yaw about the vertical), the camera keeps its position, elevation and roll. YAW
+# Placements (docs/results.md "Placements that keep the camera prior"). TURN is the default of configs/common.py, spelt
+# out: the person turns in place (any yaw about the vertical), the camera keeps its position, elevation and roll. YAW
 # turns the person and moves it anywhere in the measured position ranges. FREE is the previous default: YAW plus a
-# camera tilted anywhere within ±30° pitch and ±10° roll. The tables of the synthetic, cross-view, cross-action and
-# S1 protocols were run with FREE (the `*_free` arms).
+# camera tilted anywhere within ±30° pitch and ±10° roll. The tables of the synthetic, cross-view, cross-action and S1
+# protocols were run with FREE (the `*_free` arms).
 TURN = {"poseaug.pitch_limit_deg": 0.0, "poseaug.roll_limit_deg": 0.0, "poseaug.position": "source"}
 YAW = {"poseaug.pitch_limit_deg": 0.0, "poseaug.roll_limit_deg": 0.0, "poseaug.position": "range"}
 FREE = {"poseaug.pitch_limit_deg": 30.0, "poseaug.roll_limit_deg": 10.0, "poseaug.position": "range"}
@@ -66,10 +66,10 @@ ARMS = {
     # Non-learned augmentation: bone-length swap and a uniform random placement of the same kind.
     "random": {"arms": "random"},
     "random_free": {"arms": "random", **FREE},
-    # Adaptation to the protocol's unlabeled target 2D (README "Adapting to your camera"). `adapt` is the default
-    # with target 2D (configs/adapt.py): the default placement, D2d's real samples from the target. `adapt_aligned`
-    # also draws positions and depths from the target (alignment.py); `random_adapt` is the non-learned arm given
-    # that same target information (it has no discriminator to read the rest). `adapt_free`, `adapt_d2d` and
+    # Adaptation to the protocol's unlabeled target 2D (docs/training.md "Adapting to your camera"). `adapt` is the
+    # default with target 2D (configs/adapt.py): the default placement, D2d's real samples from the target.
+    # `adapt_aligned` also draws positions and depths from the target (alignment.py); `random_adapt` is the non-learned
+    # arm given that same target information (it has no discriminator to read the rest). `adapt_free`, `adapt_d2d` and
     # `adapt_align` are the previous adaptation recipe and its halves, with the previous placement (FREE).
     "adapt": {"arms": "poseaug", **TARGET, **TURN},
     "adapt_aligned": {"arms": "poseaug", **ALIGN, **YAW},

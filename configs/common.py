@@ -23,7 +23,7 @@ def base_config() -> ml_collections.ConfigDict:
 
     c.data = ml_collections.ConfigDict(
         dict(
-            dir="data/h36m",  # Human3.6M npz files (see README "Data")
+            dir="data/h36m",  # Human3.6M npz files (see docs/data.md "Human3.6M")
             keypoints="gt",  # gt, cpn_ft_h36m_dbb, detectron_ft_h36m, hr, sh_pt_mpii
             stride=1,  # frame stride of the training subjects
             test_stride=1,  # frame stride of S9/S11
@@ -50,16 +50,16 @@ def base_config() -> ml_collections.ConfigDict:
             # the Bandai Namco Research Motiondataset-1 folder; the test set is its evaluated half.
             cross_lab="",
             cross_lab_stride=4,  # every 4th frame of the 30 fps clips
-            # What `target_2d="builtin"` means on Human3.6M (training/datasets.py BUILTIN_TARGET): "" for the
+            # What `target_2d="builtin"` means on Human3.6M (data/datasets.py BUILTIN_TARGET): "" for the
             # protocol's own shift (held-out cameras or eval_keypoints), "3dhp" or "cross_lab".
             builtin_target="",
-            generic="",  # comma-separated name=path.npz test sets (README "Generic test sets")
+            generic="",  # comma-separated name=path.npz test sets (docs/data.md "Generic test sets")
             synthetic_train=20000,  # synthetic dataset sizes
             synthetic_eval=4000,
             synthetic_target_eval=0,  # h36m runs: also evaluate on this many synthetic "wild" target samples
-            # Unlabeled 2D of the camera to adapt to (README "Adapting to your camera"): comma-separated keypoint
-            # files in any layout/format the predict CLI reads, or "builtin": the protocols' own target
-            # (training/datasets.py BUILTIN_TARGET). Read by poseaug.d2d_real and poseaug.align.
+            # Unlabeled 2D of the camera to adapt to (docs/training.md "Adapting to your camera"): comma-separated
+            # keypoint files in any layout/format the predict CLI reads, or "builtin": the protocols' own target
+            # (data/datasets.py BUILTIN_TARGET). Read by poseaug.d2d_real and poseaug.align.
             target_2d="",
             target_layout="",  # layout of every target file ("" : from the file or its joint count)
             target_image_size="",  # WxH pixels of every target file ("": from the file)
@@ -78,7 +78,8 @@ def base_config() -> ml_collections.ConfigDict:
             width=config_dict.placeholder(int),  # videopose/semgcn channels, mlp units; ST-GCN fixed
             num_blocks=config_dict.placeholder(int),  # videopose/semgcn residual blocks (mlp: num_stages)
             # "mixed_bfloat16": bf16 matmuls, float32 weights/losses; "auto": bf16 where the hardware has it.
-            # float32 by default although bf16 is as accurate (README "Precision"): the same digits everywhere.
+            # float32 by default although bf16 is as accurate (docs/training.md "Precision"): the same digits
+            # everywhere.
             precision="float32",
         )
     )
@@ -101,7 +102,7 @@ def base_config() -> ml_collections.ConfigDict:
             lr_g=1e-4,
             lr_d=1e-4,
             lr_p=1e-4,
-            # The generator step's loss weights and switches (GANSettings in training/gan_settings.py reads them;
+            # The generator step's loss weights and switches (GANSettings in training/gan.py reads them;
             # defaults are the reference's constants, docs/reference.md §5, §6.6, unless a line says otherwise).
             weight_d2d=1.0,
             weight_d3d=6.0,
@@ -134,7 +135,7 @@ def base_config() -> ml_collections.ConfigDict:
             paper_beta_start=2.0,
             paper_beta_end=4.0,
             # BA is off by default: with the code's feedback and band it bends every bone by ≈ 40° and cost 25 mm on
-            # the cross-view protocol (README, "What changed and why"); use_ba=True is the reference.
+            # the cross-view protocol (docs/results.md "What changed and why"); use_ba=True is the reference.
             use_ba=False,
             use_bl=True,
             use_rt=True,
@@ -166,16 +167,17 @@ def base_config() -> ml_collections.ConfigDict:
             max_restarts=2,  # collapse / non-finite guard: rollbacks with a new seed
             min_valid_fraction=0.02,  # an epoch keeping fewer augmented samples than this has collapsed
             # Global position alignment: "target" draws the placements' image position and depth from the
-            # target 2D of data.target_2d (poseaug_tf/alignment.py), "none" from the training poses' ranges.
+            # target 2D of data.target_2d (poseaug_tf/core/alignment.py), "none" from the training poses' ranges.
             align="none",
             # Estimator to start from instead of this workdir's baseline: a .weights.h5 file, a training workdir
             # (its poseaug.weights.h5, else baseline.weights.h5; <workdir>:<model> picks one), an exported
-            # version folder or a preset (README "Pretrained presets").
+            # version folder or a preset (docs/deployment.md "Pretrained presets").
             pretrained="",
         )
     )
-    # Detector errors on the 2D the estimator trains on (poseaug_tf/keypoint_noise.py, README "Detector
-    # keypoints"), drawn anew in every estimator step. Off by default: ground-truth-2D results stay as they were.
+    # Detector errors on the 2D the estimator trains on (poseaug_tf/core/keypoint_noise.py,
+    # docs/detector_keypoints.md), drawn anew in every estimator step. Off by default: ground-truth-2D results stay
+    # as they were.
     c.noise = ml_collections.ConfigDict(
         dict(
             model="none",  # "none", "generic" (PoseFix's scheme, no detector data) or "fitted"

@@ -11,7 +11,8 @@ of the training recordings, never on a test set):
                 another lab's motion capture through Human3.6M's cameras (`cross_lab`, its evaluated half).
   3dhp          `standard`'s training and sets; the builtin adaptation target is the 2D of the 3DHP sequences in
                 data.mpi_3dhp_target (default TS5), which leave the `3dhp` test set (TS6 is evaluated). Run it
-                again with --set=data.mpi_3dhp_target=TS6 for the other fold (README "Cross-dataset protocols").
+                again with --set=data.mpi_3dhp_target=TS6 for the other fold (docs/results.md "The real
+                cross-dataset protocols").
   cross_lab     `standard`'s training and sets; the builtin adaptation target is the 2D of cross_lab's unlabeled
                 half (other clips and motions than the evaluated half).
   cross_view    cameras 0 and 2 (one side of the room: most subjects are seen from behind) → S9,S11 in

@@ -24,8 +24,9 @@ sys.path.insert(0, str(REPO))
 
 from configs import arms as arms_lib  # noqa: E402
 from configs import protocols  # noqa: E402
-from poseaug_tf.training import run_dir  # noqa: E402
-from poseaug_tf.training.datasets import Evaluator, load_datasets  # noqa: E402
+from poseaug_tf.data.datasets import load_datasets  # noqa: E402
+from poseaug_tf.evaluation import Evaluator  # noqa: E402
+from poseaug_tf.training import model_files, run_dir  # noqa: E402
 
 DETECTOR = "sh_pt_mpii"
 # (row label, grid, arm, training 2D, noise) in table order.
@@ -69,7 +70,7 @@ def _score(root: pathlib.Path, grid: str, arm: str, seed: int, datasets, names) 
     weights = "baseline" if arm == "baseline" else arms_lib.ARMS[arm]["arms"]
     if not run_dir.weights_path(workdir, weights).is_file():
         return None
-    model, _ = run_dir.load_estimator(workdir, weights=weights)
+    model, _ = model_files.load_estimator(workdir, weights=weights)
     results = Evaluator(model, datasets, batch_size=4096).all()
     return {names[name]: results[name].mpjpe for name in names}
 

@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 def __getattr__(name: str):
     # Lazy: importing the package (configs do) must not start TensorFlow.
     if name == "Lifter":
-        from poseaug_tf.inference import Lifter
+        from poseaug_tf.serving.inference import Lifter
 
         return Lifter
     raise AttributeError(f"module 'poseaug_tf' has no attribute {name!r}")

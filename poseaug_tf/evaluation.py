@@ -1,4 +1,5 @@
-"""Evaluation of an estimator on a PoseSet: MPJPE, PA-MPJPE, PCK and AUC, frame-weighted and per action."""
+"""Evaluation of an estimator on a PoseSet: MPJPE, PA-MPJPE, PCK and AUC, frame-weighted and per action; the
+`Evaluator` of a training run (validation and every evaluation set of its `Datasets`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from poseaug_tf import keypoint_noise, metrics, skeleton
+from poseaug_tf.core import keypoint_noise, metrics, skeleton
+from poseaug_tf.data.datasets import Datasets, EvalSet
 from poseaug_tf.data.flip import predict_with_flip
 from poseaug_tf.data.pipeline import eval_dataset
 from poseaug_tf.data.pose_set import PoseSet
@@ -181,3 +183,32 @@ def evaluate(
     """Predicts and scores one set (see `score`)."""
     pred = predict(estimator, pose_set, use_flip_tta=use_flip_tta, batch_size=batch_size)
     return score(pred, pose_set, name=name, use_flip_tta=use_flip_tta, joints=joints, mpjpe_joints=mpjpe_joints)
+
+
+class Evaluator:
+    """Evaluates one estimator on the validation set and every evaluation set, reusing compiled functions."""
+
+    def __init__(self, estimator: keras.Model, datasets: Datasets, *, batch_size: int):
+        self.datasets = datasets
+        self.batch_size = batch_size
+        self._fns = {flag: make_predict_fn(estimator, use_flip_tta=flag) for flag in (False, True)}
+
+    def _run(self, eval_set: EvalSet) -> EvalResult:
+        pred = predict_set(self._fns[eval_set.use_flip_tta], eval_set.pose_set, batch_size=self.batch_size)
+        return score(
+            pred,
+            eval_set.pose_set,
+            name=eval_set.name,
+            use_flip_tta=eval_set.use_flip_tta,
+            joints=eval_set.joints,
+            mpjpe_joints=eval_set.mpjpe_joints,
+        )
+
+    def validation(self) -> EvalResult:
+        return self._run(EvalSet("validation", self.datasets.validation))
+
+    def all(self) -> dict[str, EvalResult]:
+        """{"validation": ..., <eval set>: ...}."""
+        results = {"validation": self.validation()}
+        results.update({name: self._run(es) for name, es in self.datasets.eval_sets.items()})
+        return results

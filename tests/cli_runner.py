@@ -51,7 +51,7 @@ def _child(request: dict, out_path: str, err_path: str) -> None:
 
 
 def serve() -> None:
-    from poseaug_tf.runtime import import_tensorflow_quietly
+    from poseaug_tf.infra.runtime import import_tensorflow_quietly
 
     import_tensorflow_quietly()
     import keras  # noqa: F401 - loaded once for every child

@@ -83,3 +83,25 @@ def bandai_namco_dir() -> pathlib.Path:
 def rng() -> np.random.Generator:
     """A fresh NumPy Generator with a fixed seed per test."""
     return np.random.default_rng(20210619)
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory) -> dict:
+    """One real training run of the smoke config, figures drawn by the run callback, shared by the tests that read
+    a finished workdir (tests/training/test_loop.py, tests/cli/test_visualize.py): {"workdir", "results", "modes"}
+    with the permission bits of every path right after training (umask 022). Tests may redraw figures or add files,
+    never remove or retrain anything."""
+    from configs import synthetic
+    from poseaug_tf.reports import figures
+    from poseaug_tf.training import loop
+
+    workdir = tmp_path_factory.mktemp("smoke_run")
+    previous = os.umask(0o022)
+    try:
+        results = loop.train_and_evaluate(
+            synthetic.get_config("smoke"), workdir, callbacks=[figures.FigureCallback(every=1)]
+        )
+    finally:
+        os.umask(previous)
+    modes = {p: p.stat().st_mode for p in workdir.rglob("*")}
+    return {"workdir": workdir, "results": results, "modes": modes}

@@ -11,7 +11,8 @@ import pathlib
 
 import numpy as np
 
-from poseaug_tf import skeleton
+from poseaug_tf.core import skeleton
+from poseaug_tf.reports.plots import canvas
 
 SETS = ("validation", "synthetic_source", "synthetic_target")
 ACTIONS = ("sitting", "standing", "walking")
@@ -93,7 +94,8 @@ def make_fake_workdir(path: pathlib.Path, *, with_checkpoint: bool = True) -> pa
     if with_checkpoint:
         import tensorflow as tf
 
-        from poseaug_tf import models, placement
+        from poseaug_tf import models
+        from poseaug_tf.core import placement
 
         rng = np.random.default_rng(0)
         poses = rng.normal(0.0, 0.3, (64, skeleton.NUM_JOINTS, 3)) + rng.uniform([-1, -0.5, 4], [1, 0.5, 6], (64, 1, 3))
@@ -111,3 +113,9 @@ def png_size(path: pathlib.Path) -> tuple[int, int]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} has no PNG signature"
     assert data[12:16] == b"IHDR", f"{path} does not start with an IHDR chunk"
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def expected_pixel_size(name: str, *, dpi: int = canvas.DPI) -> tuple[int, int]:
+    """(width, height) in pixels of the PNG `canvas.save_png` writes for figure `name`."""
+    width, height = canvas.FIGURE_SIZES[name]
+    return int(round(width * dpi)), int(round(height * dpi))

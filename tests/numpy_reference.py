@@ -27,6 +27,25 @@ JOINT_NAMES_16 = (
     "RElbow",
     "RWrist",
 )
+# The data README: joint order of Stacked Hourglass's data_2d_h36m_sh_pt_mpii.npz (MPII order).
+SH_MPII_NAMES_16 = (
+    "RFoot",
+    "RKnee",
+    "RHip",
+    "LHip",
+    "LKnee",
+    "LFoot",
+    "Hip",
+    "Spine",
+    "Thorax",
+    "Head",
+    "RWrist",
+    "RElbow",
+    "RShoulder",
+    "LShoulder",
+    "LElbow",
+    "LWrist",
+)
 # docs/reference.md §1.2: parent of each of the 16 joints.
 PARENTS_16 = (-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 8, 10, 11, 8, 13, 14)
 # docs/reference.md §1.2: 32-joint indices kept, in our 16-joint order.
@@ -152,11 +171,6 @@ def world_to_camera(x_world: np.ndarray, orientation: np.ndarray, translation: n
     return quaternion_rotate(q_inv, np.asarray(x_world, dtype=np.float64) - np.asarray(translation))
 
 
-def camera_to_world(x_cam: np.ndarray, orientation: np.ndarray, translation: np.ndarray) -> np.ndarray:
-    """Inverse of `world_to_camera`: X_world = rot(q, X_cam) + t."""
-    return quaternion_rotate(orientation, x_cam) + np.asarray(translation, dtype=np.float64)
-
-
 def project_h36m(points: np.ndarray, intrinsics: np.ndarray) -> np.ndarray:
     """docs/reference.md §1.5 distorted projection with the [-1, 1] clamp.
 
@@ -180,13 +194,6 @@ def project_h36m(points: np.ndarray, intrinsics: np.ndarray) -> np.ndarray:
         b_dist = b * (radial + tangential) + p2 * r2
         out[i] = (fx * a_dist + cx, fy * b_dist + cy)
     return out
-
-
-def project_linear(points: np.ndarray, intrinsics: np.ndarray) -> np.ndarray:
-    """Pinhole projection without distortion or clamp: (N, 3) -> (N, 2)."""
-    points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
-    fx, fy, cx, cy = (float(v) for v in intrinsics[:4])
-    return np.stack([fx * points[:, 0] / points[:, 2] + cx, fy * points[:, 1] / points[:, 2] + cy], axis=-1)
 
 
 def normalize_screen(kp_px: np.ndarray, width: float, height: float) -> np.ndarray:

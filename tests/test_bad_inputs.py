@@ -22,16 +22,16 @@ import numpy as np
 import pytest
 
 from configs import common
-from poseaug_tf import export
-from poseaug_tf.training import networks
+from poseaug_tf.serving import export
+from poseaug_tf.training import devices
 from tests import cli_runner, fake_workdir
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 PROGRAMS = {
     "train": ["train.py"],
     "export": ["export.py"],
-    "predict": ["-m", "poseaug_tf.predict"],
-    "visualize": ["-m", "poseaug_tf.visualize"],
+    "predict": ["-m", "poseaug_tf.cli.predict"],
+    "visualize": ["-m", "poseaug_tf.cli.visualize"],
 }
 PREFIXES = {
     "train": "train.py: error: ",
@@ -53,7 +53,7 @@ def world(tmp_path_factory) -> dict[str, pathlib.Path]:
     (workdir / "config.json").write_text(
         json.dumps({**json.loads((workdir / "config.json").read_text()), "model": config.model.to_dict()})
     )
-    model = networks.build_estimator(config, synchronized_bn=False, stage="poseaug")
+    model = devices.configured_estimator(config, synchronized_bn=False, stage="poseaug")
     for name in ("poseaug", "baseline"):
         model.save_weights(str(workdir / f"{name}.weights.h5"))
     model_dir = export.export_model(

@@ -23,8 +23,8 @@ import h5py
 import numpy as np
 from absl import logging
 
-from poseaug_tf import files
 from poseaug_tf.data.pose_set import DataFormatError, PoseSet
+from poseaug_tf.infra import files
 
 CACHE_FORMAT_VERSION = 1
 CACHE_DIR_ENV = "POSEAUG_CACHE_DIR"

@@ -40,8 +40,8 @@ from pathlib import Path
 import numpy as np
 import tqdm
 
-from poseaug_tf import camera as camera_lib
-from poseaug_tf import skeleton
+from poseaug_tf.core import camera as camera_lib
+from poseaug_tf.core import skeleton
 from poseaug_tf.data import cache as cache_lib
 from poseaug_tf.data import h36m_cameras
 from poseaug_tf.data.bvh import read_joint_positions

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-from poseaug_tf import geometry
+from poseaug_tf.core import geometry
 
 
 def predict_with_flip(predict_fn: Callable[[tf.Tensor], tf.Tensor], pose_2d) -> tf.Tensor:

@@ -7,7 +7,7 @@ Format (one npz, no pickle needed):
   image_size  (N, 2) or (2,) [width, height] in pixels; required unless `normalized` is True.
   normalized  optional bool scalar, default False.
   root_relative optional bool scalar; default: True when every pose3d root (joint 0) is at the origin.
-  camera      optional (N, 9) or (9,) normalised intrinsics (see poseaug_tf.camera); zeros when absent.
+  camera      optional (N, 9) or (9,) normalised intrinsics (see poseaug_tf.core.camera); zeros when absent.
   action / sequence / subject  optional (N,) string labels; the action label defaults to `sequence`, then "all".
 
 Pixels are normalised by s = max(w, h): p_norm = p_px / s · 2 − [w / s, h / s]. For landscape images (w ≥ h)
@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from poseaug_tf import camera as camera_lib
-from poseaug_tf import skeleton
+from poseaug_tf.core import camera as camera_lib
+from poseaug_tf.core import skeleton
 from poseaug_tf.data.pose_set import DataFileNotFoundError, DataFormatError, PoseSet
 
 _ROOT_TOLERANCE = 1e-6

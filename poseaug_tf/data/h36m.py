@@ -25,8 +25,8 @@ import numpy as np
 import tqdm
 from absl import logging
 
-from poseaug_tf import camera as camera_lib
-from poseaug_tf import skeleton
+from poseaug_tf.core import camera as camera_lib
+from poseaug_tf.core import skeleton
 from poseaug_tf.data import cache as cache_lib
 from poseaug_tf.data import h36m_cameras
 from poseaug_tf.data.pose_set import DataFileNotFoundError, DataFormatError, PoseSet
@@ -34,8 +34,9 @@ from poseaug_tf.data.pose_set import DataFileNotFoundError, DataFormatError, Pos
 TRAIN_SUBJECTS = ("S1", "S5", "S6", "S7", "S8")
 TEST_SUBJECTS = ("S9", "S11")
 SUBJECT_SETS = {"train": TRAIN_SUBJECTS, "test": TEST_SUBJECTS, "s1": ("S1",), "s1+s5": ("S1", "S5")}
-# keypoints name -> (accepted joint counts, row order giving our 16 joints for each count)
-KEYPOINT_LAYOUTS = {
+# The 2D sources of the Human3.6M files (config `data.keypoints`) -> {joint count: rows giving our 16 joints}
+# (not the detector layouts of user files: those are keypoint_layouts.LAYOUTS).
+SOURCE_ROWS = {
     "gt": {16: None, 17: skeleton.H17_TO_16},
     "cpn_ft_h36m_dbb": {17: skeleton.H17_TO_16},
     "detectron_ft_h36m": {17: skeleton.H17_TO_16},
@@ -126,7 +127,7 @@ def load_h36m(
     Args:
       data_dir: folder with data_3d_h36m.npz and data_2d_h36m_<keypoints>.npz.
       subjects: e.g. TRAIN_SUBJECTS, ("S9", "S11"), "train", "test", "s1", "s1+s5".
-      keypoints: 2D source: one of KEYPOINT_LAYOUTS ("gt" projects the 3D when its file is absent).
+      keypoints: 2D source: one of SOURCE_ROWS ("gt" projects the 3D when its file is absent).
       stride: keep every `stride`-th frame of each sequence.
       actions: None for all, or action names matched by base name ('Walking' → 'Walking', 'Walking 1').
       exclude_actions: action names (matched the same way) removed after `actions` (cross-action protocols).
@@ -148,8 +149,8 @@ def load_h36m(
     subjects = resolve_subjects(subjects)
     if not subjects:
         raise ValueError(f"Expected at least one subject in `subjects`; received {subjects!r}.")
-    if keypoints not in KEYPOINT_LAYOUTS:
-        raise DataFormatError(f"Unknown `keypoints` '{keypoints}'; valid: {sorted(KEYPOINT_LAYOUTS)}.")
+    if keypoints not in SOURCE_ROWS:
+        raise DataFormatError(f"Unknown `keypoints` '{keypoints}'; valid: {sorted(SOURCE_ROWS)}.")
     if not isinstance(stride, (int, np.integer)) or stride < 1:
         raise ValueError(f"Expected `stride` to be an integer >= 1; received {stride!r}.")
     data_dir = Path(data_dir)
@@ -342,7 +343,7 @@ def _keypoints_16(positions_2d, path, keypoints, subject, action, cam, num_frame
             f"received {len(tracks)}; camera {cam} is missing."
         )
     kp = np.asarray(tracks[cam])
-    layouts = KEYPOINT_LAYOUTS[keypoints]
+    layouts = SOURCE_ROWS[keypoints]
     if kp.ndim != 3 or kp.shape[-1] != 2 or kp.shape[1] not in layouts:
         raise DataFormatError(
             f"{path}: '{key}[{cam}]' should be (N, J, 2) with J in {sorted(layouts)} for "

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from poseaug_tf import camera as camera_lib
+from poseaug_tf.core import camera as camera_lib
 from poseaug_tf.data.pose_set import DataFileNotFoundError, DataFormatError
 
 NUM_CAMERAS = 4

@@ -25,11 +25,11 @@ import h5py
 import numpy as np
 from absl import logging
 
-from poseaug_tf import camera as camera_lib
-from poseaug_tf import skeleton
+from poseaug_tf.core import camera as camera_lib
+from poseaug_tf.core import skeleton
+from poseaug_tf.core.pixels import normalize_pixels
 from poseaug_tf.data.generic import check_array, labels, read_npz
 from poseaug_tf.data.pose_set import DataFileNotFoundError, DataFormatError, PoseSet
-from poseaug_tf.serving_contract import normalize_pixels
 
 SPIN_TO_16 = (14, 2, 1, 0, 3, 4, 5, 16, 12, 18, 9, 10, 11, 8, 7, 6)
 NUM_SPIN_JOINTS = 24

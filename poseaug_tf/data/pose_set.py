@@ -11,9 +11,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from poseaug_tf import camera as camera_lib
-from poseaug_tf import skeleton
-from poseaug_tf.user_errors import InputError
+from poseaug_tf.core import camera as camera_lib
+from poseaug_tf.core import skeleton
+from poseaug_tf.infra.user_errors import InputError
 
 _ARRAY_FIELDS = ("pose3d", "pose2d", "camera", "action", "subject", "sequence")
 

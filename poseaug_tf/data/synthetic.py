@@ -27,7 +27,7 @@ from collections.abc import Mapping
 import numpy as np
 from absl import logging
 
-from poseaug_tf import camera
+from poseaug_tf.core import camera
 from poseaug_tf.data import h36m_cameras
 from poseaug_tf.data import synthetic_motion as motion
 from poseaug_tf.data.pose_set import PoseSet

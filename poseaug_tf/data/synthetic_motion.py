@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from poseaug_tf import skeleton
+from poseaug_tf.core import skeleton
 
 _SIDED = ("hip_flex", "hip_abd", "hip_rot", "knee", "clav", "shoulder_flex", "shoulder_abd", "shoulder_rot", "elbow")
 ANGLE_NAMES = (

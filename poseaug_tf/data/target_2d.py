@@ -1,8 +1,8 @@
 """Unlabeled 2D keypoints of the user's own camera (`config.data.target_2d`), read as the predict CLI reads them.
 
-Any file `python -m poseaug_tf.predict` accepts (COCO-17, MediaPipe-33, BODY_25, H36M-17/16, MPII-16; JSON, CSV or
+Any file `python -m poseaug_tf.cli.predict` accepts (COCO-17, MediaPipe-33, BODY_25, H36M-17/16, MPII-16; JSON, CSV or
 npz; an image size per file or per frame) is mapped to the 16-joint skeleton and normalised to screen
-coordinates exactly as at inference (`serving_contract.normalize_pixels`), so the adaptation sees the 2D poses
+coordinates exactly as at inference (`core/pixels.normalize_pixels`), so the adaptation sees the 2D poses
 the deployed lifter will see.
 """
 
@@ -12,8 +12,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from poseaug_tf import serving_contract as contract
-from poseaug_tf.keypoint_layouts import DEFAULT_MIN_CONFIDENCE, KeypointError, prepare, read_keypoints
+from poseaug_tf.core import pixels
+from poseaug_tf.data.keypoint_files import DEFAULT_MIN_CONFIDENCE, prepare, read_keypoints
+from poseaug_tf.data.keypoint_layouts import KeypointError
 
 MIN_FRAMES = 16  # fewer frames cannot describe where a camera sees people
 
@@ -50,7 +51,7 @@ def read_target_2d(
         kp_px, size, _ = prepare(
             data, source=str(path), layout=layout, image_size=image_size, min_confidence=min_confidence
         )
-        frames.append(contract.normalize_pixels(kp_px, size).astype(np.float32))
+        frames.append(pixels.normalize_pixels(kp_px, size).astype(np.float32))
     pose_2d = np.concatenate(frames)
     if len(pose_2d) < MIN_FRAMES:
         raise KeypointError(

@@ -11,10 +11,11 @@ from typing import Any
 
 import keras
 
+from poseaug_tf.models.augmentor import build_augmentor
+from poseaug_tf.models.discriminators import build_discriminator_2d, build_discriminator_3d
+from poseaug_tf.models.residual_mlp import ResidualMLP, SimpleBaseline, VideoPose
 from poseaug_tf.models.semgcn import SemGCN
-from poseaug_tf.models.simple_baseline import SimpleBaseline
 from poseaug_tf.models.stgcn import STGCN
-from poseaug_tf.models.videopose import VideoPose
 
 ESTIMATORS: dict[str, type[keras.Model]] = {
     "videopose": VideoPose,
@@ -54,29 +55,9 @@ def build_estimator(name: str, /, **options: Any) -> keras.Model:
     return cls(**options)
 
 
-def build_augmentor(**options: Any) -> keras.Model:
-    """Builds the PoseAug augmentor; see ``poseaug_tf.models.augmentor.build_augmentor``."""
-    from poseaug_tf.models import augmentor  # lazy: written separately, optional at import time
-
-    return augmentor.build_augmentor(**options)
-
-
-def build_discriminator_3d(**options: Any) -> keras.Model:
-    """Builds the 3D (part-aware KCS) discriminator; see ``poseaug_tf.models.discriminators``."""
-    from poseaug_tf.models import discriminators
-
-    return discriminators.build_discriminator_3d(**options)
-
-
-def build_discriminator_2d(**options: Any) -> keras.Model:
-    """Builds the 2D discriminator; see ``poseaug_tf.models.discriminators``."""
-    from poseaug_tf.models import discriminators
-
-    return discriminators.build_discriminator_2d(**options)
-
-
 __all__ = [
     "ESTIMATORS",
+    "ResidualMLP",
     "STGCN",
     "SemGCN",
     "SimpleBaseline",

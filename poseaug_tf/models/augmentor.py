@@ -29,8 +29,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from poseaug_tf import geometry, shapes, skeleton
-from poseaug_tf import placement as placement_lib
+from poseaug_tf.core import geometry, shapes, skeleton
+from poseaug_tf.core import placement as placement_lib
 from poseaug_tf.models import augmentor_ops
 from poseaug_tf.models.augmentor_ops import AugmentorTrunk
 
@@ -43,7 +43,6 @@ RT_MODES = ("reference", "bounded")
 RT_ANCHORS = ("noise", "none")
 """Bounded RT: placements anchored on the branch noise with a learned offset, or fully learned."""
 
-OUTPUT_KEYS = ("pose_ba", "ba_diff", "pose_bl", "blr", "pose_rt", "rotation", "rotation_matrix", "translation")
 _POSE_DIM = skeleton.NUM_JOINTS * 3
 
 
@@ -92,7 +91,7 @@ class PoseAugmentor(keras.Model):
     first three components) and the trunk adds a learned offset of at most `rt_offset` (in unit parameters; the
     yaw wraps around, the others are clipped to their range). A fully learned placement (`rt_anchor="none"`,
     s = tanh(trunk output)) collapses onto a few saturated values: on the cross-view protocol 89 % of its yaws
-    sat within 30° of +180° (README, Results).
+    sat within 30° of +180° (docs/results.md).
 
     Args:
       use_ba: Enable the bone-angle operation.

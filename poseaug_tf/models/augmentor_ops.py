@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from poseaug_tf import geometry, skeleton
+from poseaug_tf.core import geometry, skeleton
 from poseaug_tf.models import layers
 
 ROTATION_LIMIT = 3.1415

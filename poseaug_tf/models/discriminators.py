@@ -11,7 +11,7 @@ import math
 import keras
 import tensorflow as tf
 
-from poseaug_tf import geometry, shapes, skeleton
+from poseaug_tf.core import geometry, shapes, skeleton
 from poseaug_tf.models import layers
 
 KCS_MODES = ("part", "full")

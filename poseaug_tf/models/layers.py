@@ -18,7 +18,7 @@ import math
 import keras
 import tensorflow as tf
 
-from poseaug_tf import skeleton
+from poseaug_tf.core import skeleton
 
 LEAKY_SLOPE = 0.01
 """Negative slope of ``LeakyReLU`` (PyTorch default)."""

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from poseaug_tf import skeleton
+from poseaug_tf.core import skeleton
 from poseaug_tf.models import layers
 
 _MASK_LOGIT = -9e15  # the reference's "minus infinity" before the softmax

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from poseaug_tf import skeleton
+from poseaug_tf.core import skeleton
 
 NUM_JOINTS_16 = skeleton.NUM_JOINTS
 NUM_JOINTS_17 = len(skeleton.JOINT_NAMES_17)

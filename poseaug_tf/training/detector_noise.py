@@ -1,4 +1,4 @@
-"""The detector-noise model of a run (config `noise`, poseaug_tf/keypoint_noise.py): built once, recorded in the
+"""The detector-noise model of a run (config `noise`, poseaug_tf/core/keypoint_noise.py): built once, recorded in the
 workdir, and the rule for which training pairs get it."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from poseaug_tf import keypoint_noise
+from poseaug_tf.core import keypoint_noise
+from poseaug_tf.data.datasets import Datasets
 from poseaug_tf.training import run_dir
-from poseaug_tf.training.datasets import Datasets
 
 
 def build(config: ml_collections.ConfigDict, datasets: Datasets, workdir: pathlib.Path):

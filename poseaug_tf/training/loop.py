@@ -16,14 +16,13 @@ import tensorflow as tf
 from absl import logging
 
 import poseaug_tf
-from poseaug_tf import files
-from poseaug_tf.arms import ARMS
-from poseaug_tf.training import networks, reporting, run_dir
+from poseaug_tf.data.datasets import load_datasets
+from poseaug_tf.infra import files
+from poseaug_tf.infra.user_errors import InputError
+from poseaug_tf.training import devices, model_files, reporting, run_dir
 from poseaug_tf.training.callbacks import RunCallback
-from poseaug_tf.training.datasets import load_datasets
 from poseaug_tf.training.poseaug import run_poseaug
 from poseaug_tf.training.pretrain import run_pretraining
-from poseaug_tf.user_errors import InputError
 
 STAGES = ("pretrain", "poseaug", "both")
 
@@ -35,7 +34,7 @@ def _log_to_file(workdir: pathlib.Path) -> None:
 
 
 def _record_run(config, workdir: pathlib.Path, fingerprint: str, strategy) -> None:
-    precision = networks.resolve_precision(config.model.precision, config.model.name)
+    precision = devices.resolve_precision(config.model.precision, config.model.name)
     logging.info("Estimator precision: %s (model.precision=%s).", precision, config.model.precision)
     changed = run_dir.record_config(
         workdir,
@@ -95,7 +94,7 @@ def collect_results(workdir: pathlib.Path, history: run_dir.History) -> dict:
         results[model] = _stage_results(history, stage, epoch, checkpoint)
     if "baseline" in selections:
         results["oracle"]["baseline"] = _oracle(history.stage("pretrain"))
-    for arm in ARMS:
+    for arm in run_dir.ARMS:
         if arm not in selections:
             continue
         last = max(r["epoch"] for r in history.stage(arm))
@@ -107,9 +106,9 @@ def collect_results(workdir: pathlib.Path, history: run_dir.History) -> dict:
 def parse_arms(value: str) -> list[str]:
     """`config.arms` ("control,poseaug") → arm names in run order; raises ValueError on an unknown name."""
     arms = [a.strip() for a in value.split(",") if a.strip()]
-    unknown = [a for a in arms if a not in ARMS]
+    unknown = [a for a in arms if a not in run_dir.ARMS]
     if unknown or not arms or len(set(arms)) < len(arms):
-        raise ValueError(f"Expected `arms` as distinct names from {', '.join(ARMS)}; received {value!r}.")
+        raise ValueError(f"Expected `arms` as distinct names from {', '.join(run_dir.ARMS)}; received {value!r}.")
     return arms
 
 
@@ -138,9 +137,9 @@ def train_and_evaluate(
             "`poseaug.pretrained` is empty. Run stage=pretrain (or both) first."
         )
     if config.poseaug.pretrained:
-        config.poseaug.pretrained = str(run_dir.start_weights(config.poseaug.pretrained))
+        config.poseaug.pretrained = str(model_files.start_weights(config.poseaug.pretrained))
     keras.utils.set_random_seed(config.seed)
-    strategy = networks.get_strategy(config.distribute)
+    strategy = devices.get_strategy(config.distribute)
     datasets = load_datasets(config)  # before the workdir is created: bad data leaves nothing behind
     task_id = _task_id(strategy)
     if task_id:  # a multi-worker run's other workers: the chief owns the workdir, figures and exports

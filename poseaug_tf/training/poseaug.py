@@ -1,6 +1,6 @@
 """Stage 2: the PoseAug schedule (docs/reference.md §6.2–6.4) for one arm, resumable, with a collapse guard.
 
-Arms (`ARMS`) share everything but where the estimator's augmented pairs come from, so that their difference
+Arms (`run_dir.ARMS`) share everything but where the estimator's augmented pairs come from, so that their difference
 is the augmentation alone: same start weights, learning rates and their linear decay, warm-up, estimator passes
 and model selection.
 
@@ -20,18 +20,16 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from poseaug_tf import alignment, camera, files
-from poseaug_tf import placement as placement_lib
-from poseaug_tf.arms import ARMS
-from poseaug_tf.data.pipeline import train_dataset
-from poseaug_tf.training import detector_noise, gan_data, networks, reporting, run_dir, steps
+from poseaug_tf.core import alignment, camera
+from poseaug_tf.core import placement as placement_lib
+from poseaug_tf.data import pipeline
+from poseaug_tf.data.datasets import Datasets
+from poseaug_tf.evaluation import Evaluator
+from poseaug_tf.infra import files
+from poseaug_tf.training import checkpoints, detector_noise, devices, gan, model_files, optim, reporting, run_dir, steps
 from poseaug_tf.training.callbacks import RunCallback
-from poseaug_tf.training.datasets import Datasets, Evaluator
-from poseaug_tf.training.gan_settings import GANSettings
 from poseaug_tf.training.passes import NonFiniteLossError, run_pass
 from poseaug_tf.training.selection import SelectionState
-
-ESTIMATOR_BATCHES = ("separate", "mixed", "added")
 
 
 def uses_placement(config: ml_collections.ConfigDict, arm: str) -> bool:
@@ -104,7 +102,7 @@ class _Buffer:
         if not self.size:
             return None
         views = {k: v[: self.size] for k, v in self.arrays.items()}
-        return gan_data.augmented_pose_set(views["aug_pose_3d"], views["aug_pose_2d"])
+        return pipeline.augmented_pose_set(views["aug_pose_3d"], views["aug_pose_2d"])
 
 
 def _moving_statistics(model) -> list:
@@ -125,8 +123,8 @@ class PoseAugStage:
         *,
         arm: str = "poseaug",
     ):
-        if arm not in ARMS:
-            raise ValueError(f"Unknown arm {arm!r}; valid: {', '.join(ARMS)}.")
+        if arm not in run_dir.ARMS:
+            raise ValueError(f"Unknown arm {arm!r}; valid: {', '.join(run_dir.ARMS)}.")
         self.config, self.strategy, self.datasets, self.arm = config, strategy, datasets, arm
         self.dir = workdir / arm
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -149,26 +147,26 @@ class PoseAugStage:
         self._identity = None  # the control's pairs, built on first use
         replicas = strategy.num_replicas_in_sync
         with strategy.scope():
-            estimator = networks.build_estimator(config, synchronized_bn=replicas > 1, stage="poseaug")
-            self.nets = networks.build_gan_networks(
+            estimator = devices.configured_estimator(config, synchronized_bn=replicas > 1, stage="poseaug")
+            self.nets = gan.build_gan_networks(
                 config, estimator, num_replicas=replicas, seed=config.seed, placement=self.placement
             )
         # Host-side bookkeeping, not replicated variables.
         self.state = SelectionState()
         self.iteration = tf.Variable(0, dtype=tf.int64, name="iteration")
-        self.ckpt = networks.training_checkpoint(
+        self.ckpt = checkpoints.training_checkpoint(
             state=self.state, iteration=self.iteration, **self.nets.checkpoint_items()
         )
         self.manager = tf.train.CheckpointManager(self.ckpt, self.dir / run_dir.CHECKPOINTS, max_to_keep=2)
         if self.manager.latest_checkpoint:
-            networks.restore_checkpoint(self.ckpt, self.manager.latest_checkpoint)
+            checkpoints.restore_checkpoint(self.ckpt, self.manager.latest_checkpoint)
             logging.info("%s: resumed from %s (epoch %d).", arm, self.manager.latest_checkpoint, int(self.state.epoch))
         else:
             start = config.poseaug.pretrained or baseline
-            run_dir.load_start_weights(estimator, start)
+            model_files.load_start_weights(estimator, start)
             logging.info("%s: estimator initialised from %s.", arm, start)
             self.manager.save()  # epoch 0: the rollback target of a collapse in epoch 1
-        self.settings = GANSettings.from_config(config.poseaug, self.placement)
+        self.settings = gan.GANSettings.from_config(config.poseaug, self.placement)
         self._random_step = None
         # Detector noise (config `noise`): on every augmented pair, on real pairs as `detector_noise.on_real`.
         self.noise = detector_noise.build(config, datasets, workdir)
@@ -183,7 +181,7 @@ class PoseAugStage:
             ),
             strategy,
         )
-        self.gan_steps = steps.GANSteps(
+        self.gan_steps = gan.GANSteps(
             self.nets,
             self.settings,
             strategy,
@@ -209,13 +207,13 @@ class PoseAugStage:
             (nets.d2d_optimizer, aug_config.lr_d),
             (nets.p_optimizer, aug_config.lr_p),
         ):
-            opt.learning_rate.assign(networks.poseaug_learning_rate(base, epoch, aug_config.epochs))
+            opt.learning_rate.assign(optim.poseaug_learning_rate(base, epoch, aug_config.epochs))
 
     def _gan_dataset(self, epoch: int, seed: int) -> tf.data.Dataset:
         aug_config, train = self.config.poseaug, self.datasets.train
         rng = np.random.default_rng([seed, epoch, 1])
-        swap = gan_data.swap_rows(len(train), rng) if aug_config.bl_swap else None
-        return gan_data.gan_epoch_dataset(
+        swap = pipeline.swap_rows(len(train), rng) if aug_config.bl_swap else None
+        return pipeline.gan_epoch_dataset(
             train.pose3d,
             train.camera,
             batch_size=aug_config.batch_size,
@@ -233,9 +231,9 @@ class PoseAugStage:
             return {}, None
         if self._random_step is None:
             self._random_step = steps.distribute(
-                steps.make_random_augment_step(placement=self.placement, settings=self.settings),
+                gan.make_random_augment_step(placement=self.placement, settings=self.settings),
                 self.strategy,
-                gather_keys=steps.GATHERED_GAN_KEYS,
+                gather_keys=gan.GATHERED_GAN_KEYS,
             )
         total = len(self.datasets.train) // aug_config.batch_size
         buffer = _Buffer(total * aug_config.batch_size)
@@ -299,7 +297,8 @@ class PoseAugStage:
             )
             return {}
         ds = self._with_noise_flags(
-            train_dataset(pose_set, batch_size=bs, seed=seed * 1013 + epoch), tag == "real" or self.arm == "control"
+            pipeline.train_dataset(pose_set, batch_size=bs, seed=seed * 1013 + epoch),
+            tag == "real" or self.arm == "control",
         )
         out = run_pass(
             self.p_step,
@@ -345,8 +344,8 @@ class PoseAugStage:
                 n_aug,
             )
             return self._estimator_pass(real, epoch, seed, "real")
-        real_ds = train_dataset(real, batch_size=n_real, seed=seed * 1013 + epoch).repeat(passes)
-        aug_ds = train_dataset(aug, batch_size=n_aug, seed=seed * 1019 + epoch).repeat()
+        real_ds = pipeline.train_dataset(real, batch_size=n_real, seed=seed * 1013 + epoch).repeat(passes)
+        aug_ds = pipeline.train_dataset(aug, batch_size=n_aug, seed=seed * 1019 + epoch).repeat()
         ds = tf.data.Dataset.zip(
             self._with_noise_flags(real_ds, True), self._with_noise_flags(aug_ds, self.arm == "control")
         ).map(lambda r, f: {k: tf.concat([r[k], f[k]], 0) for k in ("pose_2d", "pose_3d", "noisy") if k in r})
@@ -365,7 +364,7 @@ class PoseAugStage:
             if epoch <= aug_config.warmup:
                 return {}, None
             if self._identity is None:
-                self._identity = gan_data.identity_pose_set(self.datasets.train)
+                self._identity = pipeline.identity_pose_set(self.datasets.train)
             return {}, self._identity
         train, buffer = (self._gan_pass if self.arm == "poseaug" else self._random_pass)(epoch, seed)
         if epoch > aug_config.warmup and train.get("aug_valid_fraction", 1.0) < aug_config.min_valid_fraction:
@@ -399,7 +398,7 @@ class PoseAugStage:
                 f"{str(error).rstrip('.')}; gave up after {self.config.poseaug.max_restarts} rollbacks."
             ) from error
         run_dir.write_json(self.restarts_path, self.restarts)
-        networks.restore_checkpoint(self.ckpt, self.manager.latest_checkpoint)
+        checkpoints.restore_checkpoint(self.ckpt, self.manager.latest_checkpoint)
         logging.warning(
             "%s epoch %d: %s. Rolled back to epoch %d with a new seed (restart %d of %d).",
             self.arm,

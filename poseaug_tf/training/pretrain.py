@@ -8,9 +8,10 @@ import ml_collections
 import tensorflow as tf
 from absl import logging
 
+from poseaug_tf.data.datasets import Datasets
 from poseaug_tf.data.pipeline import train_dataset
-from poseaug_tf.training import detector_noise, networks, reporting, run_dir, steps
-from poseaug_tf.training.datasets import Datasets, Evaluator
+from poseaug_tf.evaluation import Evaluator
+from poseaug_tf.training import checkpoints, detector_noise, devices, optim, reporting, run_dir, steps
 from poseaug_tf.training.passes import run_pass
 from poseaug_tf.training.selection import SelectionState
 
@@ -32,16 +33,16 @@ def run_pretraining(
     stage_dir = workdir / run_dir.stage_of("baseline")
     stage_dir.mkdir(parents=True, exist_ok=True)
     with strategy.scope():
-        estimator = networks.build_estimator(
+        estimator = devices.configured_estimator(
             config, synchronized_bn=strategy.num_replicas_in_sync > 1, stage="pretrain"
         )
-        optimizer = networks.pretrain_optimizer(config)
+        optimizer = optim.pretrain_optimizer(config)
         optimizer.build(estimator.trainable_variables)
     state = SelectionState()  # host-side bookkeeping, not a replicated variable
-    ckpt = networks.training_checkpoint(estimator=estimator, optimizer=optimizer, state=state)
+    ckpt = checkpoints.training_checkpoint(estimator=estimator, optimizer=optimizer, state=state)
     manager = tf.train.CheckpointManager(ckpt, stage_dir / run_dir.CHECKPOINTS, max_to_keep=2)
     if manager.latest_checkpoint:
-        networks.restore_checkpoint(ckpt, manager.latest_checkpoint)
+        checkpoints.restore_checkpoint(ckpt, manager.latest_checkpoint)
         logging.info("Pretraining: resumed from %s (epoch %d).", manager.latest_checkpoint, int(state.epoch))
     history.truncate("pretrain", int(state.epoch))
     noise = detector_noise.build(config, datasets, workdir) if detector_noise.on_real(config) else None

@@ -9,7 +9,7 @@ from typing import Any
 import tensorflow as tf
 from absl import logging
 
-from poseaug_tf.arms import MODELS
+from poseaug_tf.training import run_dir
 from poseaug_tf.training.run_dir import History
 
 RESULT_KEYS = ("mpjpe", "pa_mpjpe", "pck", "auc", "frames")
@@ -126,8 +126,8 @@ def _model_rows(results: Mapping[str, Any], models: tuple[str, ...]) -> list[str
 
 def results_markdown(results: Mapping[str, Any]) -> str:
     """Baseline and arms (control, PoseAug, random) table (mm and %) for `<workdir>/results.md` and the console."""
-    lines = _model_rows(results, MODELS)
-    last = tuple(f"{m}_last" for m in MODELS if f"{m}_last" in results)
+    lines = _model_rows(results, run_dir.MODELS)
+    last = tuple(f"{m}_last" for m in run_dir.MODELS if f"{m}_last" in results)
     if last:
         lines += ["", "Last epoch of each arm (no selection):", ""] + _model_rows(results, last)
     oracle = results.get("oracle")

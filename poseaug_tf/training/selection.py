@@ -46,7 +46,7 @@ class SelectionState(tf.Module):
     ) -> pathlib.Path:
         """Loads the selected weights into `model`; publishes them as `<workdir>/<name>.weights.h5` and `<name>.json`.
 
-        `name`: the reported model (arms.MODELS).
+        `name`: the reported model (run_dir.MODELS).
         """
         weights, epoch = self.selected(selection)
         model.load_weights(stage_dir / weights)

@@ -14,27 +14,7 @@ import pytest
 from poseaug_tf.data import h36m_cameras
 from tests import numpy_reference as ref
 
-# 32-joint mocap rows of our 16 joints (README of the shared data: the 17-joint list without Neck/Nose = 14).
-ROWS_32_TO_16 = (0, 1, 2, 3, 6, 7, 8, 12, 13, 15, 17, 18, 19, 25, 26, 27)
 OUR_NAMES = ref.JOINT_NAMES_16
-MPII_NAMES = (
-    "RFoot",
-    "RKnee",
-    "RHip",
-    "LHip",
-    "LKnee",
-    "LFoot",
-    "Hip",
-    "Spine",
-    "Thorax",
-    "Head",
-    "RWrist",
-    "RElbow",
-    "RShoulder",
-    "LShoulder",
-    "LElbow",
-    "LWrist",
-)
 FAKE_SEQUENCES = {
     "S1": {"Walking": 30, "Walking 1": 41, "WalkDog": 12, "Eating 2": 20},
     "S9": {"Walking": 25, "Directions 1": 18},
@@ -73,7 +53,7 @@ class FakeH36M:
     def expected(self, subject, action, cam):
         """((N, 16, 3) camera-frame metres, (N, 16, 2) normalised distorted projection), float64."""
         k, q, t, _, _ = self.camera(subject, cam)
-        world16 = self.world[subject][action][:, ROWS_32_TO_16].reshape(-1, 3)
+        world16 = self.world[subject][action][:, list(ref.H36M32_KEPT_16)].reshape(-1, 3)
         cam3d = ref.world_to_camera(world16, q, t)
         return cam3d.reshape(-1, 16, 3), ref.project_h36m(cam3d, k).reshape(-1, 16, 2)
 
@@ -105,7 +85,7 @@ class FakeH36M:
 
 def _to_layout(px, layout):
     if layout == "mpii":
-        return px[:, [OUR_NAMES.index(name) for name in MPII_NAMES]]
+        return px[:, [OUR_NAMES.index(name) for name in ref.SH_MPII_NAMES_16]]
     if layout == "h17":
         neck = np.full_like(px[:, :1], 123.0)  # a value the loader must drop
         return np.concatenate([px[:, :9], neck, px[:, 9:]], axis=1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from poseaug_tf import camera as camera_lib
+from poseaug_tf.core import camera as camera_lib
 from poseaug_tf.data import synthetic
 from poseaug_tf.data import synthetic_motion as motion
 from tests import numpy_reference as ref

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
+from poseaug_tf.data.keypoint_layouts import KeypointError
 from poseaug_tf.data.target_2d import MIN_FRAMES, read_target_2d
-from poseaug_tf.keypoint_layouts import KeypointError
 
 # COCO-17 index of each H36M-16 joint that COCO has directly (hips, knees, ankles, shoulders, elbows, wrists).
 COCO_OF_H36M = {1: 12, 2: 14, 3: 16, 4: 11, 5: 13, 6: 15, 10: 5, 11: 7, 12: 9, 13: 6, 14: 8, 15: 10}

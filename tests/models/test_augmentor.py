@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from poseaug_tf import placement as placement_lib
-from poseaug_tf import skeleton
+from poseaug_tf.core import placement as placement_lib
+from poseaug_tf.core import skeleton
 from poseaug_tf.models import augmentor_ops
-from poseaug_tf.models.augmentor import OUTPUT_KEYS, build_augmentor, valid_projection_mask
+from poseaug_tf.models.augmentor import build_augmentor, valid_projection_mask
 from tests import numpy_reference as ref
 from tests.models.keras_contract import run_layer_contract
 
@@ -26,6 +26,10 @@ NOISE_DIM = 48
 BL_MAP = (0, 1, 2, 0, 1, 2, 3, 4, 5, 6, 7, 8, 6, 7, 8)
 ROT_LIMIT = 3.1415
 LEFT_BONES, RIGHT_BONES = (3, 4, 5, 9, 10, 11), (0, 1, 2, 12, 13, 14)
+
+
+# What the augmentor's call returns (docs/reference.md §3), written out here.
+OUTPUT_KEYS = ("pose_ba", "ba_diff", "pose_bl", "blr", "pose_rt", "rotation", "rotation_matrix", "translation")
 
 
 def template_poses(rng: np.random.Generator, num: int) -> np.ndarray:

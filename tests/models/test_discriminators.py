@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from poseaug_tf import skeleton
+from poseaug_tf.core import skeleton
 from poseaug_tf.models.discriminators import (
     PartDense,
     build_discriminator_2d,

@@ -70,7 +70,7 @@ def test_parameter_count_matches_reference():
 def test_mask_matches_skeleton():
     np.testing.assert_array_equal(semgcn.adjacency_mask(), reference_mask())
     assert reference_mask().sum() == 46
-    skeleton = pytest.importorskip("poseaug_tf.skeleton")
+    skeleton = pytest.importorskip("poseaug_tf.core.skeleton")
     assert list(skeleton.PARENTS) == PARENTS
 
 

@@ -1,11 +1,11 @@
-"""Tests for poseaug_tf/models/simple_baseline.py (docs/reference.md §4.2)."""
+"""Tests for poseaug_tf/models/residual_mlp.py (SimpleBaseline) (docs/reference.md §4.2)."""
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from poseaug_tf.models.simple_baseline import SimpleBaseline
+from poseaug_tf.models.residual_mlp import SimpleBaseline
 from tests.models import numpy_ops as npo
 from tests.models.keras_contract import run_layer_contract
 

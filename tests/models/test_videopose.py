@@ -1,11 +1,11 @@
-"""Tests for poseaug_tf/models/videopose.py (docs/reference.md §4.4)."""
+"""Tests for poseaug_tf/models/residual_mlp.py (VideoPose) (docs/reference.md §4.4)."""
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from poseaug_tf.models.videopose import VideoPose
+from poseaug_tf.models.residual_mlp import VideoPose
 from tests.models import numpy_ops as npo
 from tests.models.keras_contract import run_layer_contract
 

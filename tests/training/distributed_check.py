@@ -7,7 +7,7 @@ Run as a script (the logical devices must be configured before TensorFlow initia
 import json
 import sys
 
-from poseaug_tf.runtime import import_tensorflow_quietly
+from poseaug_tf.infra.runtime import import_tensorflow_quietly
 from tests.training import gan_defaults
 
 tf = import_tensorflow_quietly()
@@ -18,8 +18,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from poseaug_tf import models  # noqa: E402
-from poseaug_tf.data import synthetic  # noqa: E402
-from poseaug_tf.training import gan_data, networks, steps  # noqa: E402
+from poseaug_tf.data import pipeline, synthetic  # noqa: E402
+from poseaug_tf.training import gan, optim, steps  # noqa: E402
 from poseaug_tf.training.pools import FakePool  # noqa: E402
 
 BATCH, ITERATIONS = 64, 4
@@ -29,15 +29,15 @@ def build(strategy):
     replicas = strategy.num_replicas_in_sync
     sync = replicas > 1
     with strategy.scope():
-        nets = networks.GANNetworks(
+        nets = gan.GANNetworks(
             augmentor=models.build_augmentor(hidden_units=32, synchronized_bn=sync),
             estimator=models.build_estimator("mlp", units=64, num_stages=1, dropout_rate=0.0, synchronized_bn=sync),
             d3d=models.build_discriminator_3d(hidden_units=32, mid_units=16),
             d2d=models.build_discriminator_2d(hidden_units=16),
-            g_optimizer=networks.adam(1e-3),
-            d3d_optimizer=networks.adam(1e-3),
-            d2d_optimizer=networks.adam(1e-3),
-            p_optimizer=networks.adam(1e-3),
+            g_optimizer=optim.adam(1e-3),
+            d3d_optimizer=optim.adam(1e-3),
+            d2d_optimizer=optim.adam(1e-3),
+            p_optimizer=optim.adam(1e-3),
             # Large pools: every iteration is in the fill phase, so no pool randomness enters the comparison.
             pool_3d=FakePool(1024, (16, 3), seed=1, num_replicas=replicas),
             pool_2d=FakePool(1024, (16, 2), seed=2, num_replicas=replicas),
@@ -57,13 +57,13 @@ def run(strategy, nets, initial):
     for model, weights in zip(models_, initial):
         model.set_weights(weights)
     settings = gan_defaults.settings(d2d_real="source")
-    gan = steps.GANSteps(nets, settings, strategy)
+    gan_steps = gan.GANSteps(nets, settings, strategy)
     p_step = steps.distribute(steps.make_estimator_step(nets.estimator, nets.p_optimizer), strategy)
     data = synthetic.make_synthetic("source", BATCH * ITERATIONS, seed=3)
-    ds = gan_data.gan_epoch_dataset(data.pose3d, data.camera, batch_size=BATCH, seed=0, epoch=1)
+    ds = pipeline.gan_epoch_dataset(data.pose3d, data.camera, batch_size=BATCH, seed=0, epoch=1)
     logs = []
     for i, batch in enumerate(strategy.experimental_distribute_dataset(ds)):
-        out = gan(batch, tf.constant(3.0), tf.constant(2.0), with_feedback=True, with_d_update=i % 2 == 0)
+        out = gan_steps(batch, tf.constant(3.0), tf.constant(2.0), with_feedback=True, with_d_update=i % 2 == 0)
         logs.append(float(out["g_loss"]))
     est = tf.data.Dataset.from_tensor_slices({"pose_2d": data.pose2d, "pose_3d": data.pose3d}).batch(BATCH)
     for batch in strategy.experimental_distribute_dataset(est.take(2)):

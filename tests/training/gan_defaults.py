@@ -4,7 +4,7 @@ Unlike `GANSettings.from_config`, D3d stays on whatever `use_ba` says, so the st
 """
 
 from configs import common
-from poseaug_tf.training.gan_settings import GANSettings
+from poseaug_tf.training.gan import GANSettings
 
 
 def settings(**changes) -> GANSettings:

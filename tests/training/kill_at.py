@@ -50,7 +50,7 @@ def install(point: str) -> None:
     elif kind == "file":
         import contextlib
 
-        from poseaug_tf import files
+        from poseaug_tf.infra import files
 
         atomic_path = files.atomic_path
         hook = _kill_on_call(count, lambda: None)
@@ -69,7 +69,7 @@ def install(point: str) -> None:
 if __name__ == "__main__":
     os.chdir(REPO)
     sys.path.insert(0, str(REPO))
-    from poseaug_tf.runtime import import_tensorflow_quietly
+    from poseaug_tf.infra.runtime import import_tensorflow_quietly
 
     import_tensorflow_quietly()
     install(sys.argv[1])

@@ -10,11 +10,12 @@ import sys
 import numpy as np
 import pytest
 
-from configs import adapt, common, synthetic
-from poseaug_tf import export, files
+from configs import adapt, common
 from poseaug_tf.data.synthetic import make_synthetic
+from poseaug_tf.infra import files
+from poseaug_tf.infra.user_errors import InputError
+from poseaug_tf.serving import export
 from poseaug_tf.training import loop, run_dir
-from poseaug_tf.user_errors import InputError
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 WIDTH, HEIGHT = 1000, 800
@@ -30,15 +31,12 @@ def write_target_file(path: pathlib.Path, n: int = 400) -> np.ndarray:
 
 
 @pytest.mark.slow
-def test_adapt_a_trained_workdir_to_target_keypoints(tmp_path):
-    source = tmp_path / "source"
-    config = synthetic.get_config("smoke")
-    config.stage = "pretrain"
-    loop.train_and_evaluate(config, source)
+def test_adapt_a_trained_workdir_to_target_keypoints(tmp_path, smoke_run):
+    source = smoke_run["workdir"]  # its baseline is the smoke config's pretraining
     target = write_target_file(tmp_path / "camera.json")
 
     # The aligned variant (`adapt_aligned`): placements follow where the target camera sees people.
-    config = adapt.get_config(str(source))
+    config = adapt.get_config(f"{source}:baseline")
     config.data.target_2d = str(tmp_path / "camera.json")
     config.poseaug.update(epochs=2, align="target", position="range")
     common.validate(config)

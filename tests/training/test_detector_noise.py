@@ -8,9 +8,9 @@ import numpy as np
 import tensorflow as tf
 
 from configs import protocols, synthetic
-from poseaug_tf import keypoint_noise
+from poseaug_tf.core import keypoint_noise
+from poseaug_tf.data.datasets import Datasets
 from poseaug_tf.training import detector_noise, run_dir, steps
-from poseaug_tf.training.datasets import Datasets
 
 
 def test_real_pairs_get_noise_only_when_their_2d_is_ground_truth():

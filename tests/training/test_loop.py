@@ -2,19 +2,18 @@
 
 import hashlib
 import json
-import os
 import pathlib
 import signal
 import stat
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from configs import synthetic
-from poseaug_tf import export, serving_contract
+from poseaug_tf.serving import contract, export
 from poseaug_tf.training import loop, run_dir
+from tests import cli_runner
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
@@ -27,14 +26,10 @@ def smoke_config(**poseaug):
 
 
 @pytest.mark.slow
-def test_train_and_evaluate_smoke(tmp_path):
-    previous = os.umask(0o022)
-    try:
-        results = loop.train_and_evaluate(smoke_config(), tmp_path)
-    finally:
-        os.umask(previous)
+def test_train_and_evaluate_smoke(smoke_run, tmp_path_factory):
+    workdir, results = smoke_run["workdir"], smoke_run["results"]
     # Records, weights, checkpoints and logs are readable by others (a TF Serving or TensorBoard user).
-    modes = {p: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.rglob("*")}
+    modes = {p: stat.S_IMODE(m) for p, m in smoke_run["modes"].items()}
     assert {m for p, m in modes.items() if p.is_dir()} == {0o755}
     assert {m for p, m in modes.items() if p.is_file()} == {0o644}, modes
     for name in (
@@ -46,11 +41,11 @@ def test_train_and_evaluate_smoke(tmp_path):
         "baseline.weights.h5",
         "poseaug.weights.h5",
     ):
-        assert (tmp_path / name).is_file(), name
-    assert list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
-    assert (tmp_path / "pretrain" / "ckpt" / "checkpoint").is_file()
-    assert (tmp_path / "poseaug" / "ckpt" / "checkpoint").is_file()
-    history = run_dir.History(tmp_path)
+        assert (workdir / name).is_file(), name
+    assert list((workdir / "tensorboard").glob("events.out.tfevents.*"))
+    assert (workdir / "pretrain" / "ckpt" / "checkpoint").is_file()
+    assert (workdir / "poseaug" / "ckpt" / "checkpoint").is_file()
+    history = run_dir.History(workdir)
     assert [r["epoch"] for r in history.stage("pretrain")] == [1, 2]
     assert [r["epoch"] for r in history.stage("poseaug")] == [0, 1, 2, 3]
     assert [r["epoch"] for r in history.stage("control")] == [0, 1, 2, 3]
@@ -60,8 +55,8 @@ def test_train_and_evaluate_smoke(tmp_path):
     assert "d3d_loss" not in last  # BA is off by default, and D3d judges only the BA pose
     control = history.stage("control")[-1]["train"]
     assert "p_loss_mixed" in control and not any(k.startswith(("g_", "d2d_")) for k in control)
-    assert json.loads((tmp_path / "results.json").read_text()) == results
-    assert "| synthetic_target | control |" in (tmp_path / "results.md").read_text()
+    assert json.loads((workdir / "results.json").read_text()) == results
+    assert "| synthetic_target | control |" in (workdir / "results.md").read_text()
     for model in ("baseline", "control", "poseaug", "control_last", "poseaug_last"):
         for name in ("synthetic_source", "synthetic_target"):
             r = results[model][name]
@@ -69,20 +64,29 @@ def test_train_and_evaluate_smoke(tmp_path):
             assert all(np.isfinite(r[k]) for k in ("mpjpe", "pa_mpjpe", "pck", "auc"))
             assert 0 < r["pa_mpjpe"] <= r["mpjpe"]
             assert "selected by val" in r["checkpoint"] or model.endswith("_last")
-    assert "Oracle" in (tmp_path / "results.md").read_text()
+    assert "Oracle" in (workdir / "results.md").read_text()
     # The barely trained smoke model exports with the default options (every TFLite variant within tolerance).
-    version_dir = export.export_workdir(tmp_path, output_root=tmp_path / "saved_models")
-    assert json.loads((version_dir / serving_contract.REPORT_FILENAME).read_text())["passed"]
+    version_dir = export.export_workdir(workdir, output_root=tmp_path_factory.mktemp("saved_models"))
+    assert json.loads((version_dir / contract.REPORT_FILENAME).read_text())["passed"]
 
 
 KILL_AT = REPO / "tests" / "training" / "kill_at.py"
 
 
-def _train_command(workdir, kill_at: str | None = None):
+@pytest.fixture
+def runner():
+    runner = cli_runner.Runner(cwd=str(REPO))
+    yield runner
+    runner.close()
+
+
+def _train(runner, workdir, kill_at: str | None = None) -> subprocess.CompletedProcess:
+    """train.py (or kill_at.py killing it at `kill_at`) in a process forked from one that loaded TensorFlow."""
     program = [str(KILL_AT), kill_at] if kill_at else ["train.py"]
     # With detector noise and joint dropout on: their draws must resume exactly too.
     noise = ["--config.noise.model=generic", "--config.noise.missing_rate=0.1"]
-    return [sys.executable, *program, "--config=configs/synthetic.py:smoke", f"--workdir={workdir}", *noise]
+    args = ["--config=configs/synthetic.py:smoke", f"--workdir={workdir}", *noise]
+    return runner.run(program, args, cwd=str(REPO), env={}, timeout=900)
 
 
 def _run_files(workdir: pathlib.Path) -> dict[str, str]:
@@ -98,25 +102,25 @@ KILL_POINTS = ("batch:5", "checkpoint:1", "file:2", "batch:12", "checkpoint:2", 
 
 
 @pytest.mark.slow
-def test_resume_after_kill_9_is_exact(tmp_path):
+def test_resume_after_kill_9_is_exact(tmp_path, runner):
     """kill -9 at several points of both stages, dropout on: the finished run's results.json and weights are
     byte-identical to an uninterrupted run's, and the kills' leftovers are removed on resume."""
     config = synthetic.get_config("smoke")
     assert config.model.name == "mlp" and config.model.dropout_rate is None  # the model's default dropout, 0.5
     reference = tmp_path / "uninterrupted"
-    done = subprocess.run(_train_command(reference), cwd=REPO, capture_output=True, text=True, timeout=900)
+    done = _train(runner, reference)
     assert done.returncode == 0, done.stderr[-3000:]
 
     workdir = tmp_path / "interrupted"
     stages_reached = set()
     for point in KILL_POINTS:
-        killed = subprocess.run(_train_command(workdir, point), cwd=REPO, capture_output=True, text=True, timeout=900)
+        killed = _train(runner, workdir, point)
         assert killed.returncode == -signal.SIGKILL, (point, killed.returncode, killed.stderr[-3000:])
         stages_reached |= {r["stage"] for r in run_dir.History(workdir).records}
         if point.startswith("checkpoint"):
             assert list(workdir.rglob("ckpt-*_temp")), f"{point} left no unfinished checkpoint"
     assert {"pretrain", "control"} <= stages_reached
-    done = subprocess.run(_train_command(workdir), cwd=REPO, capture_output=True, text=True, timeout=900)
+    done = _train(runner, workdir)
     assert done.returncode == 0, done.stderr[-3000:]
     log = (workdir / "train.log").read_text()
     assert "resumed from" in log and "left by an interrupted write" in log
@@ -128,8 +132,8 @@ def test_resume_after_kill_9_is_exact(tmp_path):
 
 
 def test_a_second_run_on_the_same_workdir_is_refused(tmp_path):
-    from poseaug_tf import files
-    from poseaug_tf.user_errors import InputError
+    from poseaug_tf.infra import files
+    from poseaug_tf.infra.user_errors import InputError
 
     with files.exclusive_folder(tmp_path, "workdir"):
         with pytest.raises(InputError, match="in use by another process"):

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from poseaug_tf import runtime
+from poseaug_tf.infra import runtime
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 KILL_AT = REPO / "tests" / "training" / "kill_at.py"

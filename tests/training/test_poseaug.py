@@ -5,8 +5,8 @@ import pytest
 import tensorflow as tf
 
 from configs import synthetic
-from poseaug_tf.training import networks
-from poseaug_tf.training.datasets import load_datasets
+from poseaug_tf.data.datasets import load_datasets
+from poseaug_tf.training import devices
 from poseaug_tf.training.poseaug import PoseAugStage, _moving_statistics
 
 
@@ -15,7 +15,7 @@ def _stage(tmp_path, protect):
     config.poseaug.protect_estimator_bn = protect
     config.poseaug.warmup = 0  # feedback (the estimator's training-mode passes) from the first epoch
     baseline = tmp_path / "baseline.weights.h5"
-    networks.build_estimator(config, synchronized_bn=False, stage="poseaug").save_weights(baseline)
+    devices.configured_estimator(config, synchronized_bn=False, stage="poseaug").save_weights(baseline)
     return PoseAugStage(config, tmp_path / str(protect), tf.distribute.get_strategy(), load_datasets(config), baseline)
 
 
@@ -66,7 +66,7 @@ def _arm_stage(tmp_path, arm, **poseaug):
         config.poseaug[key] = value
     baseline = tmp_path / "baseline.weights.h5"
     if not baseline.exists():
-        networks.build_estimator(config, synchronized_bn=False, stage="poseaug").save_weights(baseline)
+        devices.configured_estimator(config, synchronized_bn=False, stage="poseaug").save_weights(baseline)
     return PoseAugStage(config, tmp_path / arm, tf.distribute.get_strategy(), load_datasets(config), baseline, arm=arm)
 
 

@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from configs import common
-from poseaug_tf.training import networks
+from poseaug_tf.training import devices
 
 
 def _config(name):
@@ -19,8 +19,8 @@ def _config(name):
 @pytest.mark.parametrize("name", ["videopose", "mlp"])
 def test_mixed_bfloat16_matches_float32_with_the_same_weights(name, rng):
     config = _config(name)
-    full = networks.build_estimator(config, synchronized_bn=False, stage="pretrain", precision="float32")
-    mixed = networks.build_estimator(config, synchronized_bn=False, stage="pretrain", precision="mixed_bfloat16")
+    full = devices.configured_estimator(config, synchronized_bn=False, stage="pretrain", precision="float32")
+    mixed = devices.configured_estimator(config, synchronized_bn=False, stage="pretrain", precision="mixed_bfloat16")
     mixed.set_weights(full.get_weights())  # weights stay float32 under the mixed policy
     assert all(w.dtype == np.float32 for w in mixed.get_weights())
     x = rng.uniform(-0.5, 0.5, size=(256, 16, 2)).astype(np.float32)
@@ -35,12 +35,16 @@ def test_mixed_bfloat16_matches_float32_with_the_same_weights(name, rng):
 
 def test_mixed_precision_is_refused_for_graph_models():
     with pytest.raises(ValueError, match="supported for videopose and mlp"):
-        networks.build_estimator(_config("semgcn"), synchronized_bn=False, stage="pretrain", precision="mixed_bfloat16")
+        devices.configured_estimator(
+            _config("semgcn"), synchronized_bn=False, stage="pretrain", precision="mixed_bfloat16"
+        )
 
 
-def test_unknown_precision_is_refused():
-    with pytest.raises(ValueError, match="Unknown `model.precision` 'float16'"):
-        networks.build_estimator(_config("mlp"), synchronized_bn=False, stage="pretrain", precision="float16")
+def test_unknown_precision_is_refused_by_the_config():
+    config = _config("mlp")
+    config.model.precision = "float16"
+    with pytest.raises(ValueError, match="config.model.precision: expected one of 'float32', 'mixed_bfloat16', 'auto'"):
+        common.validate(config)
 
 
 @pytest.mark.parametrize(
@@ -56,11 +60,11 @@ def test_unknown_precision_is_refused():
     ],
 )
 def test_auto_precision_follows_the_hardware(monkeypatch, flags, gpu, name, expected):
-    monkeypatch.setattr(networks, "_cpu_flags", lambda: flags)
+    monkeypatch.setattr(devices, "_cpu_flags", lambda: flags)
     monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["gpu0"] if gpu else [])
     monkeypatch.setattr(tf.config.experimental, "get_device_details", lambda device: {"compute_capability": gpu})
-    assert networks.resolve_precision("auto", name) == expected
-    assert networks.resolve_precision("float32", name) == "float32"
+    assert devices.resolve_precision("auto", name) == expected
+    assert devices.resolve_precision("float32", name) == "float32"
 
 
 def test_cpu_flags_are_read_from_proc_cpuinfo():
@@ -70,15 +74,15 @@ def test_cpu_flags_are_read_from_proc_cpuinfo():
     if not cpuinfo.exists():
         pytest.skip("no /proc/cpuinfo")
     line = next(x for x in cpuinfo.read_text().splitlines() if x.startswith("flags"))
-    assert networks._cpu_flags() == set(line.split(":", 1)[1].split())
+    assert devices._cpu_flags() == set(line.split(":", 1)[1].split())
 
 
 def test_auto_precision_builds_the_resolved_policy(monkeypatch):
-    monkeypatch.setattr(networks, "has_fast_bfloat16", lambda: True)
+    monkeypatch.setattr(devices, "has_fast_bfloat16", lambda: True)
     config = _config("videopose")
     config.model.precision = "auto"
-    model = networks.build_estimator(config, synchronized_bn=False, stage="pretrain")
+    model = devices.configured_estimator(config, synchronized_bn=False, stage="pretrain")
     assert model.layers[2].dtype_policy.name == "mixed_bfloat16"
-    monkeypatch.setattr(networks, "has_fast_bfloat16", lambda: False)
-    model = networks.build_estimator(config, synchronized_bn=False, stage="pretrain")
+    monkeypatch.setattr(devices, "has_fast_bfloat16", lambda: False)
+    model = devices.configured_estimator(config, synchronized_bn=False, stage="pretrain")
     assert model.layers[2].dtype_policy.name == "float32"

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from poseaug_tf.training import run_dir
-from poseaug_tf.user_errors import InputError
+from poseaug_tf.infra.user_errors import InputError
+from poseaug_tf.training import model_files, run_dir
 
 
 def _record(stage, epoch):
@@ -65,16 +65,16 @@ def test_read_run_last_and_recorded(tmp_path):
 def test_start_weights_accepts_a_file_a_workdir_or_a_workdir_and_model(tmp_path):
     weights = tmp_path / "other.weights.h5"
     weights.write_bytes(b"x")
-    assert run_dir.start_weights(str(weights)) == weights
+    assert model_files.start_weights(str(weights)) == weights
     (tmp_path / "baseline.weights.h5").write_bytes(b"x")
-    assert run_dir.start_weights(str(tmp_path)) == tmp_path / "baseline.weights.h5"
+    assert model_files.start_weights(str(tmp_path)) == tmp_path / "baseline.weights.h5"
     (tmp_path / "poseaug.weights.h5").write_bytes(b"x")
-    assert run_dir.start_weights(str(tmp_path)) == tmp_path / "poseaug.weights.h5"  # the final model first
-    assert run_dir.start_weights(f"{tmp_path}:baseline") == tmp_path / "baseline.weights.h5"
+    assert model_files.start_weights(str(tmp_path)) == tmp_path / "poseaug.weights.h5"  # the final model first
+    assert model_files.start_weights(f"{tmp_path}:baseline") == tmp_path / "baseline.weights.h5"
     for bad, match in (
         (tmp_path / "missing", "does not exist"),
         (f"{tmp_path}:bogus", "unknown model 'bogus'"),
         (f"{tmp_path}:control", "holds no control weights"),
     ):
         with pytest.raises(InputError, match=match):
-            run_dir.start_weights(str(bad))
+            model_files.start_weights(str(bad))
