@@ -6,6 +6,9 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 PY := $(VENV)/bin/python
 WORKDIR ?= runs/demo
+# pytest-xdist workers: most tests wait on Python (tracing, start-up), so two workers overlap well even on two
+# cores; tests sharing a session fixture stay on one worker (tests/conftest.py). PYTEST_JOBS= runs in one process.
+PYTEST_JOBS ?= -n 2 --dist loadgroup
 
 .PHONY: demo test bench clean-venv
 
@@ -25,7 +28,7 @@ test: $(STAMP)
 	$(VENV)/bin/ruff format --check --quiet .
 	$(VENV)/bin/ruff check --quiet .
 	$(VENV)/bin/lint-imports --no-cache
-	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	@$(PY) -m pytest $(PYTEST_JOBS) $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5): treating as failure" >&2; exit 1; fi; \
 	exit $$rc
 

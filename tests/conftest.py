@@ -32,9 +32,20 @@ def pytest_configure(config: pytest.Config) -> None:
     # Registered in pyproject.toml too; repeated here so the markers exist if the file is run standalone.
     config.addinivalue_line("markers", "slow: slow test, opt in with --run-slow (always run when CI=true)")
     config.addinivalue_line("markers", "h36m: needs the Human3.6M data folder (skipped when absent)")
+    config.addinivalue_line("markers", "xdist_group(name): run on the same pytest-xdist worker as the group")
 
 
+# Session fixtures that do expensive work once: under pytest-xdist (`make test` runs two workers) every test using
+# one runs on the same worker (`--dist loadgroup`), so the work is still done once.
+SHARED_FIXTURES = ("smoke_run", "data_cache")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        shared = [name for name in SHARED_FIXTURES if name in getattr(item, "fixturenames", ())]
+        if shared:
+            item.add_marker(pytest.mark.xdist_group(shared[0]))
     if config.getoption("--run-slow") or os.environ.get("CI", "").lower() == "true":
         return
     skip_slow = pytest.mark.skip(reason="slow test: pass --run-slow (or set CI=true) to run it")
@@ -77,6 +88,13 @@ def mpi_3dhp_dir() -> pathlib.Path:
 def bandai_namco_dir() -> pathlib.Path:
     """../shared/data/bandai_namco_motion (BVH clips); skips the test when it is missing."""
     return _shared_folder("bandai_namco_motion", "data/dataset-1_walk_normal_001.bvh")
+
+
+@pytest.fixture(scope="session")
+def data_cache(tmp_path_factory) -> pathlib.Path:
+    """One data cache folder for the tests that read the real datasets: each is parsed once per session (the cache
+    key holds every loading option, so tests with other options get their own entries)."""
+    return tmp_path_factory.mktemp("data_cache")
 
 
 @pytest.fixture

@@ -64,7 +64,7 @@ class Layout:
     head_sources: tuple = ()
 
 
-def _coco_like(name, num_joints, *, nose, eyes, ears, shoulders, elbows, wrists, hips, knees, ankles):
+def _coco_like(name, num_joints, nose, eyes, ears, shoulders, elbows, wrists, hips, knees, ankles):
     """Layout for a detector with COCO's body keypoints; each pair argument is (left, right)."""
     left, right = 0, 1
     direct = (
@@ -97,46 +97,15 @@ def _coco_like(name, num_joints, *, nose, eyes, ears, shoulders, elbows, wrists,
     return Layout(name, num_joints, direct, hips=tuple(hips), shoulders=tuple(shoulders), head_sources=heads)
 
 
+# The COCO-like layouts' keypoint indices, pairs as (left, right), from each format's documentation:
+#   joints, nose, eyes, ears, shoulders, elbows, wrists, hips, knees, ankles
+_COCO_LIKE = {
+    "coco17": (17, 0, (1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16)),
+    "mediapipe33": (33, 0, (2, 5), (7, 8), (11, 12), (13, 14), (15, 16), (23, 24), (25, 26), (27, 28)),
+    "body25": (25, 0, (16, 15), (18, 17), (5, 2), (6, 3), (7, 4), (12, 9), (13, 10), (14, 11)),
+}
 LAYOUTS = {
-    "coco17": _coco_like(
-        "coco17",
-        17,
-        nose=0,
-        eyes=(1, 2),
-        ears=(3, 4),
-        shoulders=(5, 6),
-        elbows=(7, 8),
-        wrists=(9, 10),
-        hips=(11, 12),
-        knees=(13, 14),
-        ankles=(15, 16),
-    ),
-    "mediapipe33": _coco_like(
-        "mediapipe33",
-        33,
-        nose=0,
-        eyes=(2, 5),
-        ears=(7, 8),
-        shoulders=(11, 12),
-        elbows=(13, 14),
-        wrists=(15, 16),
-        hips=(23, 24),
-        knees=(25, 26),
-        ankles=(27, 28),
-    ),
-    "body25": _coco_like(
-        "body25",
-        25,
-        nose=0,
-        eyes=(16, 15),
-        ears=(18, 17),
-        shoulders=(5, 2),
-        elbows=(6, 3),
-        wrists=(7, 4),
-        hips=(12, 9),
-        knees=(13, 10),
-        ankles=(14, 11),
-    ),
+    **{name: _coco_like(name, *row) for name, row in _COCO_LIKE.items()},
     "h36m17": Layout("h36m17", 17, skeleton.H17_TO_16),
     "h36m16": Layout("h36m16", 16, tuple(range(16))),
     "mpii16": Layout("mpii16", 16, skeleton.SH_MPII_TO_16),

@@ -116,9 +116,9 @@ def test_scored_joints_are_the_thirteen_shared_ones():
 
 
 @pytest.mark.slow
-def test_real_clips(bandai_namco_dir, tmp_path):
-    evaluated = cross_lab.load_cross_lab(bandai_namco_dir, "evaluated", cache_dir=tmp_path)
-    unlabeled = cross_lab.load_cross_lab(bandai_namco_dir, "unlabeled", cache_dir=tmp_path)
+def test_real_clips(bandai_namco_dir, data_cache):
+    evaluated = cross_lab.load_cross_lab(bandai_namco_dir, "evaluated", cache_dir=data_cache)
+    unlabeled = cross_lab.load_cross_lab(bandai_namco_dir, "unlabeled", cache_dir=data_cache)
     assert (len(evaluated), len(unlabeled)) == (15822, 9304)
     assert not set(evaluated.action) & set(unlabeled.action)
     # Constant bone lengths (the data README: thigh 39.1 cm, shin 41.0 cm, forearm 22.3 cm).

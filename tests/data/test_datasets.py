@@ -58,9 +58,9 @@ def test_builtin_target_of_a_protocol_without_one_is_refused(h36m_dir):
 
 @pytest.mark.h36m
 @pytest.mark.slow
-def test_3dhp_folds_adapt_on_one_sequence_and_evaluate_the_other(h36m_dir, mpi_3dhp_dir, bandai_namco_dir, tmp_path):
+def test_3dhp_folds_adapt_on_one_sequence_and_evaluate_the_other(h36m_dir, mpi_3dhp_dir, data_cache):
     config = h36m_protocol("3dhp", h36m_dir)
-    config.data.update(mpi_3dhp=str(mpi_3dhp_dir), cache_dir=str(tmp_path), cross_lab="")
+    config.data.update(mpi_3dhp=str(mpi_3dhp_dir), cache_dir=str(data_cache), cross_lab="")
     datasets = load_datasets(config)
     evaluated = datasets.eval_sets["3dhp"]
     assert set(evaluated.pose_set.subject) == {"TS6"} and evaluated.use_flip_tta
@@ -75,12 +75,12 @@ def test_3dhp_folds_adapt_on_one_sequence_and_evaluate_the_other(h36m_dir, mpi_3
 
 @pytest.mark.h36m
 @pytest.mark.slow
-def test_cross_lab_adapts_on_the_unlabeled_half(h36m_dir, bandai_namco_dir, tmp_path):
+def test_cross_lab_adapts_on_the_unlabeled_half(h36m_dir, bandai_namco_dir, data_cache):
     config = h36m_protocol("cross_lab", h36m_dir)
-    config.data.update(cross_lab=str(bandai_namco_dir), cache_dir=str(tmp_path), mpi_3dhp="")
+    config.data.update(cross_lab=str(bandai_namco_dir), cache_dir=str(data_cache), mpi_3dhp="")
     datasets = load_datasets(config)
     evaluated = datasets.eval_sets["cross_lab"]
-    unlabeled = load_cross_lab(bandai_namco_dir, "unlabeled", cache_dir=tmp_path)
+    unlabeled = load_cross_lab(bandai_namco_dir, "unlabeled", cache_dir=data_cache)
     np.testing.assert_array_equal(datasets.target_2d, unlabeled.pose2d)
     assert not set(evaluated.pose_set.action) & set(unlabeled.action)  # other motions, hence other frames
     assert list(evaluated.mpjpe_joints) == list(evaluated.joints) and len(evaluated.mpjpe_joints) == 13

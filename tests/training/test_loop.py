@@ -25,6 +25,13 @@ def smoke_config(**poseaug):
     return config
 
 
+def poseaug_only(smoke_run, **poseaug):
+    """The PoseAug arm alone, started from the shared smoke run's baseline (no pretraining, no control arm)."""
+    config = smoke_config(pretrained=f"{smoke_run['workdir']}:baseline", **poseaug)
+    config.stage, config.arms = "poseaug", "poseaug"
+    return config
+
+
 @pytest.mark.slow
 def test_train_and_evaluate_smoke(smoke_run, tmp_path_factory):
     workdir, results = smoke_run["workdir"], smoke_run["results"]
@@ -82,10 +89,12 @@ def runner():
 
 def _train(runner, workdir, kill_at: str | None = None) -> subprocess.CompletedProcess:
     """train.py (or kill_at.py killing it at `kill_at`) in a process forked from one that loaded TensorFlow."""
-    program = [str(KILL_AT), kill_at] if kill_at else ["train.py"]
-    # With detector noise and joint dropout on: their draws must resume exactly too.
+    program, point = ([str(KILL_AT)], [kill_at]) if kill_at else (["train.py"], [])
+    # With detector noise and joint dropout on: their draws must resume exactly too. Figures off: they are drawn
+    # from the records, not part of what resumes, and would double the run time.
     noise = ["--config.noise.model=generic", "--config.noise.missing_rate=0.1"]
-    args = ["--config=configs/synthetic.py:smoke", f"--workdir={workdir}", *noise]
+    args = [*point, "--config=configs/synthetic.py:smoke", "--config.figures.enabled=false", f"--workdir={workdir}"]
+    args += noise
     return runner.run(program, args, cwd=str(REPO), env={}, timeout=900)
 
 
@@ -141,9 +150,9 @@ def test_a_second_run_on_the_same_workdir_is_refused(tmp_path):
 
 
 @pytest.mark.slow
-def test_collapse_guard_rolls_back_then_gives_up(tmp_path):
+def test_collapse_guard_rolls_back_then_gives_up(tmp_path, smoke_run):
     # No epoch can keep more than 100% of its augmented poses: every post-warm-up epoch "collapses".
-    config = smoke_config(min_valid_fraction=1.01, max_restarts=1, epochs=2)
+    config = poseaug_only(smoke_run, min_valid_fraction=1.01, max_restarts=1, epochs=2)
     with pytest.raises(RuntimeError, match=r"project inside the image.*gave up after 1 rollbacks"):
         loop.train_and_evaluate(config, tmp_path)
     assert json.loads((tmp_path / "poseaug" / "restarts.json").read_text()) == 1
@@ -152,8 +161,8 @@ def test_collapse_guard_rolls_back_then_gives_up(tmp_path):
 
 
 @pytest.mark.slow
-def test_non_finite_loss_is_detected_and_named(tmp_path):
-    config = smoke_config(lr_g=float("nan"), max_restarts=0, epochs=1)
+def test_non_finite_loss_is_detected_and_named(tmp_path, smoke_run):
+    config = poseaug_only(smoke_run, lr_g=float("nan"), max_restarts=0, epochs=2)
     with pytest.raises(FloatingPointError, match=r"`g_\w+` became nan at step \d+"):
         loop.train_and_evaluate(config, tmp_path)
 
