@@ -194,11 +194,14 @@ def load_h36m(
 
 def _source_files(data_dir: Path, keypoints: str) -> list[Path]:
     """[3D file] or [3D file, 2D file]; raises DataFileNotFoundError naming what is missing."""
-    path_3d = data_dir / FILE_3D
-    if not path_3d.is_file():
+    path_3d, path_2d = data_dir / FILE_3D, data_dir / file_2d(keypoints)
+    try:  # a folder without read or search permission raises here instead of answering False
+        found_3d, found_2d = path_3d.is_file(), path_2d.is_file()
+    except PermissionError as error:
+        raise DataFormatError(f"cannot read the Human3.6M folder {data_dir} ({error.strerror}).") from None
+    if not found_3d:
         raise DataFileNotFoundError(f"Human3.6M 3D file {path_3d} does not exist (argument `data_dir`).")
-    path_2d = data_dir / file_2d(keypoints)
-    if path_2d.is_file():
+    if found_2d:
         return [path_3d, path_2d]
     if keypoints == "gt":
         logging.info("%s not found: computing GT 2D by projecting the 3D joints with the cameras.", path_2d)

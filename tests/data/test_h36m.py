@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import pathlib
 
 import numpy as np
 import pytest
@@ -191,6 +192,22 @@ def test_missing_files_raise_file_not_found(fake_h36m, tmp_path):
         load_h36m(tmp_path / "nowhere", ["S1"], use_cache=False)
     with pytest.raises(DataFileNotFoundError, match="data_2d_h36m_cpn_ft_h36m_dbb.npz"):
         _load(fake_h36m, keypoints="cpn_ft_h36m_dbb")
+
+
+def test_an_unreadable_folder_is_named(fake_h36m, monkeypatch):
+    # As a user without read or search permission on the folder sees it (root ignores permissions, so simulated).
+    real_is_file = pathlib.Path.is_file
+
+    def is_file(path, *args, **kwargs):
+        if path.parent == fake_h36m.root:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_is_file(path, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "is_file", is_file)
+    with pytest.raises(
+        DataFormatError, match=f"cannot read the Human3.6M folder {fake_h36m.root} \\(Permission denied\\)"
+    ):
+        load_h36m(fake_h36m.root, ["S1"], use_cache=False)
 
 
 @pytest.mark.parametrize(
