@@ -1,7 +1,7 @@
 """A tiny training workdir written by hand (no training): config, history, selections and an augmentor checkpoint.
 
-Used by tests/test_figures.py and tests/test_visualize.py. History values are drawn from a seeded RNG so tests
-can compare what a figure shows with what the file holds.
+Used by tests/reports/test_figures.py and tests/cli/test_visualize.py. History values are drawn from a seeded RNG
+so tests can compare what a figure shows with what the file holds.
 """
 
 from __future__ import annotations

@@ -564,10 +564,10 @@ CASES = [
         write("run", "x"),
     ),
     Case(
-        "visualize-bad-selection",
+        "visualize-bad-epochs",
         "visualize",
-        fixed("--workdir={workdir}", "--selection=best"),
-        "flag --selection=best: value should be one of <run|last>",
+        fixed("--workdir={workdir}", "--epochs=best"),
+        "flag --epochs=best: value should be one of <selected|last>",
     ),
     Case(
         "visualize-unwritable-out-dir",

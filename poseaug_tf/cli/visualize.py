@@ -27,11 +27,11 @@ flags.DEFINE_integer("num_samples", 2048, "Source poses sampled for the augmenta
 flags.DEFINE_integer("num_poses", 4, "Rows of the augmentation grid.")
 flags.DEFINE_integer("seed", 0, "Seed of the sample choice and of the augmentor noise.")
 flags.DEFINE_enum(
-    "selection",
-    "run",
-    ["run", "last"],
-    "Models of the error figures: the run's reported ones "
-    "(baseline.json, poseaug.json) or the last epoch of each stage.",
+    "epochs",
+    "selected",
+    ["selected", "last"],
+    "Epochs of the error figures: the ones the run selected (config.selection; baseline.json, poseaug.json) "
+    "or the last epoch of each stage.",
 )
 flags.DEFINE_integer("dpi", 80, "PNG resolution; pixel sizes are the fixed figure sizes (inches) × dpi.")
 flags.mark_flag_as_required("workdir")
@@ -57,7 +57,7 @@ def main(argv) -> None:
             num_poses=FLAGS.num_poses,
             seed=FLAGS.seed,
             dpi=FLAGS.dpi,
-            selection=FLAGS.selection,
+            epochs=FLAGS.epochs,
         )
     for name, path in written.items():
         logging.info("%s: %s", name, path)

@@ -210,7 +210,7 @@ def write_figures(
     seed: int = 0,
     dpi: int = canvas.DPI,
     out_dir: str | pathlib.Path | None = None,
-    selection: str = "run",
+    epochs: str = "selected",
     strict: bool = True,
 ) -> dict[str, pathlib.Path]:
     """Writes the run's figures as PNGs (and the per-action table as Markdown) into `<workdir>/figures/`.
@@ -225,7 +225,7 @@ def write_figures(
       seed: sample choice and augmentor noise.
       dpi: PNG resolution (pixel size = `canvas.FIGURE_SIZES[name]` × dpi).
       out_dir: output folder (default `<workdir>/figures`).
-      selection: models of the error figures and the curves' markers ("run" or "last", see `run_dir.read_run`).
+      epochs: epochs of the error figures and the curves' markers ("selected" or "last", see `run_dir.read_run`).
       strict: raise on a failing figure (False: log it and continue, for the end of training).
 
     Returns:
@@ -237,9 +237,7 @@ def write_figures(
     """
     if num_samples < 1 or num_poses < 1:
         raise InputError(f"num_samples, num_poses: expected positive numbers; received {num_samples}, {num_poses}.")
-    ctx = _Context(
-        run_dir.read_run(workdir, selection=selection), datasets, augmentor, num_samples, num_poses, seed, dpi
-    )
+    ctx = _Context(run_dir.read_run(workdir, epochs=epochs), datasets, augmentor, num_samples, num_poses, seed, dpi)
     out = files.check_folder(out_dir if out_dir is not None else ctx.run.workdir / run_dir.FIGURES, "figures folder")
     written: dict[str, pathlib.Path] = {}
 
@@ -265,13 +263,11 @@ def figure_images(
     num_poses: int = 4,
     seed: int = 0,
     dpi: int = canvas.DPI,
-    selection: str = "run",
+    epochs: str = "selected",
     strict: bool = True,
 ) -> dict[str, np.ndarray]:
     """The figures of `write_figures` as (H, W, 3) uint8 RGB arrays (same arguments; nothing is written)."""
-    ctx = _Context(
-        run_dir.read_run(workdir, selection=selection), datasets, augmentor, num_samples, num_poses, seed, dpi
-    )
+    ctx = _Context(run_dir.read_run(workdir, epochs=epochs), datasets, augmentor, num_samples, num_poses, seed, dpi)
     images: dict[str, np.ndarray] = {}
     _build_all(ctx, names, strict=strict, on_figure=lambda n, fig: images.__setitem__(n, canvas.figure_to_rgb(fig)))
     return images

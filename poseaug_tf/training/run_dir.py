@@ -50,7 +50,7 @@ PLACEMENT = "placement.json"  # in <arm>/
 RESTARTS = "restarts.json"  # in <arm>/
 CHECKPOINTS = "ckpt"  # in pretrain/ and <arm>/
 STAGE_WEIGHTS = {"best": "best.weights.h5", "last": "last.weights.h5"}  # in pretrain/ and <arm>/
-SELECTIONS = ("run", "last")  # what `read_run` reports: the run's selection records, or the last epochs
+EPOCHS = ("selected", "last")  # what `read_run` reports: the epochs the run selected, or the last epochs
 
 
 def worker_workdir(workdir: pathlib.Path, task_id: int) -> pathlib.Path:
@@ -185,23 +185,24 @@ class RunRecords:
     selection: dict[str, dict]  # model (MODELS) → {"epoch", "selection"}
 
 
-def read_run(workdir: str | pathlib.Path, *, selection: str = "run") -> RunRecords:
+def read_run(workdir: str | pathlib.Path, *, epochs: str = "selected") -> RunRecords:
     """Reads config.json, history.json and the selection records of a workdir (missing ones empty).
 
     Args:
       workdir: training directory.
-      selection: "run": the models the run published (`<model>.json`); "last": the last epoch of each stage
+      epochs: "selected": the epochs the run selected by its `config.selection` (`<model>.json`); "last": the
+        last epoch of each stage
         instead (e.g. to see PoseAug's effect when validation selected an early epoch).
 
     Raises:
-      ValueError: unknown `selection`.
+      ValueError: unknown `epochs`.
       InputError: `workdir` is not a directory, or a record is not JSON.
     """
-    if selection not in SELECTIONS:
-        raise ValueError(f"Unknown `selection` {selection!r}; valid: {', '.join(SELECTIONS)}.")
+    if epochs not in EPOCHS:
+        raise ValueError(f"Unknown `epochs` {epochs!r}; valid: {', '.join(EPOCHS)}.")
     workdir = pathlib.Path(workdir)
     if not workdir.is_dir():
         raise InputError(f"{workdir}: not a training directory; expected the --workdir of a train.py run.")
     history = files.read_json(workdir / HISTORY, default=[])
-    chosen = last_epochs(history) if selection == "last" else read_selections(workdir)
+    chosen = last_epochs(history) if epochs == "last" else read_selections(workdir)
     return RunRecords(workdir, read_config(workdir), history, chosen)

@@ -61,22 +61,22 @@ def test_control_and_random_arms_are_selected_from_their_own_stages(workdir, tmp
     for arm, epoch in arms.items():
         assert scores[arm] == next(r for r in history if r["stage"] == arm and r["epoch"] == epoch)["eval"]
         assert labels[arm] == f"{arm} ({arm} epoch {epoch})"
-    last = run_dir.read_run(workdir, selection="last").selection
+    last = run_dir.read_run(workdir, epochs="last").selection
     assert last["control"]["epoch"] == last["random"]["epoch"] == fake_workdir.POSEAUG_EPOCHS
     assert "per_joint_errors" in figures.write_figures(workdir, names=["per_joint_errors", "training_curves"], dpi=40)
 
 
 def test_last_selection_uses_the_last_epoch_of_each_stage(workdir):
     history = fake_workdir.history_records()
-    run = run_dir.read_run(workdir, selection="last")
+    run = run_dir.read_run(workdir, epochs="last")
     assert run.selection == {
         "baseline": {"epoch": fake_workdir.PRETRAIN_EPOCHS, "selection": "last"},
         "poseaug": {"epoch": fake_workdir.POSEAUG_EPOCHS, "selection": "last"},
     }
     scores, _ = figures.selected_scores(run)
     assert scores == {"baseline": history[fake_workdir.PRETRAIN_EPOCHS - 1]["eval"], "poseaug": history[-1]["eval"]}
-    with pytest.raises(ValueError, match="Unknown `selection` 'best'"):
-        run_dir.read_run(workdir, selection="best")
+    with pytest.raises(ValueError, match="Unknown `epochs` 'best'"):
+        run_dir.read_run(workdir, epochs="best")
 
 
 def test_workdir_without_checkpoint_skips_the_augmentor_figures(tmp_path):

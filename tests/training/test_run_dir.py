@@ -51,13 +51,13 @@ def test_read_run_last_and_recorded(tmp_path):
     run_dir.write_json(tmp_path / run_dir.HISTORY, history)
     run_dir.write_selection(tmp_path, "random", 2, "val")
     assert run_dir.read_run(tmp_path).selection == {"random": {"epoch": 2, "selection": "val"}}
-    assert run_dir.read_run(tmp_path, selection="last").selection == {
+    assert run_dir.read_run(tmp_path, epochs="last").selection == {
         "baseline": {"epoch": 2, "selection": "last"},
         "random": {"epoch": 3, "selection": "last"},
     }
     assert run_dir.read_run(tmp_path).config is None
-    with pytest.raises(ValueError, match="Unknown `selection` 'best'"):
-        run_dir.read_run(tmp_path, selection="best")
+    with pytest.raises(ValueError, match="Unknown `epochs` 'best'"):
+        run_dir.read_run(tmp_path, epochs="best")
     with pytest.raises(InputError, match="not a training directory"):
         run_dir.read_run(tmp_path / run_dir.HISTORY)
 
