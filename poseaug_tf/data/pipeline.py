@@ -192,7 +192,7 @@ def gan_epoch_dataset(
       batch_size: global batch B (the last partial batch is dropped).
       seed, epoch: determine the shuffles and the noise.
       swap: optional (N,) bone-length template rows (`swap_rows`): each gathered pose gets its row's bone
-        lengths, exactly as if `pose_3d` had been passed through `bone_length_swap` with the same draws.
+        lengths, exactly as if every pose of `pose_3d` had been swapped beforehand (the reference's `random_bl_aug`).
       target_2d: optional (M, 16, 2) unlabeled target 2D: every batch gets B of them, drawn with replacement,
         as "target_2d" (the real samples of D2d with `d2d_real="target"` or `"mix"`).
       target_unit_position: optional (M, 3) unit position parameters of target frames (global position

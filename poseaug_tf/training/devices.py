@@ -38,11 +38,8 @@ def has_fast_bfloat16() -> bool:
 
 def resolve_precision(precision: str, model_name: str) -> str:
     """The estimator's Keras dtype policy for `model.precision`: "auto" is "mixed_bfloat16" for the models that
-    support it on hardware with native bf16 products (`has_fast_bfloat16`), "float32" otherwise.
-
-    Raises:
-      ValueError: mixed precision for a model that does not support it.
-    """
+    support it on hardware with native bf16 products (`has_fast_bfloat16`), "float32" otherwise (the choices are
+    configs/common.py's to check)."""
     if precision == "auto":
         fast = model_name in MIXED_PRECISION_MODELS and has_fast_bfloat16()
         return "mixed_bfloat16" if fast else "float32"

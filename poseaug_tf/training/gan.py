@@ -24,7 +24,6 @@ from poseaug_tf import models
 from poseaug_tf.core import camera, losses
 from poseaug_tf.core import placement as placement_lib
 from poseaug_tf.core.keypoint_noise import KeypointNoise
-from poseaug_tf.core.placement import Placement
 from poseaug_tf.models.augmentor import valid_projection_mask
 from poseaug_tf.training.optim import adam
 from poseaug_tf.training.pools import FakePool
@@ -33,7 +32,7 @@ from poseaug_tf.training.steps import apply_clipped, distribute, global_batch_si
 
 @dataclasses.dataclass(frozen=True)
 class GANSettings:
-    """Hyper-parameters of the generator and discriminator steps (training/steps.py); see `config.poseaug`."""
+    """Hyper-parameters of the generator and discriminator steps (`make_gan_step`); see `config.poseaug`."""
 
     weight_d2d: float
     weight_d3d: float
@@ -56,7 +55,7 @@ class GANSettings:
     valid_bound: float
     two_sided_filter: bool
     d2d_real: str
-    placement: Placement | None = None  # the ranges of d2d_real="replaced"; measured, not a config field
+    placement: placement_lib.Placement | None = None  # the ranges of d2d_real="replaced"; measured, not a config field
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
@@ -64,7 +63,7 @@ class GANSettings:
         return tuple(f.name for f in dataclasses.fields(cls) if f.name != "placement")
 
     @classmethod
-    def from_config(cls, poseaug: Mapping, placement: Placement | None = None) -> GANSettings:
+    def from_config(cls, poseaug: Mapping, placement: placement_lib.Placement | None = None) -> GANSettings:
         """The settings of a `config.poseaug` section (which holds other fields too).
 
         Raises:
@@ -123,7 +122,7 @@ def build_gan_networks(
     *,
     num_replicas: int,
     seed: int,
-    placement: Placement | None = None,
+    placement: placement_lib.Placement | None = None,
 ) -> GANNetworks:
     """Augmentor, discriminators, their optimisers and the fake pools (call inside `strategy.scope()`).
 
@@ -373,9 +372,8 @@ def scale_2d(pose_2d: tf.Tensor) -> tf.Tensor:
 def _augmentation_stats(out, proj_rt, valid, global_batch) -> dict:
     """Augmentation magnitudes (collapse indicators), each a share of the global-batch mean."""
     stats = {
-        "aug_rot_angle": replica_mean(
-            placement_lib.rotation_angle(out["rotation_matrix"]), global_batch
-        ),  # effective angle
+        # The effective rotation angle, whatever the branch's parametrisation.
+        "aug_rot_angle": replica_mean(placement_lib.rotation_angle(out["rotation_matrix"]), global_batch),
         "aug_depth": replica_mean(out["translation"][:, 2], global_batch),
         "aug_scale_2d": replica_mean(scale_2d(proj_rt), global_batch),
         "aug_valid_fraction": replica_mean(tf.cast(valid, tf.float32), global_batch),
@@ -388,7 +386,7 @@ def _augmentation_stats(out, proj_rt, valid, global_batch) -> dict:
     return stats
 
 
-def make_random_augment_step(*, placement: Placement, settings: GANSettings) -> Callable:
+def make_random_augment_step(*, placement: placement_lib.Placement, settings: GANSettings) -> Callable:
     """Per-replica step of the non-learned augmentation arm: each (BL-swapped) pose at a uniform random placement.
 
     Takes a `gan_epoch_dataset` batch and returns the augmented pairs like the GAN step ("aug_pose_3d",
