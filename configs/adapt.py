@@ -8,9 +8,10 @@
 The argument is a finished training workdir or an exported version folder: the run reuses its training config
 (config.json, or the export's metadata: model, source data, schedule) and starts from its estimator (a workdir's
 `poseaug`, else `baseline`, `<workdir>:<model>` picks one; the export's own weights). It then runs the
-PoseAug stage with the domain-adaptive discriminator (D2d's real samples are the target 2D) and the default
-placement (the person turns in place); `--config.poseaug.align=target --config.poseaug.position=range` adds global
-position alignment (placements follow where the target camera sees people). The reported model is selected on the
+PoseAug stage with the domain-adaptive discriminator (D2d's real samples are the target 2D), the default limb
+crossover and body size, and the default placement (the person turns in place);
+`--config.poseaug.align=target --config.poseaug.position=range` adds global position alignment (placements follow
+where the target camera sees people). The reported model is selected on the
 source validation split, as in training: no target 3D is needed or read. Export as usual:
 `python export.py --workdir=runs/adapted`.
 """
@@ -53,6 +54,7 @@ def _saved_config(arg: str) -> dict:
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
     c = common.base_config()
+    shape = {key: c.poseaug[key] for key in ("limb_swap", "body_scale")}
     _update(c, _saved_config(arg))
     c.stage = "poseaug"
     c.arms = "poseaug"
@@ -60,6 +62,9 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     # The "with target 2D" recipe (docs/training.md "Adapting to your camera"; configs/arms.py `adapt`): D2d learns the
     # target's 2D; the placement keeps the camera prior (the person turns in place). For a camera that frames people
     # very differently (far away, anywhere in a wide frame) add --config.poseaug.align=target
-    # --config.poseaug.position=range (`adapt_aligned`).
-    c.poseaug.update(d2d_real="target", align="none", position="source", pitch_limit_deg=0.0, roll_limit_deg=0.0)
+    # --config.poseaug.position=range (`adapt_aligned` measured that without crossover and size). Limb crossover and
+    # body size are this version's defaults, whatever the source model was trained with.
+    c.poseaug.update(
+        d2d_real="target", align="none", position="source", pitch_limit_deg=0.0, roll_limit_deg=0.0, **shape
+    )
     return c

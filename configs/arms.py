@@ -10,8 +10,14 @@ spells out every setting the study varied, so that it means the same whatever th
 
 BASELINE = "baseline"
 
+# Body shape and motion variety (docs/results.md "Limb crossover and body size"): the defaults of configs/common.py
+# are limb crossover at 0.5 per limb and body size ±10 %. PLAIN turns both off: the previous default, and every arm
+# below whose tables were run before they existed spells it out, so that it means what its table measured.
+PLAIN = {"poseaug.limb_swap": 0.0, "poseaug.body_scale": 0.0}
+
 # The settings of PoseAug as the official code trains it, for every change this project made to training.
 REFERENCE = {
+    **PLAIN,
     "poseaug.use_ba": True,
     "poseaug.rt_mode": "reference",
     "poseaug.d2d_real": "source",
@@ -42,6 +48,7 @@ def _lever(*, ba=False, rt="bounded", anchor="noise", d2d="replaced", batches="m
     return {
         "arms": "poseaug",
         **FREE,
+        **PLAIN,
         "poseaug.use_ba": ba,
         "poseaug.rt_mode": rt,
         "poseaug.rt_anchor": anchor,
@@ -55,39 +62,71 @@ def _lever(*, ba=False, rt="bounded", anchor="noise", d2d="replaced", batches="m
 ARMS = {
     # The equal-schedule control: the PoseAug stage with augmentation off.
     "control": {"arms": "control"},
-    # PoseAug with this project's defaults (configs/common.py).
+    # PoseAug with this project's defaults (configs/common.py), and the previous default (no crossover, no size).
     "poseaug": {"arms": "poseaug"},
-    "poseaug_free": {"arms": "poseaug", **FREE},
+    "poseaug_turn": {"arms": "poseaug", **PLAIN},
+    "poseaug_free": {"arms": "poseaug", **FREE, **PLAIN},
     # The same with the paper's feedback (Eq. 9) and regulariser (Eq. 10).
     "poseaug_paper": {"arms": "poseaug", "poseaug.feedback": "paper", "poseaug.regularizer": "paper"},
-    "poseaug_paper_free": {"arms": "poseaug", "poseaug.feedback": "paper", "poseaug.regularizer": "paper", **FREE},
+    "poseaug_paper_free": {
+        "arms": "poseaug",
+        "poseaug.feedback": "paper",
+        "poseaug.regularizer": "paper",
+        **FREE,
+        **PLAIN,
+    },
     # PoseAug as the official code trains it.
     "poseaug_reference": {"arms": "poseaug", **REFERENCE},
-    # Non-learned augmentation: bone-length swap and a uniform random placement of the same kind.
+    # Non-learned augmentation with the same ingredients: bone-length swap, crossover, size and a uniform random
+    # placement of the same kind.
     "random": {"arms": "random"},
-    "random_free": {"arms": "random", **FREE},
+    "random_turn": {"arms": "random", **PLAIN},
+    "random_free": {"arms": "random", **FREE, **PLAIN},
     # Adaptation to the protocol's unlabeled target 2D (docs/training.md "Adapting to your camera"). `adapt` is the
-    # default with target 2D (configs/adapt.py): the default placement, D2d's real samples from the target.
-    # `adapt_aligned` also draws positions and depths from the target (alignment.py); `random_adapt` is the non-learned
-    # arm given that same target information (it has no discriminator to read the rest). `adapt_free`, `adapt_d2d` and
-    # `adapt_align` are the previous adaptation recipe and its halves, with the previous placement (FREE).
+    # default with target 2D (configs/adapt.py): this project's defaults, D2d's real samples from the target.
+    # `random_adapt` is the non-learned arm given target information too (it has no discriminator to read the 2D,
+    # so its placements draw positions and depths from the target: alignment.py). `adapt_turn` and
+    # `random_adapt_yaw` are both without crossover and size (the previous recipe); `adapt_aligned` is
+    # `random_adapt_yaw`'s alignment with D2d. `adapt_free`, `adapt_d2d` and `adapt_align` are the recipe before
+    # that and its halves, with the placement before that (FREE).
     "adapt": {"arms": "poseaug", **TARGET, **TURN},
-    "adapt_aligned": {"arms": "poseaug", **ALIGN, **YAW},
     "random_adapt": {"arms": "random", "data.target_2d": "builtin", "poseaug.align": "target", **YAW},
-    "adapt_free": {"arms": "poseaug", **ALIGN, **FREE},
-    "adapt_d2d": {"arms": "poseaug", **TARGET, **FREE},
-    "adapt_align": {"arms": "poseaug", "data.target_2d": "builtin", "poseaug.align": "target", **FREE},
+    "adapt_turn": {"arms": "poseaug", **TARGET, **TURN, **PLAIN},
+    "adapt_aligned": {"arms": "poseaug", **ALIGN, **YAW, **PLAIN},
+    "random_adapt_yaw": {"arms": "random", "data.target_2d": "builtin", "poseaug.align": "target", **YAW, **PLAIN},
+    "adapt_free": {"arms": "poseaug", **ALIGN, **FREE, **PLAIN},
+    "adapt_d2d": {"arms": "poseaug", **TARGET, **FREE, **PLAIN},
+    "adapt_align": {"arms": "poseaug", "data.target_2d": "builtin", "poseaug.align": "target", **FREE, **PLAIN},
     # The placement-axis study: one axis of the placement at a time, and body shape alone.
-    "poseaug_yaw": {"arms": "poseaug", **YAW},
-    "random_yaw": {"arms": "random", **YAW},
-    "poseaug_no_rt": {"arms": "poseaug", "poseaug.use_rt": False},
-    "random_bl": {"arms": "random", **TURN, "poseaug.yaw_limit_deg": 0.0},
+    "poseaug_yaw": {"arms": "poseaug", **YAW, **PLAIN},
+    "random_yaw": {"arms": "random", **YAW, **PLAIN},
+    "poseaug_no_rt": {"arms": "poseaug", "poseaug.use_rt": False, **PLAIN},
+    "random_bl": {"arms": "random", **TURN, **PLAIN, "poseaug.yaw_limit_deg": 0.0},
+    # The shape study, one ingredient at a time on top of the turn (and without it: `*_only`). Limb crossover
+    # (poseaug.limb_swap): new combinations of recorded joint angles. Body size (poseaug.body_scale): people smaller
+    # or larger than Human3.6M's five, at the same distance. Joint definitions (poseaug.proportions): hip and
+    # shoulder widths, spine and neck lengths as other labs place those joints.
+    "poseaug_limbs": {"arms": "poseaug", **PLAIN, "poseaug.limb_swap": 0.5},
+    "random_limbs": {"arms": "random", **PLAIN, "poseaug.limb_swap": 0.5},
+    "random_limbs_only": {"arms": "random", **TURN, **PLAIN, "poseaug.yaw_limit_deg": 0.0, "poseaug.limb_swap": 0.5},
+    "poseaug_scale": {"arms": "poseaug", **PLAIN, "poseaug.body_scale": 0.1},
+    "random_scale": {"arms": "random", **PLAIN, "poseaug.body_scale": 0.1},
+    "random_scale_only": {"arms": "random", **TURN, **PLAIN, "poseaug.yaw_limit_deg": 0.0, "poseaug.body_scale": 0.1},
+    "random_proportions": {"arms": "random", **PLAIN, "poseaug.proportions": 0.5},
+    "random_proportions_only": {
+        "arms": "random",
+        **TURN,
+        **PLAIN,
+        "poseaug.yaw_limit_deg": 0.0,
+        "poseaug.proportions": 0.5,
+    },
     # Detector keypoints (experiments/detections.sh): D2d judging noisy 2D on both sides (noise.d2d).
-    "poseaug_noisy_d2d": {"arms": "poseaug", "noise.d2d": "noisy"},
+    "poseaug_noisy_d2d": {"arms": "poseaug", "noise.d2d": "noisy", **PLAIN},
     # The lever study (one row of the README's table each).
     "lever_reference_ba": {
         "arms": "poseaug",
         **FREE,
+        **PLAIN,
         "poseaug.use_ba": True,
         "poseaug.rt_mode": "reference",
         "poseaug.d2d_real": "source",
@@ -107,17 +146,19 @@ ARMS = {
     "lever_anchored_added": _lever(batches="added"),
     "lever_anchored_quarter": _lever(fraction=0.25),
     "lever_anchored_quarter_margin": _lever(fraction=0.25, **{"poseaug.placement_margin": 0.5}),
-    "lever_random_separate": {"arms": "random", **FREE, "poseaug.estimator_batches": "separate"},
+    "lever_random_separate": {"arms": "random", **FREE, **PLAIN, "poseaug.estimator_batches": "separate"},
     "lever_random_mixed": {
         "arms": "random",
         **FREE,
+        **PLAIN,
         "poseaug.estimator_batches": "mixed",
         "poseaug.augmented_fraction": 0.5,
     },
-    "lever_random_added": {"arms": "random", **FREE, "poseaug.estimator_batches": "added"},
+    "lever_random_added": {"arms": "random", **FREE, **PLAIN, "poseaug.estimator_batches": "added"},
     "lever_random_quarter": {
         "arms": "random",
         **FREE,
+        **PLAIN,
         "poseaug.estimator_batches": "mixed",
         "poseaug.augmented_fraction": 0.25,
     },

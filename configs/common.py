@@ -142,6 +142,17 @@ def base_config() -> ml_collections.ConfigDict:
             kcs="part",  # "part" (part-aware KCS) or "full" (whole-body KCS, Table 7)
             depth_guard="min_depth",  # "min_depth" or "reference" (t_z = raw², no guard)
             bl_swap=True,  # per-epoch bone-length swap of the GAN data (reference)
+            # Per-limb probability that a GAN input pose takes that limb's joint angles from another training pose
+            # (poseaug_tf/core/limb_swap.py; DEVIATION: the reference has no crossover; configs/arms.py PLAIN: 0, off).
+            limb_swap=0.5,
+            # Body-size factor of every GAN pose, uniform in [1 − body_scale, 1 + body_scale], about the feet's
+            # midpoint so that the person stays on the ground (DEVIATION: the reference's only size change is the
+            # swap among the five training subjects; configs/arms.py PLAIN: 0, off).
+            body_scale=0.1,
+            # Length factor in [1 − proportions, 1 + proportions] of the bones whose length depends on where a lab
+            # puts the joints (hip and shoulder width, Hip→Spine, Thorax→Head; pipeline.DEFINITION_GROUPS), drawn
+            # per GAN pose (DEVIATION: not in the reference). 0: off.
+            proportions=0.0,
             protect_estimator_bn=True,  # keep the estimator's BN statistics out of the GAN pass (False: reference)
             estimator_batches="mixed",  # "separate": a pass on the augmented pairs, then one on real (reference);
             #   "mixed": one pass whose batches mix real and augmented pairs;
@@ -261,6 +272,9 @@ RANGES = {
     "poseaug.yaw_limit_deg": (0, 180, True),
     "poseaug.pitch_limit_deg": (0, 180, True),
     "poseaug.roll_limit_deg": (0, 180, True),
+    "poseaug.limb_swap": (0, 1, True),
+    "poseaug.body_scale": (0, 0.5, True),  # factors stay positive
+    "poseaug.proportions": (0, 0.9, True),
     "poseaug.pool_size": (1, MAX_SAMPLES, True),
     "poseaug.max_restarts": (0, None, True),
     "poseaug.min_valid_fraction": (0, 1, True),

@@ -30,6 +30,13 @@ from configs import arms as arms_lib  # noqa: E402
 
 COLUMNS = (("3dhp", "3DHP TS5+TS6"), ("cross_lab", "cross_lab"), ("cross_view", "cross-view"), ("h36m", "H36M S9/S11"))
 FOLDS = ("TS5", "TS6")
+# Row labels of the arms that are (or were) a default; every other row is the arm's name.
+LABELS = {
+    "poseaug": "**poseaug (default)**",
+    "poseaug_turn": "poseaug_turn (previous default)",
+    "adapt": "**adapt (default with target 2D)**",
+    "adapt_turn": "adapt_turn (previous default with target 2D)",
+}
 
 
 def _result(workdir: pathlib.Path, arm: str, name: str) -> dict | None:
@@ -98,7 +105,7 @@ def markdown(table: dict[str, dict[str, list[float]]], seeds: int) -> str:
                 delta = mean - control[column]
                 text += f" ({delta:+.1f} mm)" if column == "h36m" else f" ({100 * delta / control[column]:+.1f} %)"
             row.append(text)
-        lines.append(f"| {arm} | " + " | ".join(row) + " |")
+        lines.append(f"| {LABELS.get(arm, arm)} | " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -16,7 +16,7 @@ run --root=runs/det_gt_fitted --arms=baseline,control "${NOISY[@]}"
 run --root=runs/det_gt_generic_complete --arms=baseline,control --set=noise.model=generic
 # Trained on the SH detections (scored on S9/S11 SH as `h36m`, ground truth as `h36m_gt`); PoseAug's augmented
 # 2D gets the fitted noise, the real detections keep their own.
-run --root=runs/det_sh --arms=baseline,control,poseaug,poseaug_noisy_d2d --set=data.keypoints=sh_pt_mpii \
+run --root=runs/det_sh --arms=baseline,control,poseaug_turn,poseaug_noisy_d2d --set=data.keypoints=sh_pt_mpii \
   --set=data.eval_keypoints=gt "${NOISY[@]}"
 # Both sources, every frame twice; the fitted noise on every real pair (noise.real=on).
 run --root=runs/det_mixed --arms=baseline,control --set=data.keypoints=gt+sh_pt_mpii "${NOISY[@]}" \

@@ -33,13 +33,13 @@ DETECTOR = "sh_pt_mpii"
 ROWS = (
     ("GT-trained baseline", "grid_standard", "baseline", "gt", "none"),
     ("GT-trained control", "grid_standard", "control", "gt", "none"),
-    ("GT-trained PoseAug (default)", "grid_standard", "poseaug", "gt", "none"),
+    ("GT-trained PoseAug (previous default, `poseaug_turn`)", "grid_standard", "poseaug_turn", "gt", "none"),
     ("GT + generic noise, control", "det_gt_generic", "control", "gt", "generic"),
     ("GT + generic noise without joint dropout, control", "det_gt_generic_complete", "control", "gt", "generic"),
     ("GT + fitted noise, control", "det_gt_fitted", "control", "gt", "fitted"),
     ("SH-trained baseline", "det_sh", "baseline", DETECTOR, "none"),
     ("SH-trained control", "det_sh", "control", DETECTOR, "none"),
-    ("SH-trained PoseAug, fitted noise on the augmented 2D", "det_sh", "poseaug", DETECTOR, "fitted"),
+    ("SH-trained `poseaug_turn`, fitted noise on the augmented 2D", "det_sh", "poseaug_turn", DETECTOR, "fitted"),
     ("the same, D2d judging noisy 2D (noise.d2d=noisy)", "det_sh", "poseaug_noisy_d2d", DETECTOR, "fitted"),
     ("GT + SH mixed, fitted noise, control", "det_mixed", "control", f"gt+{DETECTOR}", "fitted"),
 )

@@ -298,3 +298,40 @@ def grouped_joint_error(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     target = np.asarray(target, np.float64)
     err = np.linalg.norm(np.asarray(pred, np.float64) - (target - target[:, :1]), axis=-1) * FEEDBACK_JOINT_WEIGHTS
     return np.stack([err[:, g].mean(axis=1) for g in FEEDBACK_GROUPS], axis=1)
+
+
+# Limb crossover (poseaug_tf/core/limb_swap.py docstring): each limb as (root joint, middle joint, end joint) and
+# the joints of its frame (lateral from, lateral to, up from, up to).
+LIMB_CHAINS = (
+    ((1, 2, 3), (4, 1, 0, 7)),  # right leg in the hip frame
+    ((4, 5, 6), (4, 1, 0, 7)),  # left leg
+    ((10, 11, 12), (10, 13, 7, 8)),  # left arm in the shoulder frame
+    ((13, 14, 15), (10, 13, 7, 8)),  # right arm
+)
+
+
+def _part_frame(pose: np.ndarray, joints) -> np.ndarray:
+    a, b, c, d = joints
+    x = pose[b] - pose[a]
+    x = x / np.sqrt(x @ x)
+    y = pose[d] - pose[c]
+    y = y - (y @ x) * x
+    y = y / np.sqrt(y @ y)
+    return np.column_stack([x, y, np.cross(x, y)])
+
+
+def swap_limbs(pose: np.ndarray, donor: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Limb crossover, joint by joint: a swapped limb's middle and end joints follow the donor's segment directions
+    rotated from the donor's part frame into the recipient's, at the recipient's segment lengths."""
+    out = np.array(pose, np.float64)
+    for i in range(len(pose)):
+        for limb, (chain, frame) in enumerate(LIMB_CHAINS):
+            if not mask[i, limb]:
+                continue
+            rotation = _part_frame(pose[i], frame) @ _part_frame(donor[i], frame).T
+            for parent, child in zip(chain[:-1], chain[1:]):
+                length = np.linalg.norm(pose[i, child] - pose[i, parent])
+                direction = donor[i, child] - donor[i, parent]
+                direction = rotation @ (direction / np.linalg.norm(direction))
+                out[i, child] = out[i, parent] + length * direction
+    return out

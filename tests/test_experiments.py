@@ -80,7 +80,8 @@ def test_cross_dataset_table_weights_the_3dhp_folds_by_frames(tmp_path):
     text = cross_dataset_table.markdown(table, 2)
     assert "| control | 101.0 ± 1.4 | 80.0 ± 0.0 | 95.0 ± 0.0 | 50.0 ± 0.0 |" in text
     change = 100 * (weighted + 1 - 101) / 101
-    assert f"| adapt | {weighted + 1:.1f} ± 1.4 ({change:+.1f} %) | 72.0 ± 0.0 (-10.0 %) | – | – |" in text
+    row = f"{weighted + 1:.1f} ± 1.4 ({change:+.1f} %) | 72.0 ± 0.0 (-10.0 %) | – | – |"
+    assert f"| **adapt (default with target 2D)** | {row}" in text
 
 
 def test_summary_is_mean_and_sample_std_with_change_against_the_control(tmp_path):

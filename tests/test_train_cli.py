@@ -40,6 +40,8 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
         ("data.builtin_target", "3dpw", "config.data.builtin_target: expected one of '', '3dhp', 'cross_lab'"),
         ("data.mpi_3dhp_pose3d", "univ", "config.data.mpi_3dhp_pose3d"),
         ("data.cross_lab_stride", 0, "config.data.cross_lab_stride: expected a value >= 1"),
+        ("poseaug.limb_swap", 1.5, "config.poseaug.limb_swap: expected a value >= 0 and <= 1; received 1.5"),
+        ("poseaug.body_scale", 1.0, "config.poseaug.body_scale: expected a value >= 0 and <= 0.5; received 1.0"),
         # Non-finite values anywhere, and sizes far beyond any real run (typos), before any data is loaded.
         ("pretrain.lr", float("inf"), "config.pretrain.lr: expected a finite number; received inf"),
         ("poseaug.weight_d2d", float("nan"), "config.poseaug.weight_d2d: expected a finite number; received nan"),
@@ -107,11 +109,15 @@ def test_adapt_config_reuses_the_workdir_and_switches_adaptation_on(tmp_path):
     saved = synthetic.get_config("smoke").to_dict()
     saved["model"]["width"] = 48
     saved["unknown_future_field"] = 1
+    saved["poseaug"].update(limb_swap=0.0, body_scale=0.0, pitch_limit_deg=30.0)  # a source trained otherwise
     (tmp_path / "config.json").write_text(__import__("json").dumps(saved))
     config = adapt.get_config(str(tmp_path))
     assert (config.dataset, config.model.name, config.model.width) == ("synthetic", "mlp", 48)
     assert (config.stage, config.arms, config.poseaug.pretrained) == ("poseaug", "poseaug", str(tmp_path))
     assert (config.poseaug.d2d_real, config.poseaug.align, config.poseaug.position) == ("target", "none", "source")
+    # The recipe's placement and shape ingredients, whatever the source was trained with.
+    recipe = config.poseaug
+    assert (recipe.pitch_limit_deg, recipe.roll_limit_deg, recipe.limb_swap, recipe.body_scale) == (0.0, 0.0, 0.5, 0.1)
     assert "unknown_future_field" not in config
     with pytest.raises(ValueError, match="config.data.target_2d: expected unlabeled target 2D"):
         common.validate(config)

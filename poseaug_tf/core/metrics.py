@@ -173,6 +173,25 @@ def pa_mpjpe(pred: ArrayLike, target: ArrayLike) -> ArrayLike:
     return mpjpe(procrustes_align(pred, target), target)
 
 
+def size_ratio(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """How much larger the predicted person is than the true one, one value per frame (a diagnostic: PA-MPJPE
+    removes size, MPJPE mixes it with everything else).
+
+    Args:
+      pred: (N, J, 3) predicted joints.
+      target: (N, J, 3) ground-truth joints, same units (any origin).
+
+    Returns:
+      (N,) root-mean-square distance of the joints from their centroid, predicted over true.
+    """
+    pred, target = _as_pair(np.asarray(pred, np.float64), np.asarray(target, np.float64), coords=3)
+
+    def spread(pose):
+        return np.sqrt(np.mean(np.sum((pose - pose.mean(axis=1, keepdims=True)) ** 2, axis=-1), axis=1))
+
+    return spread(pred) / spread(target)
+
+
 def _select_joints(errors, joints: Sequence[int] | None):
     """Keeps the joint columns `joints` of (..., J) errors; validates the indices."""
     if joints is None:

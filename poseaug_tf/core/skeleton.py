@@ -38,6 +38,7 @@ JOINT_NAMES = (
 PARENTS = (-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 8, 10, 11, 8, 13, 14)
 JOINTS_LEFT = (4, 5, 6, 10, 11, 12)
 JOINTS_RIGHT = (1, 2, 3, 13, 14, 15)
+FEET = (3, 6)  # RFoot, LFoot (ankles)
 
 
 def _flip_permutation() -> tuple[int, ...]:

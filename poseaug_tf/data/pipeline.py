@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from poseaug_tf.core import camera, geometry, skeleton
+from poseaug_tf.core import limb_swap as limb_swap_lib
 from poseaug_tf.core.placement import NUM_UNIT_PARAMETERS
 from poseaug_tf.data.pose_set import PoseSet
 
@@ -146,6 +147,12 @@ NOISE_SHAPE = (4, 48)  # one 48-d draw for each of the BA, BL, R and T branches
 # (seed, epoch, batch) of the noise ever reaches. (A Python value: a TF constant at import would start TensorFlow's
 # runtime before a multi-worker strategy can configure it.)
 _UNIT_STREAM = (0, 1 << 40)
+_LIMB_STREAM = (0, 2 << 40)  # the limb crossover's draws, likewise apart
+_SCALE_STREAM = (0, 3 << 40)  # the body-scale draws, likewise apart
+_PROPORTION_STREAM = (0, 4 << 40)  # the proportion draws, likewise apart
+# BL ratio groups (skeleton.BL_RATIO_MAP) whose length depends on where a lab puts the joint rather than on the
+# person: hip width, Hip→Spine, Thorax→Head, shoulder width.
+DEFINITION_GROUPS = (0, 3, 5, 6)
 
 
 def swap_rows(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -168,6 +175,25 @@ def swap_bone_lengths(pose_3d, rows) -> tf.Tensor:
     return geometry.pose_from_bones(geometry.unit_bones(pose_3d) * lengths[..., None]) + pose_3d[:, :1]
 
 
+def scale_bone_groups(pose_3d, factors, groups) -> tf.Tensor:
+    """Multiplies the length of the bones of some BL ratio groups; directions and the absolute root are kept.
+
+    Args:
+      pose_3d: (B, 16, 3) absolute camera-frame metres.
+      factors: (B, G) length factor of each group.
+      groups: G indices into the BL ratio groups (skeleton.BL_RATIO_MAP: left and right bones share a group).
+
+    Returns:
+      (B, 16, 3) float32.
+    """
+    pose_3d = tf.convert_to_tensor(pose_3d, tf.float32)
+    table = np.zeros((len(groups), skeleton.NUM_BONES), np.float32)  # group -> its bones
+    for g, group in enumerate(groups):
+        table[g] = np.equal(skeleton.BL_RATIO_MAP, group)
+    per_bone = 1.0 + tf.linalg.matmul(tf.convert_to_tensor(factors, tf.float32) - 1.0, tf.constant(table))
+    return geometry.pose_from_bones(geometry.bones_from_pose(pose_3d) * per_bone[..., None]) + pose_3d[:, :1]
+
+
 def gan_epoch_dataset(
     pose_3d: np.ndarray,
     camera: np.ndarray,
@@ -176,6 +202,9 @@ def gan_epoch_dataset(
     seed: int,
     epoch: int,
     swap: np.ndarray | None = None,
+    limb_swap: float = 0.0,
+    body_scale: float = 0.0,
+    proportions: float = 0.0,
     target_2d: np.ndarray | None = None,
     target_unit_position: np.ndarray | None = None,
 ) -> tf.data.Dataset:
@@ -193,6 +222,16 @@ def gan_epoch_dataset(
       seed, epoch: determine the shuffles and the noise.
       swap: optional (N,) bone-length template rows (`swap_rows`): each gathered pose gets its row's bone
         lengths, exactly as if every pose of `pose_3d` had been swapped beforehand (the reference's `random_bl_aug`).
+      limb_swap: probability that each limb of a generator input takes its joint angles from the next pose of the
+        batch (`limb_swap.swap_limbs`; a random other pose, the batch being a shuffle). The discriminators' real
+        samples stay recorded poses. 0 draws nothing.
+      body_scale: half-width a of a uniform body-size factor in [1 − a, 1 + a], drawn for every gathered pose
+        (generator input and both discriminators' real samples alike, as with `swap`): the pose is scaled about
+        the midpoint of its feet, which stays where it is (a smaller or larger person standing on the same spot:
+        the feet stay on the floor, where the camera's height ties image position to depth). 0 draws nothing.
+      proportions: half-width a of a uniform factor in [1 − a, 1 + a] on the length of each of the
+        `DEFINITION_GROUPS` bones (left and right alike), drawn for every gathered pose like `body_scale`; the
+        root stays. 0 draws nothing.
       target_2d: optional (M, 16, 2) unlabeled target 2D: every batch gets B of them, drawn with replacement,
         as "target_2d" (the real samples of D2d with `d2d_real="target"` or `"mix"`).
       target_unit_position: optional (M, 3) unit position parameters of target frames (global position
@@ -238,6 +277,31 @@ def gan_epoch_dataset(
     def assemble(gen_idx, d3d_idx, d2d_idx, target_idx, batch_index):
         noise_seed = tf.stack([tf.constant(seed, tf.int64) * 100003 + epoch, batch_index])
         gen, d3d, d2d = (rows(idx) for idx in (gen_idx, d3d_idx, d2d_idx))
+        if proportions > 0.0:
+            draws = tf.random.stateless_uniform(
+                [3, batch_size, len(DEFINITION_GROUPS)],
+                seed=noise_seed + tf.constant(_PROPORTION_STREAM, tf.int64),
+                minval=1.0 - proportions,
+                maxval=1.0 + proportions,
+            )
+            for part, factor in zip((gen, d3d, d2d), tf.unstack(draws)):
+                part["pose_3d"] = scale_bone_groups(part["pose_3d"], factor, DEFINITION_GROUPS)
+        if body_scale > 0.0:
+            factors = tf.random.stateless_uniform(
+                [3, batch_size, 1, 1],
+                seed=noise_seed + tf.constant(_SCALE_STREAM, tf.int64),
+                minval=1.0 - body_scale,
+                maxval=1.0 + body_scale,
+            )
+            for part, factor in zip((gen, d3d, d2d), tf.unstack(factors)):
+                feet = tf.reduce_mean(tf.gather(part["pose_3d"], skeleton.FEET, axis=1), axis=1, keepdims=True)
+                part["pose_3d"] = feet + factor * (part["pose_3d"] - feet)
+        if limb_swap > 0.0:
+            draws = tf.random.stateless_uniform(
+                [batch_size, limb_swap_lib.NUM_LIMBS], seed=noise_seed + tf.constant(_LIMB_STREAM, tf.int64)
+            )
+            donors = tf.roll(gen["pose_3d"], shift=1, axis=0)
+            gen["pose_3d"] = limb_swap_lib.swap_limbs(gen["pose_3d"], donors, draws < limb_swap)
         batch = {
             "pose_3d": gen["pose_3d"],
             "camera": gen["camera"],

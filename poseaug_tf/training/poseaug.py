@@ -220,6 +220,9 @@ class PoseAugStage:
             seed=seed,
             epoch=epoch,
             swap=swap,
+            limb_swap=aug_config.limb_swap,
+            body_scale=aug_config.body_scale,
+            proportions=aug_config.proportions,
             target_2d=self.datasets.target_2d if uses_target_2d(self.config, self.arm) else None,
             target_unit_position=self.target_unit_position,
         )

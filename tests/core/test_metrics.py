@@ -27,6 +27,20 @@ def test_mpjpe_matches_loop_reference(poses):
     np.testing.assert_allclose(metrics.mpjpe(pred, target), ref.mean_joint_error(pred, target), rtol=1e-12)
 
 
+def test_size_ratio_is_the_scale_whatever_the_placement(rng):
+    target = ref.random_pose(rng, 5)
+    scale = np.array([0.8, 1.0, 1.07, 1.2, 2.0])
+    angle = rng.uniform(-np.pi, np.pi)
+    rotation = np.array([[np.cos(angle), 0, np.sin(angle)], [0, 1, 0], [-np.sin(angle), 0, np.cos(angle)]])
+    pred = scale[:, None, None] * target @ rotation.T + rng.normal(size=(5, 1, 3))  # scaled, turned, moved
+    np.testing.assert_allclose(metrics.size_ratio(pred, target), scale, rtol=1e-12)
+    # Closed forms: joints at x = 0, 0, 3 are √((1 + 1 + 4) / 3) = √2 from their centroid (RMS), at x = 0, 1, 2
+    # √(2 / 3); two joints 4 apart are 2 from theirs, 2 apart 1.
+    on_x = lambda *xs: np.array([[[x, 0.0, 0.0] for x in xs]])  # noqa: E731
+    np.testing.assert_allclose(metrics.size_ratio(on_x(0, 0, 3), on_x(0, 1, 2)), [np.sqrt(3.0)])
+    np.testing.assert_allclose(metrics.size_ratio(on_x(0, 4), on_x(5, 7)), [2.0])
+
+
 def test_mpjpe_closed_form():
     target = np.zeros((2, 16, 3))
     pred = np.zeros((2, 16, 3))

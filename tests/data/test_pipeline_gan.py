@@ -260,3 +260,69 @@ def test_target_rows_placements_and_anchors():
     anchor_rows = np.all(np.abs(anchor[:, None] - unit_position[None]) < 1e-4, axis=-1)
     assert anchor_rows.any(axis=1).all()
     assert not np.array_equal(anchor_rows.argmax(1), matches.argmax(1))  # independent draws
+
+
+def test_limb_swap_takes_the_next_poses_limbs_at_the_drawn_rate(source):
+    pose, cam = source.pose3d[:256], source.camera[:256]
+    plain = collect(gan_epoch_dataset(pose, cam, batch_size=64, seed=1, epoch=3))[0]
+    crossed, batches = collect(gan_epoch_dataset(pose, cam, batch_size=64, seed=1, epoch=3, limb_swap=0.5))
+    again = collect(gan_epoch_dataset(pose, cam, batch_size=64, seed=1, epoch=3, limb_swap=0.5))[0]
+    np.testing.assert_array_equal(crossed["pose_3d"], again["pose_3d"])  # seeded: a resumed epoch sees the same
+    for key in ("real_3d", "d2d_real_3d", "camera", "noise", "unit"):  # only the generator input changes
+        np.testing.assert_array_equal(crossed[key], plain[key], err_msg=key)
+    # Each batch's donors are its own generator inputs shifted by one; the swapped limbs are recovered by
+    # comparing with the NumPy crossover of every limb.
+    swapped = []
+    for batch in range(len(batches)):
+        rows = slice(64 * batch, 64 * (batch + 1))
+        recipient = plain["pose_3d"][rows]
+        donor = np.roll(recipient, 1, axis=0)
+        all_limbs = ref.swap_limbs(recipient, donor, np.ones((64, 4), bool))
+        for chain, _ in ref.LIMB_CHAINS:
+            got = crossed["pose_3d"][rows][:, chain[1:]]
+            is_swapped = np.abs(got - all_limbs[:, chain[1:]]).max(axis=(1, 2)) < 1e-4
+            is_kept = np.abs(got - recipient[:, chain[1:]]).max(axis=(1, 2)) < 1e-6
+            assert np.all(is_swapped | is_kept)
+            swapped.append(is_swapped & ~is_kept)
+    assert 0.38 < np.mean(np.concatenate(swapped)) < 0.62  # ≥ 768 draws at p = 0.5
+
+
+def test_body_scale_scales_every_gathered_pose_about_its_feet(source):
+    pose, cam = source.pose3d[:256], source.camera[:256]
+    plain = collect(gan_epoch_dataset(pose, cam, batch_size=64, seed=2, epoch=1))[0]
+    scaled = collect(gan_epoch_dataset(pose, cam, batch_size=64, seed=2, epoch=1, body_scale=0.1))[0]
+    again = collect(gan_epoch_dataset(pose, cam, batch_size=64, seed=2, epoch=1, body_scale=0.1))[0]
+    factors = {}
+    for key in ("pose_3d", "real_3d", "d2d_real_3d"):
+        np.testing.assert_array_equal(scaled[key], again[key])
+        feet = lambda p: p[:, [3, 6]].mean(axis=1)
+        np.testing.assert_allclose(feet(scaled[key]), feet(plain[key]), atol=1e-6)  # the feet stay
+        rel, rel_plain = scaled[key] - scaled[key][:, :1], plain[key] - plain[key][:, :1]
+        # One factor per pose: every bone length scaled alike.
+        ratio = np.linalg.norm(np_bones(rel), axis=-1) / np.linalg.norm(np_bones(rel_plain), axis=-1)
+        np.testing.assert_allclose(ratio, ratio[:, :1].repeat(15, axis=1), rtol=1e-4)
+        factors[key] = ratio[:, 0]
+        assert 0.9 - 1e-5 <= ratio.min() and ratio.max() <= 1.1 + 1e-5
+        assert abs(ratio.mean() - 1.0) < 0.01 and ratio.std() > 0.04  # uniform on [0.9, 1.1]: std 0.058
+    assert abs(np.corrcoef(factors["pose_3d"], factors["real_3d"])[0, 1]) < 0.2  # independent draws
+    for key in ("camera", "noise", "unit"):
+        np.testing.assert_array_equal(scaled[key], plain[key], err_msg=key)
+
+
+def test_proportions_scale_the_definition_bones_of_every_gathered_pose(source):
+    pose, cam = source.pose3d[:256], source.camera[:256]
+    plain = collect(gan_epoch_dataset(pose, cam, batch_size=64, seed=2, epoch=1))[0]
+    varied = collect(gan_epoch_dataset(pose, cam, batch_size=64, seed=2, epoch=1, proportions=0.5))[0]
+    # Left/right pairs of the hip (bones 0, 3) and shoulder (9, 12) widths, Hip→Spine (6), Thorax→Head (8).
+    groups = {"hips": (0, 3), "hip_spine": (6,), "neck": (8,), "shoulders": (9, 12)}
+    for key in ("pose_3d", "real_3d", "d2d_real_3d"):
+        np.testing.assert_allclose(varied[key][:, 0], plain[key][:, 0], atol=1e-6)
+        ratio = np.linalg.norm(np_bones(varied[key]), axis=-1) / np.linalg.norm(np_bones(plain[key]), axis=-1)
+        directions = lambda p: np_bones(p) / np.linalg.norm(np_bones(p), axis=-1, keepdims=True)
+        np.testing.assert_allclose(directions(varied[key]), directions(plain[key]), atol=1e-4)
+        others = [b for b in range(15) if b not in (0, 3, 6, 8, 9, 12)]
+        np.testing.assert_allclose(ratio[:, others], 1.0, atol=1e-4)
+        for bones in groups.values():
+            np.testing.assert_allclose(ratio[:, bones], ratio[:, bones[:1]].repeat(len(bones), 1), rtol=1e-4)
+            assert 0.5 - 1e-4 <= ratio[:, bones].min() and ratio[:, bones].max() <= 1.5 + 1e-4
+            assert ratio[:, bones[0]].std() > 0.2  # uniform on [0.5, 1.5]: std 0.29
