@@ -143,15 +143,16 @@ def base_config() -> ml_collections.ConfigDict:
             depth_guard="min_depth",  # "min_depth" or "reference" (t_z = raw², no guard)
             bl_swap=True,  # per-epoch bone-length swap of the GAN data (reference)
             # Per-limb probability that a GAN input pose takes that limb's joint angles from another training pose
-            # (poseaug_tf/core/limb_swap.py; DEVIATION: the reference has no crossover; configs/arms.py PLAIN: 0, off).
+            # (poseaug_tf/core/limb_swap.py; DEVIATION(docs/reference.md §6.2): the reference has no crossover;
+            # configs/arms.py PLAIN: 0, off).
             limb_swap=0.5,
             # Body-size factor of every GAN pose, uniform in [1 − body_scale, 1 + body_scale], about the feet's
-            # midpoint so that the person stays on the ground (DEVIATION: the reference's only size change is the
-            # swap among the five training subjects; configs/arms.py PLAIN: 0, off).
+            # midpoint so that the person stays on the ground (DEVIATION(docs/reference.md §6.2): the reference's
+            # only size change is the swap among the five training subjects; configs/arms.py PLAIN: 0, off).
             body_scale=0.1,
             # Length factor in [1 − proportions, 1 + proportions] of the bones whose length depends on where a lab
             # puts the joints (hip and shoulder width, Hip→Spine, Thorax→Head; pipeline.DEFINITION_GROUPS), drawn
-            # per GAN pose (DEVIATION: not in the reference). 0: off.
+            # per GAN pose (DEVIATION(docs/reference.md §6.2): not in the reference). 0: off.
             proportions=0.0,
             protect_estimator_bn=True,  # keep the estimator's BN statistics out of the GAN pass (False: reference)
             estimator_batches="mixed",  # "separate": a pass on the augmented pairs, then one on real (reference);

@@ -11,10 +11,12 @@ A ratio above 1 is a lifter that predicts people larger than they are.
 
 from __future__ import annotations
 
+import logging
 import pathlib
 import sys
 
 import numpy as np
+import tensorflow as tf
 from absl import app, flags
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -35,6 +37,9 @@ _ARMS = flags.DEFINE_list("arms", ["baseline", "control", "poseaug", "random"], 
 
 def main(argv):
     del argv
+    # One compiled predict function per (model, set), each traced once: TF's retracing heuristic counts the
+    # functions made in this loop and would warn about retraces that are not happening.
+    tf.get_logger().setLevel(logging.ERROR)
     datasets = load_datasets(protocols.get_config("standard"))
     grid = pathlib.Path(_GRID.value)
     lines = ["| arm | seeds | " + " | ".join(SETS) + " |", "|---|---|" + "---|" * len(SETS)]
@@ -53,7 +58,9 @@ def main(argv):
                 ratio = metrics.size_ratio(pred[:, joints], eval_set.pose_set.pose3d[:, joints])
                 per_set[name].append(float(np.median(ratio)))
         seeds = len(per_set[SETS[0]])
-        cells = [f"{np.mean(v):.3f} ± {np.std(v):.3f}" if v else "–" for v in per_set.values()]
+        cells = [
+            f"{np.mean(v):.3f} ± {np.std(v, ddof=1) if len(v) > 1 else 0.0:.3f}" if v else "–" for v in per_set.values()
+        ]
         lines.append(f"| {arm} | {seeds} | " + " | ".join(cells) + " |")
     print("Median predicted/true size (RMS joint distance from the centroid), mean ± std over seeds:\n")
     print("\n".join(lines))

@@ -174,3 +174,28 @@ def test_a_diverging_pretraining_stops_in_one_line_and_keeps_its_workdir(tmp_pat
         last,
     ), last
     assert f"kept in {workdir}." in last and (workdir / "config.json").is_file()
+
+
+@pytest.mark.slow
+def test_a_run_without_poseaug_exports_the_arm_it_trained(tmp_path):
+    """`--config.arms=control,random` (the README's non-learned recipe) ends with the random arm's export."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "train.py"),
+            f"--config={REPO / 'configs/synthetic.py'}:smoke",
+            "--config.arms=random",
+            "--config.export.enabled=true",
+            "--config.export.tflite=false",
+            "--config.figures.enabled=false",
+            f"--workdir={tmp_path / 'run'}",
+        ],
+        cwd=tmp_path,  # saved_models/ lands here
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Exported the random estimator: saved_models/run/1" in done.stdout
+    metadata = (tmp_path / "saved_models/run/1/assets").glob("*.json")
+    assert any("random.weights.h5" in path.read_text() for path in metadata)

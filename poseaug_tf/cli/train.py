@@ -82,14 +82,21 @@ def main(argv):
     if config.export.enabled and config.stage != "pretrain":
         from poseaug_tf.serving import export  # noqa: E402  (TFLite converter only when exporting)
 
+        arm = exported_arm(loop.parse_arms(config.arms))
         with exit_on_input_error(PROGRAM, also=(export.ExportVerificationError,)):
             version_dir = export.export_workdir(
                 workdir,
                 name=config.export.name or None,
+                weights=arm,
                 tflite_variants=export.TFLITE_VARIANTS if config.export.tflite else (),
             )
-        print(f"Exported the PoseAug estimator: {version_dir} (TF Serving layout; see saved_models/README.md)")
+        print(f"Exported the {arm} estimator: {version_dir} (TF Serving layout; see saved_models/README.md)")
     print(f"Results: {workdir}/results.json, {workdir}/results.md; TensorBoard: tensorboard --logdir {workdir}")
+
+
+def exported_arm(arms: list[str]) -> str:
+    """The arm whose estimator a run exports: PoseAug when it ran, else the random arm, else the control."""
+    return next(arm for arm in ("poseaug", "random", "control") if arm in arms)
 
 
 def parse_flags(argv):

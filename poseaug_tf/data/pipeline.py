@@ -277,6 +277,8 @@ def gan_epoch_dataset(
     def assemble(gen_idx, d3d_idx, d2d_idx, target_idx, batch_index):
         noise_seed = tf.stack([tf.constant(seed, tf.int64) * 100003 + epoch, batch_index])
         gen, d3d, d2d = (rows(idx) for idx in (gen_idx, d3d_idx, d2d_idx))
+        # DEVIATION(docs/reference.md §6.2) when proportions, body_scale or limb_swap > 0: the reference's GAN poses
+        # are the bone-length-swapped training poses only.
         if proportions > 0.0:
             draws = tf.random.stateless_uniform(
                 [3, batch_size, len(DEFINITION_GROUPS)],
