@@ -66,9 +66,9 @@ ARMS = {
     "poseaug": {"arms": "poseaug"},
     "poseaug_turn": {"arms": "poseaug", **PLAIN},
     "poseaug_free": {"arms": "poseaug", **FREE, **PLAIN},
-    # The same with the paper's feedback (Eq. 9) and regulariser (Eq. 10).
     # The default with the placement of its noise alone (no learned offset): what PoseAug learns is the bone lengths.
     "poseaug_noise_rt": {"arms": "poseaug", "poseaug.rt_offset": 0.0},
+    # The same with the paper's feedback (Eq. 9) and regulariser (Eq. 10).
     "poseaug_paper": {"arms": "poseaug", "poseaug.feedback": "paper", "poseaug.regularizer": "paper"},
     "poseaug_paper_free": {
         "arms": "poseaug",
