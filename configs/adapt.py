@@ -24,6 +24,10 @@ import ml_collections
 from configs import common
 from poseaug_tf.serving.contract import METADATA_FILENAME
 
+# Fields of config.poseaug the recipe takes from configs/common.py: no position alignment, the person turns in place,
+# limb crossover and body size.
+RECIPE_DEFAULTS = ("align", "position", "pitch_limit_deg", "roll_limit_deg", "limb_swap", "body_scale")
+
 
 def _update(config: ml_collections.ConfigDict, saved: dict) -> None:
     """Copies the saved values of the fields this version knows (a newer field keeps its default)."""
@@ -54,7 +58,8 @@ def _saved_config(arg: str) -> dict:
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
     c = common.base_config()
-    shape = {key: c.poseaug[key] for key in ("limb_swap", "body_scale")}
+    # The recipe keeps this version's placement and shape defaults, whatever the source model was trained with.
+    recipe = {key: c.poseaug[key] for key in RECIPE_DEFAULTS}
     _update(c, _saved_config(arg))
     c.stage = "poseaug"
     c.arms = "poseaug"
@@ -62,9 +67,6 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     # The "with target 2D" recipe (docs/training.md "Adapting to your camera"; configs/arms.py `adapt`): D2d learns the
     # target's 2D; the placement keeps the camera prior (the person turns in place). For a camera that frames people
     # very differently (far away, anywhere in a wide frame) add --config.poseaug.align=target
-    # --config.poseaug.position=range (`adapt_aligned` measured that without crossover and size). Limb crossover and
-    # body size are this version's defaults, whatever the source model was trained with.
-    c.poseaug.update(
-        d2d_real="target", align="none", position="source", pitch_limit_deg=0.0, roll_limit_deg=0.0, **shape
-    )
+    # --config.poseaug.position=range (`adapt_aligned` measured that without crossover and size).
+    c.poseaug.update(d2d_real="target", **recipe)
     return c

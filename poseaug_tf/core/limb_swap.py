@@ -69,9 +69,14 @@ def swap_limbs(pose, donor, mask) -> tf.Tensor:
     lengths = tf.norm(bones, axis=-1, keepdims=True)
     donor_dirs = geometry.unit_bones(donor)
     columns = tf.unstack(bones, axis=-2)
+    # R_pose · R_donorᵀ of each part frame (both legs share the hip's, both arms the shoulders'): the donor's frame
+    # onto the recipient's.
+    rotations = {
+        frame: tf.linalg.matmul(part_frame(pose, frame), part_frame(donor, frame), transpose_b=True)
+        for frame in dict.fromkeys(LIMB_FRAMES)
+    }
     for limb, (bone_ids, frame) in enumerate(zip(LIMB_BONES, LIMB_FRAMES)):
-        # R_pose · R_donorᵀ: the donor's limb frame onto the recipient's.
-        rotation = tf.linalg.matmul(part_frame(pose, frame), part_frame(donor, frame), transpose_b=True)
+        rotation = rotations[frame]
         for b in bone_ids:
             moved = tf.linalg.matvec(rotation, donor_dirs[:, b]) * lengths[:, b]
             columns[b] = tf.where(mask[:, limb : limb + 1], moved, columns[b])

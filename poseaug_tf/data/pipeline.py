@@ -187,11 +187,27 @@ def scale_bone_groups(pose_3d, factors, groups) -> tf.Tensor:
       (B, 16, 3) float32.
     """
     pose_3d = tf.convert_to_tensor(pose_3d, tf.float32)
-    table = np.zeros((len(groups), skeleton.NUM_BONES), np.float32)  # group -> its bones
-    for g, group in enumerate(groups):
-        table[g] = np.equal(skeleton.BL_RATIO_MAP, group)
+    table = np.equal(np.asarray(groups)[:, None], skeleton.BL_RATIO_MAP).astype(np.float32)  # (G, 15): group's bones
     per_bone = 1.0 + tf.linalg.matmul(tf.convert_to_tensor(factors, tf.float32) - 1.0, tf.constant(table))
     return geometry.pose_from_bones(geometry.bones_from_pose(pose_3d) * per_bone[..., None]) + pose_3d[:, :1]
+
+
+def scale_about_feet(pose_3d, factor) -> tf.Tensor:
+    """Scales (B, 16, 3) poses by (B, 1, 1) factors about the midpoint of their feet, which stays put."""
+    feet = tf.reduce_mean(tf.gather(pose_3d, skeleton.FEET, axis=1), axis=1, keepdims=True)
+    return feet + factor * (pose_3d - feet)
+
+
+def _part_draws(noise_seed, stream, half_width: float, shape) -> list[tf.Tensor]:
+    """Three independent uniform draws in [1 − half_width, 1 + half_width] of `shape`: the generator input's and
+    both discriminators' real samples'."""
+    draws = tf.random.stateless_uniform(
+        [3, *shape],
+        seed=noise_seed + tf.constant(stream, tf.int64),
+        minval=1.0 - half_width,
+        maxval=1.0 + half_width,
+    )
+    return tf.unstack(draws)
 
 
 def gan_epoch_dataset(
@@ -277,27 +293,18 @@ def gan_epoch_dataset(
     def assemble(gen_idx, d3d_idx, d2d_idx, target_idx, batch_index):
         noise_seed = tf.stack([tf.constant(seed, tf.int64) * 100003 + epoch, batch_index])
         gen, d3d, d2d = (rows(idx) for idx in (gen_idx, d3d_idx, d2d_idx))
+
         # DEVIATION(docs/reference.md §6.2) when proportions, body_scale or limb_swap > 0: the reference's GAN poses
         # are the bone-length-swapped training poses only.
+        parts = (gen, d3d, d2d)
         if proportions > 0.0:
-            draws = tf.random.stateless_uniform(
-                [3, batch_size, len(DEFINITION_GROUPS)],
-                seed=noise_seed + tf.constant(_PROPORTION_STREAM, tf.int64),
-                minval=1.0 - proportions,
-                maxval=1.0 + proportions,
-            )
-            for part, factor in zip((gen, d3d, d2d), tf.unstack(draws)):
+            factors = _part_draws(noise_seed, _PROPORTION_STREAM, proportions, [batch_size, len(DEFINITION_GROUPS)])
+            for part, factor in zip(parts, factors):
                 part["pose_3d"] = scale_bone_groups(part["pose_3d"], factor, DEFINITION_GROUPS)
         if body_scale > 0.0:
-            factors = tf.random.stateless_uniform(
-                [3, batch_size, 1, 1],
-                seed=noise_seed + tf.constant(_SCALE_STREAM, tf.int64),
-                minval=1.0 - body_scale,
-                maxval=1.0 + body_scale,
-            )
-            for part, factor in zip((gen, d3d, d2d), tf.unstack(factors)):
-                feet = tf.reduce_mean(tf.gather(part["pose_3d"], skeleton.FEET, axis=1), axis=1, keepdims=True)
-                part["pose_3d"] = feet + factor * (part["pose_3d"] - feet)
+            factors = _part_draws(noise_seed, _SCALE_STREAM, body_scale, [batch_size, 1, 1])
+            for part, factor in zip(parts, factors):
+                part["pose_3d"] = scale_about_feet(part["pose_3d"], factor)
         if limb_swap > 0.0:
             draws = tf.random.stateless_uniform(
                 [batch_size, limb_swap_lib.NUM_LIMBS], seed=noise_seed + tf.constant(_LIMB_STREAM, tf.int64)
