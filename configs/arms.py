@@ -122,6 +122,9 @@ ARMS = {
         "poseaug.yaw_limit_deg": 0.0,
         "poseaug.proportions": 0.5,
     },
+    # Mirrored motions (poseaug.mirror) on top of the default.
+    "poseaug_mirror": {"arms": "poseaug", "poseaug.mirror": 0.5},
+    "random_mirror": {"arms": "random", "poseaug.mirror": 0.5},
     # Detector keypoints (experiments/detections.sh): D2d judging noisy 2D on both sides (noise.d2d).
     "poseaug_noisy_d2d": {"arms": "poseaug", "noise.d2d": "noisy", **PLAIN},
     # The lever study (one row of the README's table each).

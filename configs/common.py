@@ -154,6 +154,9 @@ def base_config() -> ml_collections.ConfigDict:
             # puts the joints (hip and shoulder width, Hip→Spine, Thorax→Head; pipeline.DEFINITION_GROUPS), drawn
             # per GAN pose (DEVIATION(docs/reference.md §6.2): not in the reference). 0: off.
             proportions=0.0,
+            # Probability that a GAN pose is mirrored (x → −x in the camera frame, left and right swapped): the
+            # mirrored motion (DEVIATION(docs/reference.md §6.2): not in the reference). 0: off.
+            mirror=0.0,
             protect_estimator_bn=True,  # keep the estimator's BN statistics out of the GAN pass (False: reference)
             estimator_batches="mixed",  # "separate": a pass on the augmented pairs, then one on real (reference);
             #   "mixed": one pass whose batches mix real and augmented pairs;
@@ -195,6 +198,7 @@ def base_config() -> ml_collections.ConfigDict:
             model="none",  # "none", "generic" (PoseFix's scheme, no detector data) or "fitted"
             fit_keypoints="sh_pt_mpii",  # "fitted": the detector whose 2D of the training subjects is measured
             scale=1.0,  # factor on every displacement of the model
+            fraction=1.0,  # share of the noised pairs that get the detector errors (the rest stay clean)
             missing_rate=0.0,  # added per-joint probability that a joint is missing (joint dropout)
             # The pairs that get noise: augmented pairs always; real pairs when "on", or with "auto" when their 2D
             # is ground truth (data.keypoints=gt): a detector's 2D already has its own errors.
@@ -276,6 +280,7 @@ RANGES = {
     "poseaug.limb_swap": (0, 1, True),
     "poseaug.body_scale": (0, 0.5, True),  # factors stay positive
     "poseaug.proportions": (0, 0.9, True),
+    "poseaug.mirror": (0, 1, True),
     "poseaug.pool_size": (1, MAX_SAMPLES, True),
     "poseaug.max_restarts": (0, None, True),
     "poseaug.min_valid_fraction": (0, 1, True),
@@ -291,6 +296,7 @@ RANGES = {
     "model.num_stages": (1, None, True),
     "noise.scale": (0, 10, True),
     "noise.missing_rate": (0, 0.5, True),
+    "noise.fraction": (0, 1, True),
 }
 
 

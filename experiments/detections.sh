@@ -2,7 +2,7 @@
 # docs/detector_keypoints.md: the detections protocol (S9/S11 with ground-truth 2D and with the Stacked-Hourglass
 # detections), one grid per training source and noise model, each with its own baseline and equal-schedule control.
 # The ground-truth-trained control is the standard grid's (runs/grid_standard: the same training); the table script
-# scores every selected model on both 2D sources, complete and with 1 and 2 random joints missing. About 2 h 15 min
+# scores every selected model on both 2D sources, complete and with 1 and 2 random joints missing. About 3 h 10 min
 # on the 2-core machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,4 +21,6 @@ run --root=runs/det_sh --arms=baseline,control,poseaug_turn,poseaug_noisy_d2d --
 # Both sources, every frame twice; the fitted noise on every real pair (noise.real=on).
 run --root=runs/det_mixed --arms=baseline,control --set=data.keypoints=gt+sh_pt_mpii "${NOISY[@]}" \
   --set=noise.real=on
+# Both sources without added noise, pretrained three times as long (90 epochs): the best model on detections.
+run --root=runs/det_mixed_long --arms=baseline,control --set=data.keypoints=gt+sh_pt_mpii --set=pretrain.epochs=90
 "$PY" experiments/detections_table.py

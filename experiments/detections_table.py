@@ -1,6 +1,7 @@
 """The table of docs/detector_keypoints.md: every model of the detections grids on both 2D sources of S9/S11.
 
     python experiments/detections_table.py            # after experiments/detections.sh (and the standard grid)
+    python experiments/detections_table.py --exploration --seeds=0     # the seed-0 exploration grids
 
 Scores the validation-selected models of seeds 1–3 on S9/S11 (stride 10) with ground-truth 2D and with the
 Stacked-Hourglass detections, each complete and with 1 and 2 random joints per frame missing (NaN, filled as the
@@ -42,10 +43,26 @@ ROWS = (
     ("SH-trained `poseaug_turn`, fitted noise on the augmented 2D", "det_sh", "poseaug_turn", DETECTOR, "fitted"),
     ("the same, D2d judging noisy 2D (noise.d2d=noisy)", "det_sh", "poseaug_noisy_d2d", DETECTOR, "fitted"),
     ("GT + SH mixed, fitted noise, control", "det_mixed", "control", f"gt+{DETECTOR}", "fitted"),
+    ("GT + SH mixed, 90 pretraining epochs, baseline", "det_mixed_long", "baseline", f"gt+{DETECTOR}", "none"),
+    ("GT + SH mixed, 90 pretraining epochs, control", "det_mixed_long", "control", f"gt+{DETECTOR}", "none"),
+)
+# The seed-0 exploration of docs/detector_keypoints.md ("What made the best model"); the second row is the reference.
+EXPLORATION_ROWS = (
+    ("SH, 30 pretraining epochs, control", "det0_sh", "control", DETECTOR, "none"),
+    ("GT-trained control", "explore_adapt_cross_lab", "control", "gt", "none"),
+    ("SH, 30 epochs with lr × 0.86 per epoch, control", "det0_sh_anneal", "control", DETECTOR, "none"),
+    ("SH, 90 epochs, control", "det0_sh_long", "control", DETECTOR, "none"),
+    ("GT + SH, 30 epochs, control", "det0_mixed", "control", f"gt+{DETECTOR}", "none"),
+    ("GT + SH, 90 epochs, control", "det0_mixed_long", "control", f"gt+{DETECTOR}", "none"),
+    ("GT + SH, 180 epochs, control", "det0_mixed_180", "control", f"gt+{DETECTOR}", "none"),
+    ("GT + generic noise on half the poses, dropout 0.05, control", "det0_gt_generic_f50", "control", "gt", "generic"),
 )
 COLUMNS = ("gt", "gt_miss1", "gt_miss2", "sh", "sh_miss1", "sh_miss2")
 _ROOT = flags.DEFINE_string("root", "runs", "Folder of the grids.")
 _SEEDS = flags.DEFINE_list("seeds", ["1", "2", "3"], "Seeds.")
+_EXPLORATION = flags.DEFINE_bool(
+    "exploration", False, "Score the seed-0 exploration grids instead (pass --seeds=0); writes detections_exploration.*"
+)
 
 
 def _datasets(keypoints: str):
@@ -87,7 +104,8 @@ def main(argv):
     seeds = [int(s) for s in _SEEDS.value]
     cache = {}
     table = []
-    for label, grid, arm, keypoints, noise in ROWS:
+    rows, name = (EXPLORATION_ROWS, "detections_exploration") if _EXPLORATION.value else (ROWS, "detections")
+    for label, grid, arm, keypoints, noise in rows:
         if keypoints not in cache:
             cache[keypoints] = _datasets(keypoints)
         datasets, names = cache[keypoints]
@@ -119,8 +137,8 @@ def main(argv):
         lines.append(f"| {row['row']} | {row['trained_on']} | {row['seeds']} | " + " | ".join(cells) + f" | {ratio} |")
     text = "\n".join(lines)
     print(text)
-    (root / "detections.md").write_text(text + "\n")
-    (root / "detections.json").write_text(json.dumps(table, indent=1))
+    (root / f"{name}.md").write_text(text + "\n")
+    (root / f"{name}.json").write_text(json.dumps(table, indent=1))
 
 
 if __name__ == "__main__":

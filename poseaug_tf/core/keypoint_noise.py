@@ -77,6 +77,8 @@ class KeypointNoise:
         its two uniform radii exactly, a fitted one its Gaussian).
       outlier_radius: (16, QUANTILES) quantiles of the outlier radius.
       scale: factor on every displacement (1: as fitted or as defined).
+      fraction: share of poses that get the detector errors (inversions, outliers, small errors); the others keep
+        their clean 2D, so one model learns both clean and detector-like input. Missing joints apply to every pose.
       source: what the model was fitted on ("sh_pt_mpii, S1,S5,S6,S7,S8, 312,000 joints") or "PoseFix".
     """
 
@@ -89,6 +91,7 @@ class KeypointNoise:
     small_radius: np.ndarray
     outlier_radius: np.ndarray
     scale: float = 1.0
+    fraction: float = 1.0
     source: str = ""
 
     def __post_init__(self):
@@ -116,6 +119,8 @@ class KeypointNoise:
             raise ValueError("KeypointNoise: `p_missing` must lie in [0, 1].")
         if not (math.isfinite(self.scale) and self.scale >= 0):
             raise ValueError(f"KeypointNoise: expected a finite scale ≥ 0; received {self.scale}.")
+        if not 0 <= self.fraction <= 1:
+            raise ValueError(f"KeypointNoise: expected a fraction in [0, 1]; received {self.fraction}.")
 
     def replace(self, **changes) -> KeypointNoise:
         return dataclasses.replace(self, **changes)
@@ -139,7 +144,8 @@ class KeypointNoise:
         return (
             f"{self.kind} ({self.source}): inversion {self.p_inversion.mean():.1%}, outlier "
             f"{self.p_outlier.mean():.1%}, missing {self.p_missing.mean():.1%} per joint, median small error "
-            f"{np.median(self.small_radius[:, QUANTILES // 2]):.3f} s, scale {self.scale:g}"
+            f"{np.median(self.small_radius[:, QUANTILES // 2]):.3f} s, scale {self.scale:g}, "
+            f"on {self.fraction:.0%} of poses"
         )
 
 
@@ -311,6 +317,10 @@ def sample(model: KeypointNoise, pose_2d: tf.Tensor, seed: tf.Tensor) -> tf.Tens
     displacement = tf.where(outlier[..., None], large, small)
     base = tf.where(inversion[..., None], tf.gather(pose_2d, list(skeleton.FLIP_PERMUTATION), axis=1), pose_2d)
     noisy = base + model.scale * displacement * body_scale(pose_2d)[:, None, None]
+    if model.fraction < 1:
+        # Its own stream (folded in, not an eighth split), so the draws above stay those of fraction = 1.
+        chosen = tf.random.stateless_uniform(shape[:1], tf.random.experimental.stateless_fold_in(seeds[0], 1))
+        noisy = tf.where((chosen < model.fraction)[:, None, None], noisy, pose_2d)
     missing = u_missing < tf.constant(model.p_missing, tf.float32)
     return tf.where(missing[..., None], tf.constant(np.nan, tf.float32), noisy)
 

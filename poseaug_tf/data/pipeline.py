@@ -150,6 +150,7 @@ _UNIT_STREAM = (0, 1 << 40)
 _LIMB_STREAM = (0, 2 << 40)  # the limb crossover's draws, likewise apart
 _SCALE_STREAM = (0, 3 << 40)  # the body-scale draws, likewise apart
 _PROPORTION_STREAM = (0, 4 << 40)  # the proportion draws, likewise apart
+_MIRROR_STREAM = (0, 5 << 40)  # the mirror draws, likewise apart
 # BL ratio groups (skeleton.BL_RATIO_MAP) whose length depends on where a lab puts the joint rather than on the
 # person: hip width, Hip→Spine, Thorax→Head, shoulder width.
 DEFINITION_GROUPS = (0, 3, 5, 6)
@@ -221,6 +222,7 @@ def gan_epoch_dataset(
     limb_swap: float = 0.0,
     body_scale: float = 0.0,
     proportions: float = 0.0,
+    mirror: float = 0.0,
     target_2d: np.ndarray | None = None,
     target_unit_position: np.ndarray | None = None,
 ) -> tf.data.Dataset:
@@ -248,6 +250,10 @@ def gan_epoch_dataset(
       proportions: half-width a of a uniform factor in [1 − a, 1 + a] on the length of each of the
         `DEFINITION_GROUPS` bones (left and right alike), drawn for every gathered pose like `body_scale`; the
         root stays. 0 draws nothing.
+      mirror: probability that a gathered pose (generator input and both discriminators' real samples, each drawn
+        apart) is mirrored about the camera's x = 0 plane with left and right swapped (`geometry.flip_pose`):
+        the same person doing the mirrored motion, seen by the same camera on the other side of its axis.
+        0 draws nothing.
       target_2d: optional (M, 16, 2) unlabeled target 2D: every batch gets B of them, drawn with replacement,
         as "target_2d" (the real samples of D2d with `d2d_real="target"` or `"mix"`).
       target_unit_position: optional (M, 3) unit position parameters of target frames (global position
@@ -294,8 +300,8 @@ def gan_epoch_dataset(
         noise_seed = tf.stack([tf.constant(seed, tf.int64) * 100003 + epoch, batch_index])
         gen, d3d, d2d = (rows(idx) for idx in (gen_idx, d3d_idx, d2d_idx))
 
-        # DEVIATION(docs/reference.md §6.2) when proportions, body_scale or limb_swap > 0: the reference's GAN poses
-        # are the bone-length-swapped training poses only.
+        # DEVIATION(docs/reference.md §6.2) when proportions, body_scale, mirror or limb_swap > 0: the reference's GAN
+        # poses are the bone-length-swapped training poses only.
         parts = (gen, d3d, d2d)
         if proportions > 0.0:
             factors = _part_draws(noise_seed, _PROPORTION_STREAM, proportions, [batch_size, len(DEFINITION_GROUPS)])
@@ -305,6 +311,13 @@ def gan_epoch_dataset(
             factors = _part_draws(noise_seed, _SCALE_STREAM, body_scale, [batch_size, 1, 1])
             for part, factor in zip(parts, factors):
                 part["pose_3d"] = scale_about_feet(part["pose_3d"], factor)
+        if mirror > 0.0:
+            draws = tf.random.stateless_uniform(
+                [3, batch_size], seed=noise_seed + tf.constant(_MIRROR_STREAM, tf.int64)
+            )
+            for part, draw in zip(parts, tf.unstack(draws)):
+                mirrored = geometry.flip_pose(part["pose_3d"], mirror_axis=0)
+                part["pose_3d"] = tf.where((draw < mirror)[:, None, None], mirrored, part["pose_3d"])
         if limb_swap > 0.0:
             draws = tf.random.stateless_uniform(
                 [batch_size, limb_swap_lib.NUM_LIMBS], seed=noise_seed + tf.constant(_LIMB_STREAM, tf.int64)

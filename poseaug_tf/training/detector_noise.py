@@ -27,7 +27,9 @@ def build(config: ml_collections.ConfigDict, datasets: Datasets, workdir: pathli
             detected, clean, source=f"{noise_config.fit_keypoints}, {config.data.train_subjects}, {len(clean)} frames"
         )
     model = model.replace(
-        scale=float(noise_config.scale), p_missing=np.minimum(model.p_missing + noise_config.missing_rate, 1.0)
+        scale=float(noise_config.scale),
+        fraction=float(noise_config.fraction),
+        p_missing=np.minimum(model.p_missing + noise_config.missing_rate, 1.0),
     )
     run_dir.write_json(workdir / run_dir.NOISE_MODEL, model.to_json())
     logging.info("Detector noise: %s (%s).", model.describe(), run_dir.NOISE_MODEL)

@@ -223,6 +223,7 @@ class PoseAugStage:
             limb_swap=aug_config.limb_swap,
             body_scale=aug_config.body_scale,
             proportions=aug_config.proportions,
+            mirror=aug_config.mirror,
             target_2d=self.datasets.target_2d if uses_target_2d(self.config, self.arm) else None,
             target_unit_position=self.target_unit_position,
         )

@@ -123,6 +123,25 @@ def test_sampling_is_stateless_and_missing_joints_are_nan(rng):
     np.testing.assert_allclose(none.numpy(), clean, atol=1e-6)
 
 
+def test_fraction_keeps_the_other_poses_clean_and_the_chosen_ones_as_before(rng):
+    model = kn.generic(missing_rate=0.1)
+    clean = clean_poses(rng, 4000).astype(np.float32)
+    seed = tf.constant([3, 9])
+    full = kn.sample(model, clean, seed).numpy()
+    half = kn.sample(model.replace(fraction=0.3), clean, seed).numpy()
+    missing = np.isnan(full).any(-1)
+    np.testing.assert_array_equal(np.isnan(half).any(-1), missing)  # misses apply to every pose
+    moved = np.abs(np.nan_to_num(full - clean)).max(-1) > 0
+    untouched = ~np.any(np.where(missing, False, np.abs(half - clean).max(-1) > 0), axis=1)
+    chosen = ~untouched & moved.any(1)
+    assert abs(chosen.mean() - 0.3) < 0.03  # the share of poses with detector errors
+    keep = ~missing
+    np.testing.assert_array_equal(half[chosen][keep[chosen]], full[chosen][keep[chosen]])  # same draws as fraction 1
+    np.testing.assert_array_equal(half[untouched][keep[untouched]], clean[untouched][keep[untouched]])
+    with pytest.raises(ValueError, match="fraction"):
+        model.replace(fraction=1.5)
+
+
 def _fill_reference(pose):
     """NumPy reference: walk up the parents to the first present joint; a missing root takes the mean of the
     present joints (zeros when none is present)."""

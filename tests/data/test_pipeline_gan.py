@@ -309,6 +309,35 @@ def test_body_scale_scales_every_gathered_pose_about_its_feet(source):
         np.testing.assert_array_equal(scaled[key], plain[key], err_msg=key)
 
 
+def np_mirror(pose):
+    """Written apart from geometry.flip_pose: right ↔ left by joint name, then x → −x."""
+    names = list(skeleton.JOINT_NAMES)
+    side = {"R": "L", "L": "R"}
+    other = [names.index(side[n[0]] + n[1:]) if n[0] in side else i for i, n in enumerate(names)]
+    out = pose[:, other].copy()
+    out[..., 0] *= -1
+    return out
+
+
+def test_mirror_mirrors_each_gathered_pose_at_the_drawn_rate():
+    many = make_synthetic("source", 512, seed=0)
+    pose, cam = many.pose3d, many.camera
+    plain = collect(gan_epoch_dataset(pose, cam, batch_size=64, seed=2, epoch=1))[0]
+    all_ = collect(gan_epoch_dataset(pose, cam, batch_size=64, seed=2, epoch=1, mirror=1.0))[0]
+    half = collect(gan_epoch_dataset(pose, cam, batch_size=64, seed=2, epoch=1, mirror=0.5))[0]
+    chosen = {}
+    for key in ("pose_3d", "real_3d", "d2d_real_3d"):
+        np.testing.assert_allclose(all_[key], np_mirror(plain[key]), atol=1e-6)
+        is_mirrored = np.all(np.abs(half[key] - all_[key]) < 1e-6, axis=(1, 2))
+        is_plain = np.all(np.abs(half[key] - plain[key]) < 1e-6, axis=(1, 2))
+        assert np.all(is_mirrored ^ is_plain)
+        assert 0.4 < is_mirrored.mean() < 0.6  # 512 draws at p = 0.5
+        chosen[key] = is_mirrored
+    assert abs(np.corrcoef(chosen["pose_3d"], chosen["real_3d"])[0, 1]) < 0.2  # independent draws
+    for key in ("camera", "noise", "unit"):
+        np.testing.assert_array_equal(half[key], plain[key], err_msg=key)
+
+
 def test_proportions_scale_the_definition_bones_of_every_gathered_pose(source):
     pose, cam = source.pose3d[:256], source.camera[:256]
     plain = collect(gan_epoch_dataset(pose, cam, batch_size=64, seed=2, epoch=1))[0]

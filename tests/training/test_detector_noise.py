@@ -29,14 +29,15 @@ def test_real_pairs_get_noise_only_when_their_2d_is_ground_truth():
 def test_build_records_the_model_in_the_workdir(tmp_path, rng):
     config = protocols.get_config("detections")
     assert detector_noise.build(config, None, tmp_path) is None
-    config.noise.update(model="fitted", scale=0.5, missing_rate=0.1)
+    config.noise.update(model="fitted", scale=0.5, missing_rate=0.1, fraction=0.25)
     clean = rng.uniform(-0.5, 0.5, (500, 16, 2))
     pairs = Datasets(None, None, {}, noise_pairs=(clean + rng.normal(0, 0.01, clean.shape), clean))
     model = detector_noise.build(config, pairs, tmp_path)
-    assert model.kind == "fitted" and model.scale == 0.5
+    assert model.kind == "fitted" and model.scale == 0.5 and model.fraction == 0.25
     np.testing.assert_allclose(model.p_missing, 0.1)
     saved = keypoint_noise.KeypointNoise.from_json(json.loads((tmp_path / run_dir.NOISE_MODEL).read_text()))
     np.testing.assert_allclose(saved.chol, model.chol, atol=1e-6)
+    assert saved.fraction == 0.25
     config.noise.model = "generic"
     assert detector_noise.build(config, None, tmp_path).kind == "generic"
 
