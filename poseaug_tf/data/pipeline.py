@@ -199,14 +199,14 @@ def scale_about_feet(pose_3d, factor) -> tf.Tensor:
     return feet + factor * (pose_3d - feet)
 
 
-def _part_draws(noise_seed, stream, half_width: float, shape) -> list[tf.Tensor]:
-    """Three independent uniform draws in [1 − half_width, 1 + half_width] of `shape`: the generator input's and
-    both discriminators' real samples'."""
+def _part_draws(noise_seed, stream, shape, half_width: float = 0.5, centre: float = 1.0) -> list[tf.Tensor]:
+    """Three independent uniform draws in [centre − half_width, centre + half_width) of `shape`: the generator
+    input's and both discriminators' real samples'."""
     draws = tf.random.stateless_uniform(
         [3, *shape],
         seed=noise_seed + tf.constant(stream, tf.int64),
-        minval=1.0 - half_width,
-        maxval=1.0 + half_width,
+        minval=centre - half_width,
+        maxval=centre + half_width,
     )
     return tf.unstack(draws)
 
@@ -304,18 +304,16 @@ def gan_epoch_dataset(
         # poses are the bone-length-swapped training poses only.
         parts = (gen, d3d, d2d)
         if proportions > 0.0:
-            factors = _part_draws(noise_seed, _PROPORTION_STREAM, proportions, [batch_size, len(DEFINITION_GROUPS)])
+            factors = _part_draws(noise_seed, _PROPORTION_STREAM, [batch_size, len(DEFINITION_GROUPS)], proportions)
             for part, factor in zip(parts, factors):
                 part["pose_3d"] = scale_bone_groups(part["pose_3d"], factor, DEFINITION_GROUPS)
         if body_scale > 0.0:
-            factors = _part_draws(noise_seed, _SCALE_STREAM, body_scale, [batch_size, 1, 1])
+            factors = _part_draws(noise_seed, _SCALE_STREAM, [batch_size, 1, 1], body_scale)
             for part, factor in zip(parts, factors):
                 part["pose_3d"] = scale_about_feet(part["pose_3d"], factor)
         if mirror > 0.0:
-            draws = tf.random.stateless_uniform(
-                [3, batch_size], seed=noise_seed + tf.constant(_MIRROR_STREAM, tf.int64)
-            )
-            for part, draw in zip(parts, tf.unstack(draws)):
+            draws = _part_draws(noise_seed, _MIRROR_STREAM, [batch_size], centre=0.5)  # uniform in [0, 1)
+            for part, draw in zip(parts, draws):
                 mirrored = geometry.flip_pose(part["pose_3d"], mirror_axis=0)
                 part["pose_3d"] = tf.where((draw < mirror)[:, None, None], mirrored, part["pose_3d"])
         if limb_swap > 0.0:
