@@ -9,7 +9,7 @@ The argument is a finished training workdir or an exported version folder: the r
 (config.json, or the export's metadata: model, source data, schedule) and starts from its estimator (a workdir's
 `poseaug`, else `baseline`, `<workdir>:<model>` picks one; the export's own weights). It then runs the
 PoseAug stage with the domain-adaptive discriminator (D2d's real samples are the target 2D), the default limb
-crossover and body size, and the default placement (the person turns in place);
+crossover and body size without learned bone lengths, and the default placement (the person turns in place);
 `--config.poseaug.align=target --config.poseaug.position=range` adds global position alignment (placements follow
 where the target camera sees people). The reported model is selected on the
 source validation split, as in training: no target 3D is needed or read. Export as usual:
@@ -25,8 +25,8 @@ from configs import common
 from poseaug_tf.serving.contract import METADATA_FILENAME
 
 # Fields of config.poseaug the recipe takes from configs/common.py: no position alignment, the person turns in place,
-# limb crossover and body size.
-RECIPE_DEFAULTS = ("align", "position", "pitch_limit_deg", "roll_limit_deg", "limb_swap", "body_scale")
+# limb crossover and body size, no learned bone lengths.
+RECIPE_DEFAULTS = ("align", "position", "pitch_limit_deg", "roll_limit_deg", "limb_swap", "body_scale", "use_bl")
 
 
 def _update(config: ml_collections.ConfigDict, saved: dict) -> None:

@@ -10,10 +10,15 @@ spells out every setting the study varied, so that it means the same whatever th
 
 BASELINE = "baseline"
 
-# Body shape and motion variety (docs/results.md "Limb crossover and body size"): the defaults of configs/common.py
-# are limb crossover at 0.5 per limb and body size ±10 %. PLAIN turns both off: the previous default, and every arm
-# below whose tables were run before they existed spells it out, so that it means what its table measured.
-PLAIN = {"poseaug.limb_swap": 0.0, "poseaug.body_scale": 0.0}
+# Body shape and motion variety (docs/results.md "Limb crossover and body size", "Learned bone lengths"): the defaults
+# of configs/common.py are limb crossover at 0.5 per limb, body size ±10 % and no learned bone lengths. BL turns the
+# learned bone lengths back on (every arm below run when they were the default spells it out); PLAIN is the default
+# before crossover and size (both off, BL on), spelt out by every arm whose tables were run before they existed, so
+# that each arm means what its table measured.
+# The random arms spell BL out too: they learn nothing, but the augmentor's networks are built beside theirs and its
+# BL branch moves the estimator's dropout draws, so BL keeps the draws their tables ran with.
+BL = {"poseaug.use_bl": True}
+PLAIN = {"poseaug.limb_swap": 0.0, "poseaug.body_scale": 0.0, **BL}
 
 # The settings of PoseAug as the official code trains it, for every change this project made to training.
 REFERENCE = {
@@ -62,14 +67,17 @@ def _lever(*, ba=False, rt="bounded", anchor="noise", d2d="replaced", batches="m
 ARMS = {
     # The equal-schedule control: the PoseAug stage with augmentation off.
     "control": {"arms": "control"},
-    # PoseAug with this project's defaults (configs/common.py), and the previous default (no crossover, no size).
+    # PoseAug with this project's defaults (configs/common.py), the previous default (learned bone lengths) and the
+    # one before it (learned bone lengths, no crossover, no size).
     "poseaug": {"arms": "poseaug"},
+    "poseaug_bl": {"arms": "poseaug", **BL},
     "poseaug_turn": {"arms": "poseaug", **PLAIN},
     "poseaug_free": {"arms": "poseaug", **FREE, **PLAIN},
-    # The default with the placement of its noise alone (no learned offset): what PoseAug learns is the bone lengths.
-    "poseaug_noise_rt": {"arms": "poseaug", "poseaug.rt_offset": 0.0},
+    # The learned-BL default with the placement of its noise alone (no learned offset): what PoseAug learns is the
+    # bone lengths.
+    "poseaug_noise_rt": {"arms": "poseaug", "poseaug.rt_offset": 0.0, **BL},
     # The same with the paper's feedback (Eq. 9) and regulariser (Eq. 10).
-    "poseaug_paper": {"arms": "poseaug", "poseaug.feedback": "paper", "poseaug.regularizer": "paper"},
+    "poseaug_paper": {"arms": "poseaug", "poseaug.feedback": "paper", "poseaug.regularizer": "paper", **BL},
     "poseaug_paper_free": {
         "arms": "poseaug",
         "poseaug.feedback": "paper",
@@ -81,18 +89,19 @@ ARMS = {
     "poseaug_reference": {"arms": "poseaug", **REFERENCE},
     # Non-learned augmentation with the same ingredients: bone-length swap, crossover, size and a uniform random
     # placement of the same kind.
-    "random": {"arms": "random"},
+    "random": {"arms": "random", **BL},
     "random_turn": {"arms": "random", **PLAIN},
     "random_free": {"arms": "random", **FREE, **PLAIN},
     # Adaptation to the protocol's unlabeled target 2D (docs/training.md "Adapting to your camera"). `adapt` is the
     # default with target 2D (configs/adapt.py): this project's defaults, D2d's real samples from the target.
     # `random_adapt` is the non-learned arm given target information too (it has no discriminator to read the 2D,
-    # so its placements draw positions and depths from the target: alignment.py). `adapt_turn` and
-    # `random_adapt_yaw` are both without crossover and size (the previous recipe); `adapt_aligned` is
-    # `random_adapt_yaw`'s alignment with D2d. `adapt_free`, `adapt_d2d` and `adapt_align` are the recipe before
-    # that and its halves, with the placement before that (FREE).
+    # so its placements draw positions and depths from the target: alignment.py). `adapt_bl` is the previous recipe
+    # (learned bone lengths); `adapt_turn` and `random_adapt_yaw` are both without crossover and size (the recipe
+    # before); `adapt_aligned` is `random_adapt_yaw`'s alignment with D2d. `adapt_free`, `adapt_d2d` and
+    # `adapt_align` are the recipe before that and its halves, with the placement before that (FREE).
     "adapt": {"arms": "poseaug", **TARGET, **TURN},
-    "random_adapt": {"arms": "random", "data.target_2d": "builtin", "poseaug.align": "target", **YAW},
+    "adapt_bl": {"arms": "poseaug", **TARGET, **TURN, **BL},
+    "random_adapt": {"arms": "random", "data.target_2d": "builtin", "poseaug.align": "target", **YAW, **BL},
     "adapt_turn": {"arms": "poseaug", **TARGET, **TURN, **PLAIN},
     "adapt_aligned": {"arms": "poseaug", **ALIGN, **YAW, **PLAIN},
     "random_adapt_yaw": {"arms": "random", "data.target_2d": "builtin", "poseaug.align": "target", **YAW, **PLAIN},
@@ -122,9 +131,9 @@ ARMS = {
         "poseaug.yaw_limit_deg": 0.0,
         "poseaug.proportions": 0.5,
     },
-    # Mirrored motions (poseaug.mirror) on top of the default.
-    "poseaug_mirror": {"arms": "poseaug", "poseaug.mirror": 0.5},
-    "random_mirror": {"arms": "random", "poseaug.mirror": 0.5},
+    # Mirrored motions (poseaug.mirror) on top of the learned-BL default and of random.
+    "poseaug_mirror": {"arms": "poseaug", "poseaug.mirror": 0.5, **BL},
+    "random_mirror": {"arms": "random", "poseaug.mirror": 0.5, **BL},
     # Detector keypoints (experiments/detections.sh): D2d judging noisy 2D on both sides (noise.d2d).
     "poseaug_noisy_d2d": {"arms": "poseaug", "noise.d2d": "noisy", **PLAIN},
     # The lever study (one row of the README's table each).

@@ -33,9 +33,11 @@ FOLDS = ("TS5", "TS6")
 # Row labels of the arms that are (or were) a default; every other row is the arm's name.
 LABELS = {
     "poseaug": "**poseaug (default)**",
-    "poseaug_turn": "poseaug_turn (previous default)",
+    "poseaug_bl": "poseaug_bl (previous default: learned bone lengths)",
+    "poseaug_turn": "poseaug_turn (the default before: no crossover or size)",
     "adapt": "**adapt (default with target 2D)**",
-    "adapt_turn": "adapt_turn (previous default with target 2D)",
+    "adapt_bl": "adapt_bl (previous default with target 2D)",
+    "adapt_turn": "adapt_turn (the one before)",
 }
 
 

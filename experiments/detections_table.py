@@ -57,6 +57,8 @@ EXPLORATION_ROWS = (
     ("GT + SH, 90 epochs, control", "det0_mixed_long", "control", f"gt+{DETECTOR}", "none"),
     ("GT + SH, 180 epochs, control", "det0_mixed_180", "control", f"gt+{DETECTOR}", "none"),
     ("GT + SH, 30 epochs, 1024 channels, control", "det0_mixed_w1024", "control", f"gt+{DETECTOR}", "none"),
+    ("GT + SH, 90 epochs, 1024 channels, control", "det0_mixed_w1024_long", "control", f"gt+{DETECTOR}", "none"),
+    ("GT + SH, every 5th frame, 22 epochs (90's steps), control", "det0_mixed_s5", "control", f"gt+{DETECTOR}", "none"),
     ("GT + generic noise on half the poses, dropout 0.05, control", "det0_gt_generic_f50", "control", "gt", "generic"),
 )
 COLUMNS = ("gt", "gt_miss1", "gt_miss2", "sh", "sh_miss1", "sh_miss2")

@@ -1,6 +1,6 @@
 """What flip test-time augmentation does to a finished grid's models: every evaluation set scored without and with it.
 
-    python experiments/flip_sensitivity.py --grid=runs/grid_standard --arms=control,poseaug,random
+    python experiments/flip_sensitivity.py --grid=runs/grid_standard --arms=control,poseaug_bl,random
     python experiments/flip_sensitivity.py --protocol=detections --grid=runs/det0_mixed_long --seeds=0 --arms=control
 
 The protocol's sets as the runs build them (`detections`: ground-truth 2D as `h36m`, the Stacked-Hourglass detections

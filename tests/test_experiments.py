@@ -141,3 +141,30 @@ def test_tiny_grid_runs_resumes_and_reports(tmp_path):
         command[:-1] + ["--set=poseaug.epochs=3"], cwd=REPO, capture_output=True, text=True, timeout=300
     )
     assert other.returncode != 0 and "another command" in other.stderr + other.stdout
+
+
+def test_shape_diagnosis_reading_sets_halve_the_hips_and_shrink_the_body_on_its_feet():
+    import numpy as np
+
+    from experiments import shape_diagnosis
+    from poseaug_tf.core import camera, skeleton
+    from poseaug_tf.data import synthetic
+
+    pose_set = synthetic.make_synthetic("source", 64, seed=3)
+    sets = shape_diagnosis.reading_sets(pose_set)
+    names = skeleton.JOINT_NAMES
+    hip, thorax = names.index("Hip"), names.index("Thorax")
+    recorded, hips, smaller = (sets[k].pose3d for k in ("recorded", "hips", "smaller"))
+    np.testing.assert_allclose(recorded, pose_set.pose3d)
+    for side in (names.index("RHip"), names.index("LHip")):  # half the hip bone, same direction, same root
+        half = 0.5 * (recorded[:, side] - recorded[:, hip])
+        np.testing.assert_allclose(hips[:, side] - hips[:, hip], half, atol=1e-6)
+    np.testing.assert_allclose(hips[:, thorax], recorded[:, thorax], atol=1e-6)  # the torso is not a hip bone
+    feet = list(skeleton.FEET)
+    centre = recorded[:, feet].mean(axis=1, keepdims=True)
+    np.testing.assert_allclose(smaller - centre, 0.9 * (recorded - centre), atol=1e-6)  # the feet stay put
+    for changed in sets.values():  # the 2D is the changed 3D seen by the same camera
+        np.testing.assert_allclose(changed.pose2d, camera.project(changed.pose3d, pose_set.camera).numpy(), atol=1e-6)
+    assert np.abs(sets["hips"].pose2d - pose_set.pose2d).max() > 1e-3
+    ratio = shape_diagnosis._hip_width_mm(hips) / shape_diagnosis._hip_width_mm(recorded)
+    assert ratio == pytest.approx(0.5, rel=1e-5)

@@ -109,7 +109,7 @@ def test_adapt_config_reuses_the_workdir_and_switches_adaptation_on(tmp_path):
     saved = synthetic.get_config("smoke").to_dict()
     saved["model"]["width"] = 48
     saved["unknown_future_field"] = 1
-    saved["poseaug"].update(limb_swap=0.0, body_scale=0.0, pitch_limit_deg=30.0)  # a source trained otherwise
+    saved["poseaug"].update(limb_swap=0.0, body_scale=0.0, pitch_limit_deg=30.0, use_bl=True)  # trained otherwise
     (tmp_path / "config.json").write_text(__import__("json").dumps(saved))
     config = adapt.get_config(str(tmp_path))
     assert (config.dataset, config.model.name, config.model.width) == ("synthetic", "mlp", 48)
@@ -118,6 +118,7 @@ def test_adapt_config_reuses_the_workdir_and_switches_adaptation_on(tmp_path):
     # The recipe's placement and shape ingredients, whatever the source was trained with.
     recipe = config.poseaug
     assert (recipe.pitch_limit_deg, recipe.roll_limit_deg, recipe.limb_swap, recipe.body_scale) == (0.0, 0.0, 0.5, 0.1)
+    assert not recipe.use_bl
     assert "unknown_future_field" not in config
     with pytest.raises(ValueError, match="config.data.target_2d: expected unlabeled target 2D"):
         common.validate(config)

@@ -78,3 +78,9 @@ def test_start_weights_accepts_a_file_a_workdir_or_a_workdir_and_model(tmp_path)
     ):
         with pytest.raises(InputError, match=match):
             model_files.start_weights(str(bad))
+
+
+def test_the_configs_and_the_library_name_the_same_arms():
+    from configs import common
+
+    assert common.ARM_NAMES == run_dir.ARMS
