@@ -15,8 +15,6 @@ BASELINE = "baseline"
 # learned bone lengths back on (every arm below run when they were the default spells it out); PLAIN is the default
 # before crossover and size (both off, BL on), spelt out by every arm whose tables were run before they existed, so
 # that each arm means what its table measured.
-# The random arms spell BL out too: they learn nothing, but the augmentor's networks are built beside theirs and its
-# BL branch moves the estimator's dropout draws, so BL keeps the draws their tables ran with.
 BL = {"poseaug.use_bl": True}
 PLAIN = {"poseaug.limb_swap": 0.0, "poseaug.body_scale": 0.0, **BL}
 
@@ -89,7 +87,7 @@ ARMS = {
     "poseaug_reference": {"arms": "poseaug", **REFERENCE},
     # Non-learned augmentation with the same ingredients: bone-length swap, crossover, size and a uniform random
     # placement of the same kind.
-    "random": {"arms": "random", **BL},
+    "random": {"arms": "random"},
     "random_turn": {"arms": "random", **PLAIN},
     "random_free": {"arms": "random", **FREE, **PLAIN},
     # Adaptation to the protocol's unlabeled target 2D (docs/training.md "Adapting to your camera"). `adapt` is the
@@ -101,7 +99,7 @@ ARMS = {
     # `adapt_align` are the recipe before that and its halves, with the placement before that (FREE).
     "adapt": {"arms": "poseaug", **TARGET, **TURN},
     "adapt_bl": {"arms": "poseaug", **TARGET, **TURN, **BL},
-    "random_adapt": {"arms": "random", "data.target_2d": "builtin", "poseaug.align": "target", **YAW, **BL},
+    "random_adapt": {"arms": "random", "data.target_2d": "builtin", "poseaug.align": "target", **YAW},
     "adapt_turn": {"arms": "poseaug", **TARGET, **TURN, **PLAIN},
     "adapt_aligned": {"arms": "poseaug", **ALIGN, **YAW, **PLAIN},
     "random_adapt_yaw": {"arms": "random", "data.target_2d": "builtin", "poseaug.align": "target", **YAW, **PLAIN},
@@ -133,7 +131,7 @@ ARMS = {
     },
     # Mirrored motions (poseaug.mirror) on top of the learned-BL default and of random.
     "poseaug_mirror": {"arms": "poseaug", "poseaug.mirror": 0.5, **BL},
-    "random_mirror": {"arms": "random", "poseaug.mirror": 0.5, **BL},
+    "random_mirror": {"arms": "random", "poseaug.mirror": 0.5},
     # Detector keypoints (experiments/detections.sh): D2d judging noisy 2D on both sides (noise.d2d).
     "poseaug_noisy_d2d": {"arms": "poseaug", "noise.d2d": "noisy", **PLAIN},
     # The lever study (one row of the README's table each).

@@ -17,7 +17,6 @@ Prints mean ± std over the seeds and the change of the mean against the control
 from __future__ import annotations
 
 import json
-import math
 import pathlib
 import sys
 
@@ -27,6 +26,7 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from configs import arms as arms_lib  # noqa: E402
+from experiments.stats import mean_std  # noqa: E402
 
 COLUMNS = (("3dhp", "3DHP TS5+TS6"), ("cross_lab", "cross_lab"), ("cross_view", "cross-view"), ("h36m", "H36M S9/S11"))
 FOLDS = ("TS5", "TS6")
@@ -82,17 +82,11 @@ def cells(runs: pathlib.Path, seeds: list[int]) -> dict[str, dict[str, list[floa
     return table
 
 
-def _mean_std(values: list[float]) -> tuple[float, float]:
-    mean = sum(values) / len(values)
-    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
-    return mean, std
-
-
 def markdown(table: dict[str, dict[str, list[float]]], seeds: int) -> str:
     """One row per arm: MPJPE mean ± std and Δ % against the control for each column (Δ mm for H36M)."""
     header = " | ".join(label for _, label in COLUMNS)
     lines = [f"| arm (MPJPE mm, {seeds} seeds) | {header} |", "|---|" + "---|" * len(COLUMNS)]
-    control = {c: _mean_std(v)[0] for c, v in table.get("control", {}).items() if len(v) == seeds}
+    control = {c: mean_std(v)[0] for c, v in table.get("control", {}).items() if len(v) == seeds}
     order = [arms_lib.BASELINE, *arms_lib.ARMS]
     for arm, per_column in sorted(table.items(), key=lambda item: order.index(item[0]) if item[0] in order else 999):
         row = []
@@ -101,7 +95,7 @@ def markdown(table: dict[str, dict[str, list[float]]], seeds: int) -> str:
             if len(values) != seeds:
                 row.append("–")
                 continue
-            mean, std = _mean_std(values)
+            mean, std = mean_std(values)
             text = f"{mean:.1f} ± {std:.1f}"
             if arm != "control" and column in control:
                 delta = mean - control[column]

@@ -14,7 +14,6 @@ import dataclasses
 import pathlib
 import sys
 
-import numpy as np
 from absl import app, flags
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -22,6 +21,7 @@ sys.path.insert(0, str(REPO))
 
 from configs import arms as arms_lib  # noqa: E402
 from configs import protocols  # noqa: E402
+from experiments.stats import cell  # noqa: E402
 from poseaug_tf.data.datasets import load_datasets  # noqa: E402
 from poseaug_tf.evaluation import Evaluator  # noqa: E402
 from poseaug_tf.training import model_files, run_dir  # noqa: E402
@@ -54,7 +54,7 @@ def main(argv):
             for label in sets:
                 scores[label].append(results[label].mpjpe)
         seeds = len(scores[next(iter(sets))])
-        cells = [f"{np.mean(v):.1f} ± {np.std(v):.1f}" if v else "–" for v in scores.values()]
+        cells = [cell(v) for v in scores.values()]
         print(f"| {arm} | {seeds} | " + " | ".join(cells) + " |")
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 import pathlib
 import subprocess
@@ -29,6 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from configs import arms as arms_lib  # noqa: E402
 from configs import protocols  # noqa: E402
+from experiments.stats import mean_std  # noqa: E402
 
 _PROTOCOL = flags.DEFINE_enum("protocol", "synthetic", protocols.PROTOCOLS, "Protocol (configs/protocols.py).")
 _SEEDS = flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds; each pretrains its own baseline.")
@@ -188,12 +188,6 @@ def _baseline_done(runs: list[Run], seed: int) -> bool:
     return all(r.done for r in runs if r.arm == arms_lib.BASELINE and r.seed == seed)
 
 
-def _mean_std(values: list[float]) -> tuple[float, float]:
-    mean = sum(values) / len(values)
-    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
-    return mean, std
-
-
 def summarize(runs: list[Run]) -> dict:
     """{"selected"|"last": {arm: {set: {"mpjpe": (mean, std), "pa_mpjpe": (mean, std), "seeds": n}}}}.
 
@@ -215,7 +209,7 @@ def summarize(runs: list[Run]) -> dict:
     return {
         kind: {
             arm: {
-                name: {"mpjpe": _mean_std(c["mpjpe"]), "pa_mpjpe": _mean_std(c["pa_mpjpe"]), "seeds": len(c["mpjpe"])}
+                name: {"mpjpe": mean_std(c["mpjpe"]), "pa_mpjpe": mean_std(c["pa_mpjpe"]), "seeds": len(c["mpjpe"])}
                 for name, c in per_set.items()
             }
             for arm, per_set in per_arm.items()

@@ -33,6 +33,7 @@ sys.path.insert(0, str(REPO))
 
 from configs import arms as arms_lib  # noqa: E402
 from configs import protocols  # noqa: E402
+from experiments.stats import cell  # noqa: E402
 from poseaug_tf.core import camera, metrics, skeleton  # noqa: E402
 from poseaug_tf.data import pipeline  # noqa: E402
 from poseaug_tf.data.datasets import load_datasets  # noqa: E402
@@ -69,14 +70,6 @@ def reading_sets(pose_set) -> dict:
         )
         for name, pose_3d in changed.items()
     }
-
-
-def _cell(values, digits: int) -> str:
-    """Mean ± std over seeds."""
-    if not values:
-        return "–"
-    std = np.std(values, ddof=1) if len(values) > 1 else 0.0
-    return f"{np.mean(values):.{digits}f} ± {std:.{digits}f}"
 
 
 def main(argv):
@@ -124,7 +117,7 @@ def main(argv):
     print(f"| arm | seeds | {' | '.join(SIZE_SETS)} | cross_lab hip width (mm; true {true_hips:.0f}) |")
     print("|---|---|" + "---|" * (len(SIZE_SETS) + 1))
     for arm in arms:
-        cells = [_cell(v, 0 if k.endswith("hips") else 3) for k, v in size[arm].items()]
+        cells = [cell(v, 0 if k.endswith("hips") else 3) for k, v in size[arm].items()]
         print(f"| {arm} | {len(size[arm][SIZE_SETS[0]])} | " + " | ".join(cells) + " |")
 
     print("\ncross_lab MPJPE (mm) of each scored joint, root-aligned, mean over seeds:\n")
@@ -142,7 +135,7 @@ def main(argv):
     for arm in arms:
         print(
             f"| {arm} | {len(read[arm]['hips_recorded'])} | "
-            + " | ".join(_cell(v, 0 if k.startswith("hips") else 3) for k, v in read[arm].items())
+            + " | ".join(cell(v, 0 if k.startswith("hips") else 3) for k, v in read[arm].items())
             + " |"
         )
 

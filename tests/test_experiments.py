@@ -168,3 +168,15 @@ def test_shape_diagnosis_reading_sets_halve_the_hips_and_shrink_the_body_on_its_
     assert np.abs(sets["hips"].pose2d - pose_set.pose2d).max() > 1e-3
     ratio = shape_diagnosis._hip_width_mm(hips) / shape_diagnosis._hip_width_mm(recorded)
     assert ratio == pytest.approx(0.5, rel=1e-5)
+
+
+def test_mean_std_is_the_sample_deviation_and_one_seed_has_none():
+    import numpy as np
+
+    from experiments import stats
+
+    values = [49.1, 50.3, 49.7]
+    mean, std = stats.mean_std(values)
+    assert mean == pytest.approx(np.mean(values)) and std == pytest.approx(np.std(values, ddof=1))
+    assert stats.mean_std([3.0]) == (3.0, 0.0)
+    assert stats.cell(values) == f"{np.mean(values):.1f} ± {np.std(values, ddof=1):.1f}" and stats.cell([]) == "–"
